@@ -1,0 +1,188 @@
+// Package tcapi holds the wire models of the Tencent Cloud API 3.0 actions that tcusage reads:
+// their service, version and region rules, and typed request and response bodies.
+//
+// The models mirror the official product SDKs (which this module does not import) so that numbers
+// decode as integers and a request the emulator accepts is one the real service accepts. Only the
+// fields tcusage sends or reads are declared; unknown response fields are ignored.
+package tcapi
+
+// Action names one API action: what goes into X-TC-Action, X-TC-Version, the signing scope
+// (Service) and X-TC-Region (Region, empty when the action does not need one).
+type Action struct {
+	Service string
+	Version string
+	Name    string
+	Region  string
+}
+
+// String returns "service:Version/Name", for logs and errors.
+func (a Action) String() string { return a.Service + ":" + a.Version + "/" + a.Name }
+
+// The actions tcusage calls. TRTC actions require Region ap-guangzhou; CCC and ESS take none.
+var (
+	DescribeTelCallInfo            = Action{Service: "ccc", Version: "2020-02-10", Name: "DescribeTelCallInfo"}
+	DescribeTrtcInteractiveTime    = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcInteractiveTime", Region: "ap-guangzhou"}
+	DescribeTrtcUsage              = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcUsage", Region: "ap-guangzhou"}
+	DescribeTrtcRoomUsage          = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcRoomUsage", Region: "ap-guangzhou"}
+	ChannelDescribeBillUsageDetail = Action{Service: "essbasic", Version: "2021-05-26", Name: "ChannelDescribeBillUsageDetail"}
+)
+
+// Actions lists every action above, in a stable order.
+func Actions() []Action {
+	return []Action{DescribeTelCallInfo, DescribeTrtcInteractiveTime, DescribeTrtcUsage, DescribeTrtcRoomUsage, ChannelDescribeBillUsageDetail}
+}
+
+// ---- CCC DescribeTelCallInfo (ccc 2020-02-10) ----
+
+// TelCallInfoRequest asks for the call-package consumption of the apps in SdkAppIDList between two
+// unix timestamps (day granularity: 00:00:00 to 23:59:59 local; at most 90 days). With several apps
+// the answer is their sum.
+type TelCallInfoRequest struct {
+	StartTimeStamp int64   `json:"StartTimeStamp"`
+	EndTimeStamp   int64   `json:"EndTimeStamp"`
+	SdkAppIDList   []int64 `json:"SdkAppIdList"`
+}
+
+// TelCallInfoResponse is the answer of DescribeTelCallInfo. Counts are minutes, except
+// SeatUsedCount, which counts seats (agents) used.
+type TelCallInfoResponse struct {
+	TelCallOutCount  *int64 `json:"TelCallOutCount"`
+	TelCallInCount   *int64 `json:"TelCallInCount"`
+	SeatUsedCount    *int64 `json:"SeatUsedCount"`
+	VOIPCallInCount  *int64 `json:"VOIPCallInCount"`
+	AsrOfflineCount  *int64 `json:"AsrOfflineCount"`
+	AsrRealtimeCount *int64 `json:"AsrRealtimeCount"`
+	RequestID        string `json:"RequestId"`
+}
+
+// ---- TRTC DescribeTrtcInteractiveTime (trtc 2019-07-22, removed from the SDKs in 2022) ----
+
+// TrtcInteractiveTimeRequest asks for billable interaction durations between two dates
+// (YYYY-MM-DD, at most 31 days). SdkAppID is optional: without it the answer is the total.
+type TrtcInteractiveTimeRequest struct {
+	StartTime string  `json:"StartTime"`
+	EndTime   string  `json:"EndTime"`
+	SdkAppID  *uint64 `json:"SdkAppId,omitempty"`
+}
+
+// TrtcInteractiveTimeResponse is the answer of DescribeTrtcInteractiveTime.
+type TrtcInteractiveTimeResponse struct {
+	Usages    []OneSdkAppIDUsagesInfo `json:"Usages"`
+	RequestID string                  `json:"RequestId"`
+}
+
+// OneSdkAppIDUsagesInfo holds one app's points. SdkAppID is a string: "total" when the request
+// named no app.
+type OneSdkAppIDUsagesInfo struct {
+	TotalNum               *uint64             `json:"TotalNum,omitempty"`
+	SdkAppIDTrtcTimeUsages []SdkAppIDTrtcUsage `json:"SdkAppIdTrtcTimeUsages"`
+	SdkAppID               string              `json:"SdkAppId"`
+}
+
+// SdkAppIDTrtcUsage is one point: 5-minute ("YYYY-MM-DD HH:MM:SS") for a one-day query, daily
+// ("YYYY-MM-DD") otherwise. Durations are seconds.
+type SdkAppIDTrtcUsage struct {
+	TimeKey        string `json:"TimeKey"`
+	AudioVideoTime uint64 `json:"AudioVideoTime"`
+	AudioTime      uint64 `json:"AudioTime"`
+	VideoTimeSd    uint64 `json:"VideoTimeSd"`
+	VideoTimeHd    uint64 `json:"VideoTimeHd"`
+	VideoTimeHdp   uint64 `json:"VideoTimeHdp"`
+}
+
+// ---- TRTC DescribeTrtcUsage (trtc 2019-07-22, the replacement; 5 requests/s) ----
+
+// TrtcUsageRequest asks for usage between two dates (YYYY-MM-DD, at most 31 days). SdkAppID is
+// optional.
+type TrtcUsageRequest struct {
+	StartTime string  `json:"StartTime"`
+	EndTime   string  `json:"EndTime"`
+	SdkAppID  *uint64 `json:"SdkAppId,omitempty"`
+}
+
+// TrtcUsageResponse is the answer of DescribeTrtcUsage: UsageKey names the columns of every
+// UsageValue (for example Audio, SD, HD, FullHD, 2K, 4K); values are minutes.
+type TrtcUsageResponse struct {
+	UsageKey  []string    `json:"UsageKey"`
+	UsageList []TrtcUsage `json:"UsageList"`
+	RequestID string      `json:"RequestId"`
+}
+
+// TrtcUsage is one point: TimeKey "YYYY-MM-DD HH:MM:SS" and TimeStampKey its unix time.
+type TrtcUsage struct {
+	TimeKey      string    `json:"TimeKey"`
+	TimeStampKey uint64    `json:"TimeStampKey"`
+	UsageValue   []float64 `json:"UsageValue"`
+}
+
+// ---- TRTC DescribeTrtcRoomUsage (trtc 2019-07-22; one call per 15 s) ----
+
+// TrtcRoomUsageRequest asks for per-room usage of one app between two minutes
+// ("YYYY-MM-DD HH:MM", at most 24 hours apart). Note the JSON key SdkAppid.
+type TrtcRoomUsageRequest struct {
+	SdkAppid  uint64 `json:"SdkAppid"`
+	StartTime string `json:"StartTime"`
+	EndTime   string `json:"EndTime"`
+}
+
+// TrtcRoomUsageResponse is the answer of DescribeTrtcRoomUsage: Data is CSV with a header row
+// (RoomId then usage columns, in seconds).
+type TrtcRoomUsageResponse struct {
+	Data      *string `json:"Data"`
+	RequestID string  `json:"RequestId"`
+}
+
+// ---- ESS ChannelDescribeBillUsageDetail (essbasic 2021-05-26) ----
+
+// Agent identifies the channel application and, optionally, one sub-customer organisation.
+type Agent struct {
+	AppID                   string    `json:"AppId"`
+	ProxyOrganizationOpenID string    `json:"ProxyOrganizationOpenId,omitempty"`
+	ProxyOperator           *UserInfo `json:"ProxyOperator,omitempty"`
+}
+
+// UserInfo names an operator by its open ID.
+type UserInfo struct {
+	OpenID string `json:"OpenId,omitempty"`
+}
+
+// BillUsageDetailRequest asks for one page of package consumption records between two days
+// (yyyymmdd, at most 31 days). Offset is a page number from 0; Limit is at most 50.
+type BillUsageDetailRequest struct {
+	Agent     Agent  `json:"Agent"`
+	StartTime string `json:"StartTime"`
+	EndTime   string `json:"EndTime"`
+	QuotaType string `json:"QuotaType,omitempty"`
+	Offset    int64  `json:"Offset"`
+	Limit     int64  `json:"Limit"`
+}
+
+// BillUsageDetailResponse is one page of ChannelDescribeBillUsageDetail.
+type BillUsageDetailResponse struct {
+	Total     *int64                   `json:"Total"`
+	Details   []ChannelBillUsageDetail `json:"Details"`
+	RequestID string                   `json:"RequestId"`
+}
+
+// ChannelBillUsageDetail is one consumption record. UseCount is negative for refunds
+// (CostType 2); CostTime is unix seconds.
+type ChannelBillUsageDetail struct {
+	FlowID                 string `json:"FlowId"`
+	OperatorName           string `json:"OperatorName"`
+	CreateOrganizationName string `json:"CreateOrganizationName"`
+	FlowName               string `json:"FlowName"`
+	FlowStatus             string `json:"FlowStatus"`
+	QuotaType              string `json:"QuotaType"`
+	UseCount               int64  `json:"UseCount"`
+	CostTime               int64  `json:"CostTime"`
+	QuotaName              string `json:"QuotaName"`
+	CostType               int64  `json:"CostType"`
+	Remark                 string `json:"Remark"`
+}
+
+// QuotaTypes is the documented QuotaType enum of ChannelDescribeBillUsageDetail.
+var QuotaTypes = []string{
+	"CloudEnterprise", "SingleSignature", "CloudProve", "CloudOnlineSign", "ChannelWeCard", "SignFlow",
+	"SignFace", "SignPassword", "SignSMS", "PersonalEssAuth", "PersonalThirdAuth", "OrgEssAuth",
+	"FlowNotify", "AuthService",
+}
