@@ -1,0 +1,85 @@
+package usage
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+)
+
+// ESSBillSchema is the essbill dataset: every package consumption record of an ESS channel
+// application's sub-customers, per day (ESS ChannelDescribeBillUsageDetail).
+var ESSBillSchema = Schema{
+	Dataset:     "essbill",
+	Version:     "v1",
+	Description: "Tencent Electronic Signature (ESS) channel package consumption records per day (essbasic ChannelDescribeBillUsageDetail). Refunds are kept as records with cost_type 2 and a negative use_count.",
+	Columns: []Column{
+		{Name: "date", Type: TypeDate, Description: "The day queried (yyyymmdd in the API), in the configured time zone."},
+		{Name: "app_id", Type: TypeString, Description: "The channel application (Agent.AppId)."},
+		{Name: "proxy_organization_open_id", Type: TypeString, Description: "The sub-customer queried (Agent.ProxyOrganizationOpenId); empty when the whole application was queried."},
+		{Name: "flow_id", Type: TypeString, Description: "Contract flow ID (FlowId)."},
+		{Name: "flow_name", Type: TypeString, Description: "Contract name (FlowName)."},
+		{Name: "flow_status", Type: TypeString, Description: "Contract status (FlowStatus): INIT, PART, REJECT, ALL, DEADLINE, CANCEL, RELIEVED, WILLEXPIRE, EXCEPTION."},
+		{Name: "create_organization_name", Type: TypeString, Description: "Organisation that initiated the contract (CreateOrganizationName)."},
+		{Name: "operator_name", Type: TypeString, Description: "Handler name(s), `;`-separated (OperatorName)."},
+		{Name: "quota_type", Type: TypeString, Description: "Package type (QuotaType), e.g. CloudEnterprise, SignFace."},
+		{Name: "quota_name", Type: TypeString, Description: "Package name (QuotaName)."},
+		{Name: "cost_type", Type: TypeInt64, Description: "1 = deduction, 2 = revocation/refund (CostType)."},
+		{Name: "use_count", Type: TypeInt64, Unit: "unit", Description: "Units consumed; negative for refunds (UseCount)."},
+		{Name: "cost_time", Type: TypeTimestamp, Description: "Time of consumption, RFC 3339 UTC (from CostTime)."},
+		{Name: "cost_time_unix", Type: TypeInt64, Unit: "second", Description: "Time of consumption, unix seconds (CostTime)."},
+		{Name: "remark", Type: TypeString, Description: "Note (Remark), often empty."},
+	},
+}
+
+// ESSRecord is one consumption record with the query that produced it.
+type ESSRecord struct {
+	AppID     string
+	OrgOpenID string
+	tcapi.ChannelBillUsageDetail
+}
+
+// ESSRows converts the records of one app-day into rows, in a stable order: by organisation,
+// time, flow, package, cost type, then every other field. A record without a FlowId or CostTime,
+// or with a CostType other than 1 and 2, is an error naming it.
+func ESSRows(date string, recs []ESSRecord) ([]Row, error) {
+	for i, r := range recs {
+		switch {
+		case r.CostTime <= 0:
+			return nil, fmt.Errorf("ESS record %d (flow %q) has no CostTime", i, r.FlowID)
+		case r.CostType != 1 && r.CostType != 2:
+			return nil, fmt.Errorf("ESS record %d (flow %q) has CostType %d, want 1 or 2", i, r.FlowID, r.CostType)
+		}
+	}
+	recs = slices.Clone(recs)
+	slices.SortStableFunc(recs, func(a, b ESSRecord) int {
+		return cmp.Or(
+			strings.Compare(a.AppID, b.AppID),
+			strings.Compare(a.OrgOpenID, b.OrgOpenID),
+			cmp.Compare(a.CostTime, b.CostTime),
+			strings.Compare(a.FlowID, b.FlowID),
+			strings.Compare(a.QuotaType, b.QuotaType),
+			cmp.Compare(a.CostType, b.CostType),
+			cmp.Compare(a.UseCount, b.UseCount),
+			strings.Compare(a.QuotaName, b.QuotaName),
+			strings.Compare(a.FlowName, b.FlowName),
+			strings.Compare(a.FlowStatus, b.FlowStatus),
+			strings.Compare(a.OperatorName, b.OperatorName),
+			strings.Compare(a.CreateOrganizationName, b.CreateOrganizationName),
+			strings.Compare(a.Remark, b.Remark),
+		)
+	})
+	rows := make([]Row, 0, len(recs))
+	for _, r := range recs {
+		rows = append(rows, Row{
+			Str(date), Str(r.AppID), Str(r.OrgOpenID), Str(r.FlowID), Str(r.FlowName), Str(r.FlowStatus),
+			Str(r.CreateOrganizationName), Str(r.OperatorName), Str(r.QuotaType), Str(r.QuotaName),
+			Int(r.CostType), Int(r.UseCount), Str(time.Unix(r.CostTime, 0).UTC().Format(time.RFC3339)),
+			Int(r.CostTime), Str(r.Remark),
+		})
+	}
+	return rows, nil
+}

@@ -1,0 +1,61 @@
+package usage
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Column types, as named in schemas and documentation.
+const (
+	TypeString    = "string"    // UTF-8 text
+	TypeInt64     = "int64"     // signed 64-bit integer
+	TypeDecimal   = "decimal"   // a decimal number as the API gave it (JSON number, CSV text)
+	TypeDate      = "date"      // YYYY-MM-DD, in the dataset's time zone
+	TypeTimestamp = "timestamp" // RFC 3339
+)
+
+// Column describes one column of a dataset.
+type Column struct {
+	Name        string `json:"name"`
+	Type        string `json:"type"`
+	Unit        string `json:"unit,omitempty"`
+	Description string `json:"description"`
+}
+
+// Schema describes a dataset: its name (the first part of every object key), version and
+// columns. Datasets whose API can add columns (room usage) set Open: columns beyond the fixed
+// ones are kept, named after the API's header, and listed in each file's manifest entry.
+type Schema struct {
+	Dataset     string   `json:"dataset"`
+	Version     string   `json:"version"`
+	Description string   `json:"description"`
+	Columns     []Column `json:"columns"`
+	Open        bool     `json:"open,omitempty"`
+}
+
+// Names returns the column names in order.
+func (s Schema) Names() []string {
+	out := make([]string, len(s.Columns))
+	for i, c := range s.Columns {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// Markdown renders the schema as a documentation table.
+func (s Schema) Markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "### `%s` (%s)\n\n%s\n\n| column | type | unit | meaning |\n|---|---|---|---|\n", s.Dataset, s.Version, s.Description)
+	for _, c := range s.Columns {
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", c.Name, c.Type, c.Unit, c.Description)
+	}
+	if s.Open {
+		b.WriteString("\nFurther usage columns that the API adds are kept, named after its header (lower case), in seconds.\n")
+	}
+	return b.String()
+}
+
+// Schemas lists every dataset's schema, for documentation and tests.
+func Schemas() []Schema {
+	return []Schema{TelCallSchema, TrtcUsageSchema, RoomUsageSchema, ESSBillSchema}
+}

@@ -1,0 +1,97 @@
+package usage
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+)
+
+func texts(rows []Row) [][]string {
+	out := make([][]string, len(rows))
+	for i, r := range rows {
+		for _, v := range r {
+			out[i] = append(out[i], v.Text)
+		}
+	}
+	return out
+}
+
+// The seed document's second example: a one-day query for app 1400243510.
+const seedInteractiveOneDay = `{"Usages":[{"TotalNum":2,"SdkAppId":"1400243510","SdkAppIdTrtcTimeUsages":[
+ {"AudioVideoTime":56820,"VideoTimeSd":0,"VideoTimeHd":0,"VideoTimeHdp":0,"AudioTime":0,"TimeKey":"2020-09-08 09:55:00"},
+ {"AudioVideoTime":14706996,"VideoTimeSd":0,"VideoTimeHd":0,"VideoTimeHdp":0,"AudioTime":0,"TimeKey":"2020-09-07 09:50:00"}]}],
+ "RequestId":"644956b8-9f7c-44c5-b833-31d91dba1b24"}`
+
+func TestTrtcInteractiveRows(t *testing.T) {
+	var r tcapi.TrtcInteractiveTimeResponse
+	require.NoError(t, json.Unmarshal([]byte(seedInteractiveOneDay), &r))
+	rows, err := TrtcInteractiveRows("2020-09-08", 1400243510, &r)
+	require.NoError(t, err)
+	got := texts(rows)
+	require.Len(t, got, 10, "two points × five usage types")
+	// Sorted by time, then usage type order.
+	assert.Equal(t, []string{"2020-09-08", "1400243510", "2020-09-07T09:50:00+08:00", "5m", "audio", "0"}, got[0])
+	assert.Equal(t, []string{"2020-09-08", "1400243510", "2020-09-07T09:50:00+08:00", "5m", "audio_video", "14706996"}, got[1])
+	assert.Equal(t, []string{"2020-09-08", "1400243510", "2020-09-08T09:55:00+08:00", "5m", "fullhd", "0"}, got[9])
+}
+
+func TestTrtcInteractiveRowsDaily(t *testing.T) {
+	body := `{"Usages":[{"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[{"TimeKey":"2020-09-07","AudioTime":8435963,"VideoTimeSd":3633229,"VideoTimeHd":7266458,"VideoTimeHdp":10899687}]}]}`
+	var r tcapi.TrtcInteractiveTimeResponse
+	require.NoError(t, json.Unmarshal([]byte(body), &r))
+	rows, err := TrtcInteractiveRows("2020-09-07", 7, &r)
+	require.NoError(t, err)
+	got := texts(rows)
+	assert.Equal(t, []string{"2020-09-07", "7", "2020-09-07T00:00:00+08:00", "1d", "sd", "3633229"}, got[2])
+	assert.Equal(t, "10899687", got[4][5])
+}
+
+func TestTrtcInteractiveRowsRejects(t *testing.T) {
+	for name, body := range map[string]string{
+		"wrong app":    `{"Usages":[{"SdkAppId":"total","SdkAppIdTrtcTimeUsages":[]}]}`,
+		"bad time key": `{"Usages":[{"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[{"TimeKey":"07/09/2020"}]}]}`,
+		"repeated key": `{"Usages":[{"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[{"TimeKey":"2020-09-07 00:05:00"},{"TimeKey":"2020-09-07 00:05:00"}]}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var r tcapi.TrtcInteractiveTimeResponse
+			require.NoError(t, json.Unmarshal([]byte(body), &r))
+			_, err := TrtcInteractiveRows("2020-09-07", 7, &r)
+			assert.Error(t, err)
+		})
+	}
+}
+
+func TestTrtcUsageRows(t *testing.T) {
+	body := `{"UsageKey":["Audio","SD","HD","FullHD","2K","4K","8K"],"UsageList":[
+	 {"TimeKey":"2024-05-01 00:05:00","TimeStampKey":1714493100,"UsageValue":[1.5,0.1,0,0,0,0,2]},
+	 {"TimeKey":"2024-05-01 00:00:00","TimeStampKey":1714492800,"UsageValue":[10,0,0,0,0,0,0]}]}`
+	var r tcapi.TrtcUsageResponse
+	require.NoError(t, json.Unmarshal([]byte(body), &r))
+	rows, err := TrtcUsageRows("2024-05-01", 9, &r)
+	require.NoError(t, err)
+	got := texts(rows)
+	require.Len(t, got, 14)
+	assert.Equal(t, []string{"2024-05-01", "9", "2024-05-01T00:00:00+08:00", "5m", "audio", "600"}, got[0])
+	assert.Equal(t, []string{"2024-05-01", "9", "2024-05-01T00:05:00+08:00", "5m", "audio", "90"}, got[7])
+	assert.Equal(t, "6", got[8][5], "0.1 minute is 6 seconds, not 6.000000000000001")
+	assert.Equal(t, "8k", got[13][4], "unknown usage keys are kept")
+}
+
+func TestTrtcUsageRowsRejects(t *testing.T) {
+	for name, body := range map[string]string{
+		"width":        `{"UsageKey":["Audio","SD"],"UsageList":[{"TimeKey":"2024-05-01 00:00:00","UsageValue":[1]}]}`,
+		"repeated key": `{"UsageKey":["Audio","audio"],"UsageList":[]}`,
+		"negative":     `{"UsageKey":["Audio"],"UsageList":[{"TimeKey":"2024-05-01 00:00:00","UsageValue":[-1]}]}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var r tcapi.TrtcUsageResponse
+			require.NoError(t, json.Unmarshal([]byte(body), &r))
+			_, err := TrtcUsageRows("2024-05-01", 9, &r)
+			assert.Error(t, err)
+		})
+	}
+}
