@@ -1,0 +1,434 @@
+package tcloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"reflect"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
+	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
+	"golang.org/x/time/rate"
+)
+
+// Client calls Tencent Cloud API 3.0 actions with signing, pacing and retries. It is safe for
+// concurrent use; create one per process so that all goroutines share its rate limiters.
+type Client struct {
+	creds     Credentials
+	host      string // SDK HttpProfile.Endpoint; empty for <service>.<rootDomain>
+	scheme    string
+	root      string
+	language  string
+	timeout   time.Duration
+	retry     RetryPolicy
+	limits    map[string]Limit
+	logger    *slog.Logger
+	now       func() time.Time
+	sleep     func(context.Context, time.Duration) error
+	transport http.RoundTripper
+
+	mu       sync.Mutex
+	sdk      map[string]*common.Client // by region
+	limiters map[string]*rate.Limiter  // by action name
+	stats    Stats
+}
+
+// New validates cfg, fills in the documented defaults and returns a Client.
+func New(cfg Config) (*Client, error) {
+	cr := cfg.Credentials
+	if cr.SecretID == "" || cr.SecretKey == "" {
+		return nil, errors.New("new tencent cloud client: credentials need a SecretID and a SecretKey")
+	}
+	for _, v := range []struct{ name, value string }{{"SecretID", cr.SecretID}, {"SecretKey", cr.SecretKey}, {"Token", cr.Token}} {
+		if err := checkValue("credentials "+v.name, v.value); err != nil {
+			return nil, fmt.Errorf("new tencent cloud client: %w", err)
+		}
+	}
+	if common.DefaultHttpClient != nil {
+		// The SDK would share (and reconfigure) that global client instead of ours.
+		return nil, errors.New("new tencent cloud client: common.DefaultHttpClient must be nil")
+	}
+	c := &Client{
+		creds:    cr,
+		scheme:   "https",
+		root:     cfg.RootDomain,
+		language: cfg.Language,
+		timeout:  cfg.Timeout,
+		retry:    cfg.Retry,
+		logger:   cfg.Logger,
+		now:      cfg.Now,
+		sleep:    cfg.Sleep,
+		limits:   DefaultLimits(),
+		sdk:      map[string]*common.Client{},
+		limiters: map[string]*rate.Limiter{},
+		stats:    Stats{ByCode: map[string]int64{}},
+	}
+	if cfg.Endpoint != "" {
+		host, scheme, err := parseEndpoint(cfg.Endpoint)
+		if err != nil {
+			return nil, fmt.Errorf("new tencent cloud client: endpoint %q: %w", cfg.Endpoint, err)
+		}
+		c.host, c.scheme = host, scheme
+	}
+	if c.root == "" {
+		c.root = DefaultRootDomain
+	} else if err := checkRootDomain(c.root); err != nil {
+		return nil, fmt.Errorf("new tencent cloud client: root domain %q: %w", c.root, err)
+	}
+	if c.language == "" {
+		c.language = DefaultLanguage
+	}
+	switch {
+	case c.timeout < 0:
+		return nil, fmt.Errorf("new tencent cloud client: negative timeout %s", c.timeout)
+	case c.timeout == 0:
+		c.timeout = DefaultTimeout
+	}
+	if c.retry.MaxAttempts < 0 || c.retry.BaseDelay < 0 || c.retry.MaxDelay < 0 {
+		return nil, fmt.Errorf("new tencent cloud client: negative retry setting %+v", c.retry)
+	}
+	if c.retry.MaxAttempts == 0 {
+		c.retry.MaxAttempts = DefaultMaxAttempts
+	}
+	if c.retry.BaseDelay == 0 {
+		c.retry.BaseDelay = DefaultBaseDelay
+	}
+	if c.retry.MaxDelay == 0 {
+		c.retry.MaxDelay = DefaultMaxDelay
+	}
+	for name, l := range cfg.Limits {
+		if l.Burst < 0 {
+			return nil, fmt.Errorf("new tencent cloud client: limit for %s: negative burst %d", name, l.Burst)
+		}
+		c.limits[name] = l
+	}
+	if c.logger == nil {
+		c.logger = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.sleep == nil {
+		c.sleep = sleepCtx
+	}
+	base := cfg.Transport
+	if base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.IdleConnTimeout = 30 * time.Second
+		base = t
+	}
+	c.transport = statusRecorder{next: base}
+	return c, nil
+}
+
+// sleepCtx waits d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// Call sends action a with request body req (a tcapi request struct, marshalled with
+// encoding/json; nil sends {}) and decodes the content of {"Response":{...}} into resp, a
+// non-nil pointer to a tcapi response struct. Every attempt waits for the action's rate limiter
+// and is signed afresh. Retryable failures (see Retryable) are retried with backoff within
+// Config.Retry and ctx: Call never sleeps past ctx's deadline and returns promptly when ctx ends.
+// A failure is an *APIError (use errors.As), possibly wrapped together with ctx's error.
+func (c *Client) Call(ctx context.Context, a tcapi.Action, req, resp any) error {
+	if a.Service == "" || a.Version == "" || a.Name == "" {
+		return fmt.Errorf("call %q: action needs Service, Version and Name", a.String())
+	}
+	if rv := reflect.ValueOf(resp); resp == nil || rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return fmt.Errorf("call %s: resp must be a non-nil pointer, got %T", a.Name, resp)
+	}
+	body := []byte("{}")
+	if req != nil {
+		b, err := json.Marshal(req)
+		if err != nil {
+			return fmt.Errorf("call %s: marshal request: %w", a.Name, err)
+		}
+		switch {
+		case string(b) == "null":
+		case len(b) > 0 && b[0] == '{':
+			body = b
+		default:
+			return fmt.Errorf("call %s: request %T does not marshal to a JSON object", a.Name, req)
+		}
+	}
+
+	c.count(func(s *Stats) { s.Calls++ })
+	lim, limit := c.limiter(a.Name)
+	var last *APIError
+	for n := 1; ; n++ {
+		if err := ctx.Err(); err != nil {
+			return c.fail(stop(a, "context ended", err, last))
+		}
+		if err := c.pace(ctx, a, lim, last); err != nil {
+			return c.fail(err)
+		}
+		c.count(func(s *Stats) { s.Attempts++ })
+		ae := c.attempt(ctx, a, body, resp)
+		if ae == nil {
+			c.count(func(s *Stats) { s.Succeeded++ })
+			return nil
+		}
+		ae.Attempts = n
+		last = ae
+		c.count(func(s *Stats) { s.ByCode[ae.Code]++ })
+		if err := ctx.Err(); err != nil {
+			return c.fail(stop(a, "context ended", err, ae))
+		}
+		if !retryableCode(ae.Code, ae.HTTPStatus) || n >= c.retry.MaxAttempts {
+			c.logger.Debug("tencent cloud api call failed", "action", a.Name, "code", ae.Code,
+				"request_id", ae.RequestID, "http_status", ae.HTTPStatus, "attempts", n)
+			return c.fail(ae)
+		}
+		delay := c.backoff(n, ae.Code, limit)
+		if dl, ok := ctx.Deadline(); ok && c.now().Add(delay).After(dl) {
+			return c.fail(stop(a, fmt.Sprintf("not retrying: waiting %s would pass the context deadline", delay.Round(time.Millisecond)),
+				context.DeadlineExceeded, ae))
+		}
+		c.logger.Warn("tencent cloud api retry", "action", a.Name, "code", ae.Code, "message", ae.Message,
+			"request_id", ae.RequestID, "http_status", ae.HTTPStatus, "attempt", n, "delay", delay)
+		c.count(func(s *Stats) { s.Retries++; s.BackoffWait += delay })
+		if err := c.sleep(ctx, delay); err != nil {
+			return c.fail(stop(a, "context ended during backoff", err, ae))
+		}
+	}
+}
+
+// stop builds the error for a call ended by its context; it wraps both cause and last.
+func stop(a tcapi.Action, why string, cause error, last *APIError) error {
+	if last == nil {
+		return fmt.Errorf("call %s: %s: %w", a.Name, why, cause)
+	}
+	return fmt.Errorf("call %s: %s: %w; last error: %w", a.Name, why, cause, last)
+}
+
+func (c *Client) fail(err error) error {
+	c.count(func(s *Stats) { s.Failed++ })
+	return err
+}
+
+// backoff returns the delay before attempt n+1: full jitter over the exponential ceiling, and
+// at least the pacing interval after a rate-limit error.
+func (c *Client) backoff(n int, code string, limit Limit) time.Duration {
+	ceiling := c.retry.MaxDelay
+	if shift := n - 1; shift < 32 {
+		if d := c.retry.BaseDelay << shift; d > 0 && d < ceiling {
+			ceiling = d
+		}
+	}
+	delay := time.Duration(rand.Int64N(int64(ceiling) + 1))
+	if isRateLimitCode(code) && delay < limit.Every {
+		delay = limit.Every
+	}
+	return delay
+}
+
+// limiter returns the shared limiter of an action, creating it on first use.
+func (c *Client) limiter(name string) (*rate.Limiter, Limit) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l, ok := c.limits[name]
+	if !ok {
+		l = c.limits[DefaultLimitKey]
+	}
+	if lim, ok := c.limiters[name]; ok {
+		return lim, l
+	}
+	burst := max(l.Burst, 1)
+	r := rate.Inf
+	if l.Every > 0 {
+		r = rate.Every(l.Every)
+	}
+	lim := rate.NewLimiter(r, burst)
+	c.limiters[name] = lim
+	return lim, l
+}
+
+// pace takes one token from lim, waiting for it unless that would pass ctx's deadline.
+func (c *Client) pace(ctx context.Context, a tcapi.Action, lim *rate.Limiter, last *APIError) error {
+	now := c.now()
+	r := lim.ReserveN(now, 1)
+	if !r.OK() {
+		return fmt.Errorf("call %s: rate limiter refused a token", a.Name)
+	}
+	d := r.DelayFrom(now)
+	if d <= 0 {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+		r.CancelAt(now)
+		return stop(a, fmt.Sprintf("pacing wait of %s would pass the context deadline", d.Round(time.Millisecond)), context.DeadlineExceeded, last)
+	}
+	c.count(func(s *Stats) { s.PacingWait += d })
+	if err := c.sleep(ctx, d); err != nil {
+		r.CancelAt(c.now())
+		return stop(a, "context ended while pacing", err, last)
+	}
+	return nil
+}
+
+// sdkClient returns the SDK client for a region ("" = no X-TC-Region header).
+func (c *Client) sdkClient(region string) *common.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if sc, ok := c.sdk[region]; ok {
+		return sc
+	}
+	p := profile.NewClientProfile()
+	p.HttpProfile.ReqMethod = http.MethodPost
+	p.HttpProfile.ReqTimeout = 0 // each attempt is bounded by its context instead
+	p.HttpProfile.Scheme = c.scheme
+	p.HttpProfile.Endpoint = c.host
+	p.HttpProfile.RootDomain = c.root
+	p.Language = c.language
+	p.DisableRegionBreaker = true
+	p.NetworkFailureMaxRetries = 0
+	p.RateLimitExceededMaxRetries = 0
+	cred := common.NewTokenCredential(c.creds.SecretID, c.creds.SecretKey, c.creds.Token)
+	sc := common.NewCommonClient(cred, region, p).WithHttpTransport(c.transport)
+	c.sdk[region] = sc
+	return sc
+}
+
+// attempt sends one freshly built and signed request.
+func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out any) *APIError {
+	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	info := &attemptInfo{}
+	actx = context.WithValue(actx, attemptKey{}, info)
+
+	req := &apiRequest{BaseRequest: &tchttp.BaseRequest{}, body: body}
+	req.Init().WithApiInfo(a.Service, a.Version, a.Name)
+	req.SetContext(actx)
+	// The SDK signs with the X-TC-Timestamp header when the request carries one; setting it
+	// from the injected clock keeps signing and pacing on one time source.
+	req.SetHeader(map[string]string{"X-TC-Timestamp": strconv.FormatInt(c.now().Unix(), 10)})
+	resp := &apiResponse{BaseResponse: &tchttp.BaseResponse{}, target: out}
+
+	err := c.sdkClient(a.Region).Send(req, resp)
+	ae := &APIError{Action: a.Name, HTTPStatus: info.status()}
+	switch {
+	case err == nil && resp.decodeErr != nil:
+		ae.Code, ae.Message = CodeDecodeError, c.clean(resp.decodeErr.Error())
+		ae.RequestID = info.requestID()
+	case err == nil && !resp.seen:
+		ae.Code, ae.Message = CodeParseJSONError, "response has no Response object"
+		ae.RequestID = info.requestID()
+	case err == nil:
+		return nil
+	default:
+		var se *tcerr.TencentCloudSDKError
+		if errors.As(err, &se) {
+			ae.Code, ae.Message, ae.RequestID, ae.cause = se.Code, c.clean(se.Message), se.RequestId, se.Unwrap()
+			if ae.cause != nil {
+				ae.Message = c.clean(se.Message + ": " + ae.cause.Error())
+			}
+		} else {
+			ae.Code, ae.Message, ae.cause = CodeIOError, c.clean(err.Error()), err
+		}
+		if actx.Err() != nil && ctx.Err() == nil {
+			ae.Code, ae.Message, ae.cause = CodeNetworkError, fmt.Sprintf("attempt timed out after %s", c.timeout), ErrAttemptTimeout
+		}
+	}
+	return ae
+}
+
+func (c *Client) clean(s string) string { return cleanMessage(s, c.creds) }
+
+// apiRequest is the SDK request: BaseRequest supplies the plumbing, body the JSON payload.
+type apiRequest struct {
+	*tchttp.BaseRequest
+	body []byte
+}
+
+// MarshalJSON returns the pre-marshalled payload (the SDK marshals the request to sign and send it).
+func (r *apiRequest) MarshalJSON() ([]byte, error) { return r.body, nil }
+
+// apiResponse decodes {"Response": ...} straight into the caller's struct: no intermediate map,
+// and integers stay integers. BaseResponse supplies ParseErrorFromHTTPResponse.
+type apiResponse struct {
+	*tchttp.BaseResponse
+	target    any
+	seen      bool
+	decodeErr error
+}
+
+// UnmarshalJSON decodes the Response member into the target.
+func (r *apiResponse) UnmarshalJSON(b []byte) error {
+	env := struct {
+		Response responseField `json:"Response"`
+	}{responseField{r}}
+	return json.Unmarshal(b, &env)
+}
+
+type responseField struct{ r *apiResponse }
+
+// UnmarshalJSON decodes into the target; a decode error is kept aside so that the SDK does not
+// turn it into a message quoting the whole body.
+func (f responseField) UnmarshalJSON(b []byte) error {
+	if bytes.Equal(b, []byte("null")) {
+		return nil
+	}
+	f.r.seen = true
+	if err := json.Unmarshal(b, f.r.target); err != nil {
+		f.r.decodeErr = err
+	}
+	return nil
+}
+
+// attemptInfo collects what the transport saw of one attempt's response.
+type attemptInfo struct {
+	mu     sync.Mutex
+	code   int
+	header http.Header
+}
+
+func (i *attemptInfo) status() int {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.code
+}
+
+func (i *attemptInfo) requestID() string {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.header.Get("X-TC-RequestId")
+}
+
+type attemptKey struct{}
+
+// statusRecorder records the response status of each attempt (the SDK's errors omit it).
+type statusRecorder struct{ next http.RoundTripper }
+
+// RoundTrip implements http.RoundTripper.
+func (s statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := s.next.RoundTrip(r)
+	if info, ok := r.Context().Value(attemptKey{}).(*attemptInfo); ok && resp != nil {
+		info.mu.Lock()
+		info.code, info.header = resp.StatusCode, resp.Header
+		info.mu.Unlock()
+	}
+	return resp, err
+}

@@ -1,0 +1,243 @@
+package tcloud
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Environment variables read by ConfigFromEnv.
+const (
+	EnvAPIEndpoint   = "TCUSAGE_API_ENDPOINT"
+	EnvAPIRootDomain = "TCUSAGE_API_ROOT_DOMAIN"
+	EnvAPIRate       = "TCUSAGE_API_RATE"
+	EnvAPITimeout    = "TCUSAGE_API_TIMEOUT"
+)
+
+// Defaults used for zero Config fields.
+const (
+	DefaultRootDomain  = "tencentcloudapi.com"
+	IntlRootDomain     = "intl.tencentcloudapi.com"
+	DefaultTimeout     = 30 * time.Second
+	DefaultLanguage    = "zh-CN"
+	DefaultMaxAttempts = 6
+	DefaultBaseDelay   = 200 * time.Millisecond
+	DefaultMaxDelay    = 20 * time.Second
+)
+
+// DefaultLimitKey is the Limits key whose Limit applies to actions without their own entry.
+const DefaultLimitKey = "*"
+
+// Limit paces one action: at most one request per Every, with up to Burst requests at once.
+// Every <= 0 means no pacing; Burst < 1 means 1.
+type Limit struct {
+	Every time.Duration
+	Burst int
+}
+
+// DefaultLimits returns the documented per-action rate limits (burst 1, so requests are evenly
+// spaced), plus the DefaultLimitKey entry (20/s) for any other action.
+func DefaultLimits() map[string]Limit {
+	perSecond := func(n int) Limit { return Limit{Every: time.Second / time.Duration(n), Burst: 1} }
+	return map[string]Limit{
+		"DescribeTelCallInfo":            perSecond(20),
+		"DescribeTrtcInteractiveTime":    perSecond(20),
+		"ChannelDescribeBillUsageDetail": perSecond(20),
+		"DescribeTrtcUsage":              perSecond(5),
+		"DescribeTrtcRoomUsage":          {Every: 15 * time.Second, Burst: 1},
+		DefaultLimitKey:                  perSecond(20),
+	}
+}
+
+// RetryPolicy bounds retries: at most MaxAttempts attempts per Call (0 = DefaultMaxAttempts,
+// 1 = no retry), with full-jitter exponential backoff: before retry n the delay is uniform in
+// [0, min(MaxDelay, BaseDelay*2^(n-1))] (0 = DefaultBaseDelay / DefaultMaxDelay). After a
+// rate-limit error the delay is at least the action's pacing interval.
+type RetryPolicy struct {
+	MaxAttempts int
+	BaseDelay   time.Duration
+	MaxDelay    time.Duration
+}
+
+// Config configures a Client. The zero value of every field except Credentials is usable.
+type Config struct {
+	// Credentials sign every request (see LoadCredentials). Required.
+	Credentials Credentials
+
+	// Endpoint, when set, replaces <service>.<RootDomain> for every service. Accepted forms:
+	// "host[:port]" and "http://host[:port]" or "https://host[:port]". A bare host[:port] uses
+	// HTTPS unless the host is loopback (127.0.0.0/8, ::1, localhost), where it uses plain HTTP.
+	// Empty: the real service endpoints.
+	Endpoint string
+
+	// RootDomain is the domain under which <service>.<RootDomain> is built when Endpoint is empty.
+	// Empty: DefaultRootDomain; IntlRootDomain selects the international site.
+	RootDomain string
+
+	// Transport carries the HTTP requests (tests inject one). Nil: a clone of
+	// http.DefaultTransport owned by the Client.
+	Transport http.RoundTripper
+
+	// Timeout bounds each attempt, including reading the body. Zero: DefaultTimeout.
+	Timeout time.Duration
+
+	// Limits overrides pacing per action name (DefaultLimitKey for all others). Entries are
+	// merged over DefaultLimits; nil keeps the defaults.
+	Limits map[string]Limit
+
+	// Retry bounds retries; the zero value means the defaults documented on RetryPolicy.
+	Retry RetryPolicy
+
+	// Logger receives retry and failure logs (never credentials). Nil: discard.
+	Logger *slog.Logger
+
+	// Language is sent as X-TC-Language ("zh-CN" or "en-US"). Empty: DefaultLanguage.
+	Language string
+
+	// Now is the clock used for pacing, backoff deadline checks and X-TC-Timestamp. Nil: time.Now.
+	Now func() time.Time
+
+	// Sleep waits d or until ctx is done (returning ctx.Err()). Nil: a timer. Tests pair a fake
+	// Sleep with a fake Now to run backoff and pacing without waiting.
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// ConfigFromEnv builds a Config from TCUSAGE_API_ENDPOINT, TCUSAGE_API_ROOT_DOMAIN,
+// TCUSAGE_API_RATE (e.g. "DescribeTrtcRoomUsage=1/15s,DescribeTelCallInfo=20/s", "*" for all
+// other actions) and TCUSAGE_API_TIMEOUT (a Go duration such as "45s"). Unset variables keep
+// the defaults. It does not load credentials; the caller sets Config.Credentials.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	var cfg Config
+	if v := getenv(EnvAPIEndpoint); v != "" {
+		if _, _, err := parseEndpoint(v); err != nil {
+			return Config{}, fmt.Errorf("%s=%q: %w", EnvAPIEndpoint, v, err)
+		}
+		cfg.Endpoint = v
+	}
+	if v := getenv(EnvAPIRootDomain); v != "" {
+		if err := checkRootDomain(v); err != nil {
+			return Config{}, fmt.Errorf("%s=%q: %w", EnvAPIRootDomain, v, err)
+		}
+		cfg.RootDomain = v
+	}
+	if v := getenv(EnvAPIRate); v != "" {
+		limits, err := ParseRates(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s=%q: %w", EnvAPIRate, v, err)
+		}
+		cfg.Limits = limits
+	}
+	if v := getenv(EnvAPITimeout); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return Config{}, fmt.Errorf("%s=%q: want a positive duration such as 30s", EnvAPITimeout, v)
+		}
+		cfg.Timeout = d
+	}
+	return cfg, nil
+}
+
+var actionNameRE = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9]*|\*)$`)
+
+// ParseRates parses comma-separated "Action=N/period" entries, where period is a unit ("s",
+// "m", "h") or a Go duration ("15s", "500ms"): "DescribeTrtcRoomUsage=1/15s" allows one request
+// every 15 s, "DescribeTelCallInfo=20/s" one every 50 ms. Every Limit has burst 1. The action
+// "*" sets the limit of actions without their own entry.
+func ParseRates(s string) (map[string]Limit, error) {
+	out := map[string]Limit{}
+	for entry := range strings.SplitSeq(s, ",") {
+		entry = strings.TrimSpace(entry)
+		if entry == "" {
+			continue
+		}
+		name, rate, ok := strings.Cut(entry, "=")
+		name, rate = strings.TrimSpace(name), strings.TrimSpace(rate)
+		if !ok || !actionNameRE.MatchString(name) {
+			return nil, fmt.Errorf("entry %q: want Action=N/period", entry)
+		}
+		count, period, ok := strings.Cut(rate, "/")
+		n, err := strconv.Atoi(strings.TrimSpace(count))
+		if !ok || err != nil || n <= 0 {
+			return nil, fmt.Errorf("entry %q: want a positive count before /", entry)
+		}
+		period = strings.TrimSpace(period)
+		if period != "" && (period[0] < '0' || period[0] > '9') {
+			period = "1" + period
+		}
+		d, err := time.ParseDuration(period)
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("entry %q: want a period such as s, m or 15s after /", entry)
+		}
+		if _, dup := out[name]; dup {
+			return nil, fmt.Errorf("entry %q: %s given twice", entry, name)
+		}
+		out[name] = Limit{Every: d / time.Duration(n), Burst: 1}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no Action=N/period entries")
+	}
+	return out, nil
+}
+
+// parseEndpoint splits an endpoint into the SDK's host[:port] and scheme ("http" or "https").
+func parseEndpoint(s string) (host, scheme string, err error) {
+	if strings.TrimSpace(s) != s || s == "" {
+		return "", "", fmt.Errorf("endpoint must be non-empty without surrounding spaces")
+	}
+	raw := s
+	if !strings.Contains(s, "://") {
+		raw = "//" + s
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", "", fmt.Errorf("not host[:port] or http(s)://host[:port]")
+	}
+	switch {
+	case u.Host == "" || u.Hostname() == "":
+		return "", "", fmt.Errorf("missing host")
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/"):
+		return "", "", fmt.Errorf("want only scheme, host and port")
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
+			return "", "", fmt.Errorf("bad port %q", p)
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return "", "", fmt.Errorf("empty port")
+	}
+	switch u.Scheme {
+	case "http", "https":
+		return u.Host, u.Scheme, nil
+	case "":
+		if isLoopback(u.Hostname()) {
+			return u.Host, "http", nil
+		}
+		return u.Host, "https", nil
+	default:
+		return "", "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
+	}
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+var domainRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)
+
+func checkRootDomain(s string) error {
+	if !domainRE.MatchString(s) {
+		return fmt.Errorf("want a domain name such as %s (no scheme, port or path)", DefaultRootDomain)
+	}
+	return nil
+}

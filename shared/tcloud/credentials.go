@@ -1,0 +1,310 @@
+package tcloud
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"unicode"
+)
+
+// Environment variables read by LoadCredentials.
+const (
+	// EnvSCFSecretID, EnvSCFSecretKey and EnvSCFSessionToken are set by the SCF runtime with the
+	// temporary credentials of the function's run role (note: no underscore inside SECRETID).
+	EnvSCFSecretID     = "TENCENTCLOUD_SECRETID"
+	EnvSCFSecretKey    = "TENCENTCLOUD_SECRETKEY"
+	EnvSCFSessionToken = "TENCENTCLOUD_SESSIONTOKEN"
+
+	// EnvSecretID, EnvSecretKey and EnvSessionToken are the SDK's variables for a key pair set by
+	// hand (local runs, CI); the token is optional.
+	EnvSecretID     = "TENCENTCLOUD_SECRET_ID"
+	EnvSecretKey    = "TENCENTCLOUD_SECRET_KEY"
+	EnvSessionToken = "TENCENTCLOUD_SESSION_TOKEN"
+
+	// EnvCredentialsFile names an SDK profile file to use instead of ~/.tencentcloud/credentials.
+	EnvCredentialsFile = "TENCENTCLOUD_CREDENTIALS_FILE"
+
+	// EnvTccliProfile selects the tccli profile (~/.tccli/<name>.credential); default "default".
+	EnvTccliProfile = "TCCLI_PROFILE"
+)
+
+// Credential sources reported in Credentials.Source (file sources add ":" and the path).
+const (
+	SourceSCFRole = "scf-role-env"
+	SourceEnv     = "env"
+	SourceProfile = "profile"
+	SourceTccli   = "tccli"
+)
+
+// ErrNoCredentials is returned (wrapped) by LoadCredentials when no source has credentials.
+var ErrNoCredentials = errors.New("no Tencent Cloud credentials found")
+
+// Credentials is an API key pair, with an optional session token for temporary credentials.
+// Its String, GoString, Format, LogValue and MarshalJSON methods never reveal SecretKey or
+// Token and show SecretID only masked, so a Credentials value can be printed or logged safely.
+type Credentials struct {
+	SecretID  string
+	SecretKey string
+	Token     string
+	// Source says where the credentials came from, e.g. "env" or "profile:/root/.tencentcloud/credentials".
+	Source string
+}
+
+// MaskedSecretID returns the secret ID with all but its first and last four characters hidden
+// (AKID****1234); short IDs are hidden completely.
+func (c Credentials) MaskedSecretID() string {
+	return maskID(c.SecretID)
+}
+
+func maskID(id string) string {
+	if id == "" {
+		return ""
+	}
+	if len(id) < 12 {
+		return "****"
+	}
+	return id[:4] + "****" + id[len(id)-4:]
+}
+
+func (c Credentials) redactedFields() (key, token string) {
+	key, token = "", ""
+	if c.SecretKey != "" {
+		key = "[redacted]"
+	}
+	if c.Token != "" {
+		token = "[redacted]"
+	}
+	return key, token
+}
+
+// String describes the credentials without revealing them.
+func (c Credentials) String() string {
+	key, token := c.redactedFields()
+	return fmt.Sprintf("{Source:%s SecretID:%s SecretKey:%s Token:%s}", c.Source, c.MaskedSecretID(), key, token)
+}
+
+// GoString is String in Go syntax, so %#v cannot leak the secrets either.
+func (c Credentials) GoString() string {
+	key, token := c.redactedFields()
+	return fmt.Sprintf("tcloud.Credentials{Source:%q, SecretID:%q, SecretKey:%q, Token:%q}", c.Source, c.MaskedSecretID(), key, token)
+}
+
+// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %d, %x, ...) prints the
+// redacted form.
+func (c Credentials) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		_, _ = fmt.Fprint(f, c.GoString())
+		return
+	}
+	_, _ = fmt.Fprint(f, c.String())
+}
+
+// LogValue implements slog.LogValuer: the source and the masked secret ID only.
+func (c Credentials) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("source", c.Source),
+		slog.String("secret_id", c.MaskedSecretID()),
+		slog.Bool("token", c.Token != ""),
+	)
+}
+
+// MarshalJSON writes the redacted form, so encoding a struct that holds Credentials cannot leak.
+func (c Credentials) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Source   string `json:"source"`
+		SecretID string `json:"secret_id"`
+		Token    bool   `json:"token"`
+	}{c.Source, c.MaskedSecretID(), c.Token != ""})
+}
+
+// LoadCredentials finds API credentials. env is os.Getenv in production; home is the user's home
+// directory ("" skips the files under it). Sources, first match wins:
+//
+//  1. the SCF run-role variables TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY and
+//     TENCENTCLOUD_SESSIONTOKEN;
+//  2. TENCENTCLOUD_SECRET_ID and TENCENTCLOUD_SECRET_KEY, with optional TENCENTCLOUD_SESSION_TOKEN;
+//  3. the SDK profile file: TENCENTCLOUD_CREDENTIALS_FILE, or <home>/.tencentcloud/credentials
+//     (INI, section [default], keys secret_id and secret_key);
+//  4. the tccli profile <home>/.tccli/<TCCLI_PROFILE or default>.credential (JSON secretId,
+//     secretKey and optional token).
+//
+// The CVM metadata service is never asked. A pair set by half (in either variable pair), a value
+// containing whitespace, a named credentials file that does not exist and a malformed file are
+// errors that name the variable or file; no source at all is an error wrapping ErrNoCredentials
+// that lists what to set. Errors never contain secret values.
+func LoadCredentials(env func(string) string, home string) (Credentials, error) {
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	scf, scfOK, err := envPair(env, EnvSCFSecretID, EnvSCFSecretKey, EnvSCFSessionToken)
+	if err != nil {
+		return Credentials{}, err
+	}
+	plain, plainOK, err := envPair(env, EnvSecretID, EnvSecretKey, EnvSessionToken)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if scfOK {
+		scf.Source = SourceSCFRole
+		return scf, nil
+	}
+	if plainOK {
+		plain.Source = SourceEnv
+		return plain, nil
+	}
+
+	if path := env(EnvCredentialsFile); path != "" {
+		c, found, err := loadProfileFile(path)
+		if err != nil {
+			return Credentials{}, err
+		}
+		if !found {
+			return Credentials{}, fmt.Errorf("%s names %s, which does not exist", EnvCredentialsFile, path)
+		}
+		return c, nil
+	}
+	if home != "" {
+		c, found, err := loadProfileFile(filepath.Join(home, ".tencentcloud", "credentials"))
+		if err != nil || found {
+			return c, err
+		}
+		profile := env(EnvTccliProfile)
+		if profile == "" {
+			profile = "default"
+		}
+		if strings.ContainsAny(profile, `/\`) || profile == "." || profile == ".." {
+			return Credentials{}, fmt.Errorf("%s %q is not a plain profile name", EnvTccliProfile, profile)
+		}
+		c, found, err = loadTccliFile(filepath.Join(home, ".tccli", profile+".credential"))
+		if err != nil || found {
+			return c, err
+		}
+	}
+	return Credentials{}, fmt.Errorf("%w: set %s and %s (and %s for temporary keys), or run in SCF with a run role "+
+		"(which sets %s, %s and %s), or write an SDK profile file (%s or ~/.tencentcloud/credentials) or a tccli profile",
+		ErrNoCredentials, EnvSecretID, EnvSecretKey, EnvSessionToken, EnvSCFSecretID, EnvSCFSecretKey, EnvSCFSessionToken, EnvCredentialsFile)
+}
+
+// envPair reads one id/key/token variable triple. ok is false when neither id nor key is set.
+func envPair(env func(string) string, idVar, keyVar, tokenVar string) (Credentials, bool, error) {
+	id, key, token := env(idVar), env(keyVar), env(tokenVar)
+	for _, v := range []struct{ name, value string }{{idVar, id}, {keyVar, key}, {tokenVar, token}} {
+		if err := checkValue(v.name, v.value); err != nil {
+			return Credentials{}, false, err
+		}
+	}
+	switch {
+	case id == "" && key == "" && token == "":
+		return Credentials{}, false, nil
+	case id == "" && key == "":
+		return Credentials{}, false, fmt.Errorf("%s is set but %s and %s are not", tokenVar, idVar, keyVar)
+	case id == "":
+		return Credentials{}, false, fmt.Errorf("%s is set but %s is not: set both or neither", keyVar, idVar)
+	case key == "":
+		return Credentials{}, false, fmt.Errorf("%s is set but %s is not: set both or neither", idVar, keyVar)
+	}
+	return Credentials{SecretID: id, SecretKey: key, Token: token}, true, nil
+}
+
+// checkValue rejects whitespace anywhere in a credential value: the API and COS reject such keys
+// with confusing signature errors.
+func checkValue(name, value string) error {
+	if strings.ContainsFunc(value, unicode.IsSpace) {
+		return fmt.Errorf("%s contains whitespace (check for a stray space or newline around the value)", name)
+	}
+	return nil
+}
+
+// loadProfileFile reads the [default] section of an SDK INI profile file.
+func loadProfileFile(path string) (Credentials, bool, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Credentials{}, false, nil
+	}
+	if err != nil {
+		return Credentials{}, false, fmt.Errorf("read credentials file: %w", err)
+	}
+	values := map[string]string{}
+	section := ""
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "" || line[0] == '#' || line[0] == ';':
+			continue
+		case line[0] == '[':
+			if !strings.HasSuffix(line, "]") {
+				return Credentials{}, false, fmt.Errorf("credentials file %s line %d: malformed section header", path, n)
+			}
+			section = strings.TrimSpace(line[1 : len(line)-1])
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if !ok {
+			return Credentials{}, false, fmt.Errorf("credentials file %s line %d: expected key = value", path, n)
+		}
+		if section == "default" {
+			values[strings.TrimSpace(k)] = strings.TrimSpace(v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return Credentials{}, false, fmt.Errorf("read credentials file %s: %w", path, err)
+	}
+	c := Credentials{SecretID: values["secret_id"], SecretKey: values["secret_key"], Source: SourceProfile + ":" + path}
+	if err := checkFileCreds(path, "[default] secret_id", "[default] secret_key", "", c); err != nil {
+		return Credentials{}, false, err
+	}
+	return c, true, nil
+}
+
+// tccliCredential is the JSON layout of a tccli .credential file.
+type tccliCredential struct {
+	SecretID  string `json:"secretId"`
+	SecretKey string `json:"secretKey"`
+	Token     string `json:"token"`
+}
+
+func loadTccliFile(path string) (Credentials, bool, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return Credentials{}, false, nil
+	}
+	if err != nil {
+		return Credentials{}, false, fmt.Errorf("read tccli profile: %w", err)
+	}
+	var tc tccliCredential
+	if err := json.Unmarshal(data, &tc); err != nil {
+		// Not %w: a JSON syntax error can quote part of the file.
+		return Credentials{}, false, fmt.Errorf("tccli profile %s is not valid JSON", path)
+	}
+	c := Credentials{SecretID: tc.SecretID, SecretKey: tc.SecretKey, Token: tc.Token, Source: SourceTccli + ":" + path}
+	if err := checkFileCreds(path, "secretId", "secretKey", "token", c); err != nil {
+		return Credentials{}, false, err
+	}
+	return c, true, nil
+}
+
+func checkFileCreds(path, idName, keyName, tokenName string, c Credentials) error {
+	if c.SecretID == "" || c.SecretKey == "" {
+		missing := idName
+		if c.SecretID != "" {
+			missing = keyName
+		} else if c.SecretKey == "" {
+			missing = idName + " and " + keyName
+		}
+		return fmt.Errorf("credentials file %s: %s missing or empty", path, missing)
+	}
+	for _, v := range []struct{ name, value string }{{idName, c.SecretID}, {keyName, c.SecretKey}, {tokenName, c.Token}} {
+		if err := checkValue(v.name, v.value); err != nil {
+			return fmt.Errorf("credentials file %s: %w", path, err)
+		}
+	}
+	return nil
+}
