@@ -1,0 +1,259 @@
+// Package file is a snapshot.Store on a local directory, for local runs and tests.
+//
+// Writes go to a temporary file in the destination directory, which is synced, renamed over the
+// key and followed by a sync of the directory, so a reader sees either the old or the new object,
+// never a torn one, and a finished Put survives a crash. All access goes through an os.Root, so
+// no key (and no symbolic link inside the directory) can reach outside it.
+package file
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+)
+
+// tmpPrefix starts the names of files being written; List skips them and keys may not use it.
+const tmpPrefix = ".tmp-"
+
+// Store keeps objects as files under a root directory; keys map to slash-separated paths.
+// It is safe for concurrent use.
+type Store struct {
+	root *os.Root
+	dir  string
+}
+
+var _ snapshot.Store = (*Store)(nil)
+
+// New opens (creating it if needed) the directory dir as a store.
+func New(dir string) (*Store, error) {
+	if dir == "" {
+		return nil, errors.New("file store: empty directory")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("file store: %w", err)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, fmt.Errorf("file store: %w", err)
+	}
+	return &Store{root: root, dir: dir}, nil
+}
+
+// Dir returns the directory the store was opened on.
+func (s *Store) Dir() string { return s.dir }
+
+// Close releases the directory handle.
+func (s *Store) Close() error { return s.root.Close() }
+
+func checkKey(key string) error {
+	if err := snapshot.ValidKey(key); err != nil {
+		return err
+	}
+	for seg := range strings.SplitSeq(key, "/") {
+		if strings.HasPrefix(seg, tmpPrefix) {
+			return fmt.Errorf("%w %q: segment starts with %q", snapshot.ErrInvalidKey, key, tmpPrefix)
+		}
+	}
+	return nil
+}
+
+// Put writes body to key atomically (temporary file, fsync, rename, fsync of the directory).
+func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, o snapshot.PutOptions) (err error) {
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("put: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("put %s: seek body: %w", key, err)
+	}
+	dir, name := path.Split(key)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	if err := s.root.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	tmp := path.Join(dir, tmpPrefix+name+"-"+rand.Text())
+	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			s.root.Remove(tmp)
+		}
+	}()
+	h := md5.New()
+	n, err := io.Copy(io.MultiWriter(f, h), ctxReader{ctx, body})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if o.Size != 0 && n != o.Size {
+		return fmt.Errorf("put %s: body has %d bytes, size says %d", key, n, o.Size)
+	}
+	if o.ContentMD5 != nil && !bytes.Equal(h.Sum(nil), o.ContentMD5) {
+		return fmt.Errorf("put %s: %w", key, snapshot.ErrBadDigest)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := s.root.Rename(tmp, key); err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if d, err := s.root.Open(dir); err == nil {
+		err = d.Sync()
+		d.Close()
+		if err != nil {
+			return fmt.Errorf("put %s: sync directory: %w", key, err)
+		}
+	}
+	return nil
+}
+
+// ctxReader stops a copy when its context ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// Get opens the file under key.
+func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if err := checkKey(key); err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	f, err := s.root.Open(key)
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, notExist(err))
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	if !st.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("get %s: %w", key, fs.ErrNotExist)
+	}
+	return f, nil
+}
+
+// notExist maps "a path component is a file" (ENOTDIR) to fs.ErrNotExist, like object stores.
+func notExist(err error) error {
+	if errors.Is(err, syscall.ENOTDIR) {
+		return fmt.Errorf("%w: %v", fs.ErrNotExist, err)
+	}
+	return err
+}
+
+// Head describes the file under key. ETag is empty.
+func (s *Store) Head(ctx context.Context, key string) (snapshot.ObjectInfo, error) {
+	if err := checkKey(key); err != nil {
+		return snapshot.ObjectInfo{}, fmt.Errorf("head: %w", err)
+	}
+	st, err := s.root.Stat(key)
+	if err != nil {
+		return snapshot.ObjectInfo{}, fmt.Errorf("head %s: %w", key, notExist(err))
+	}
+	if !st.Mode().IsRegular() {
+		return snapshot.ObjectInfo{}, fmt.Errorf("head %s: %w", key, fs.ErrNotExist)
+	}
+	return snapshot.ObjectInfo{Key: key, Size: st.Size()}, nil
+}
+
+// List returns the files whose key starts with prefix, sorted; files being written are skipped.
+func (s *Store) List(ctx context.Context, prefix string) ([]snapshot.ObjectInfo, error) {
+	if err := snapshot.ValidListPrefix(prefix); err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	// Walk only the deepest directory the prefix names in full.
+	start := "."
+	if i := strings.LastIndex(prefix, "/"); i > 0 {
+		start = prefix[:i]
+	}
+	var out []snapshot.ObjectInfo
+	err := fs.WalkDir(s.root.FS(), start, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
+				return fs.SkipDir
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if strings.HasPrefix(d.Name(), tmpPrefix) {
+			return nil
+		}
+		if d.IsDir() {
+			// Skip subtrees that cannot hold a match.
+			if p != "." && p != start && !strings.HasPrefix(p+"/", prefix) && !strings.HasPrefix(prefix, p+"/") {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || !strings.HasPrefix(p, prefix) {
+			return nil
+		}
+		info, err := d.Info()
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // deleted meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		out = append(out, snapshot.ObjectInfo{Key: p, Size: info.Size()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list %q: %w", prefix, err)
+	}
+	slices.SortFunc(out, func(a, b snapshot.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// Delete removes the file under key; a missing file is not an error.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	if err := checkKey(key); err != nil {
+		return fmt.Errorf("delete: %w", err)
+	}
+	st, err := s.root.Lstat(key)
+	if errors.Is(notExist(err), fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("delete %s: is a directory", key)
+	}
+	if err := s.root.Remove(key); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}

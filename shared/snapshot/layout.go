@@ -1,0 +1,159 @@
+package snapshot
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// DatasetVersion is the layout and schema version segment of every key.
+const DatasetVersion = "v1"
+
+// ManifestName is the object name of a partition's manifest.
+const ManifestName = "_manifest.json"
+
+// Format is an encoding of a data file.
+type Format string
+
+// The data file formats.
+const (
+	JSONL Format = "jsonl" // JSON Lines, one object per row
+	CSV   Format = "csv"   // RFC 4180 CSV with a header row, UTF-8
+)
+
+// ContentType returns the media type stored with files of format f.
+func (f Format) ContentType() string {
+	switch f {
+	case JSONL:
+		return "application/x-ndjson"
+	case CSV:
+		return "text/csv; charset=utf-8"
+	}
+	return "application/octet-stream"
+}
+
+// Valid reports whether f is a known format.
+func (f Format) Valid() error {
+	switch f {
+	case JSONL, CSV:
+		return nil
+	}
+	return fmt.Errorf("%w: format %q (want %q or %q)", ErrInvalidKey, string(f), JSONL, CSV)
+}
+
+var (
+	datasetRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+	appRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+)
+
+// ValidDataset reports whether name is a dataset name: 1 to 64 of [a-z0-9_].
+func ValidDataset(name string) error {
+	if !datasetRE.MatchString(name) {
+		return fmt.Errorf("%w: dataset %q (want 1-64 of [a-z0-9_])", ErrInvalidKey, name)
+	}
+	return nil
+}
+
+// ValidApp reports whether id is an app ID usable in a key: 1 to 64 of [A-Za-z0-9_-].
+func ValidApp(id string) error {
+	if !appRE.MatchString(id) {
+		return fmt.Errorf("%w: app %q (want 1-64 of [A-Za-z0-9_-])", ErrInvalidKey, id)
+	}
+	return nil
+}
+
+// ValidDate reports whether date is a calendar date written YYYY-MM-DD.
+func ValidDate(date string) error {
+	t, err := time.Parse(time.DateOnly, date)
+	if err != nil || t.Format(time.DateOnly) != date {
+		return fmt.Errorf("%w: date %q (want YYYY-MM-DD)", ErrInvalidKey, date)
+	}
+	return nil
+}
+
+// CleanPrefix trims leading and trailing slashes from a key prefix and checks what is left
+// with ValidKey. The empty prefix is allowed.
+func CleanPrefix(prefix string) (string, error) {
+	p := strings.Trim(prefix, "/")
+	if p == "" {
+		return "", nil
+	}
+	if err := ValidKey(p); err != nil {
+		return "", fmt.Errorf("prefix: %w", err)
+	}
+	return p, nil
+}
+
+// DatasetDir returns the key prefix, ending in a slash, under which every partition of dataset
+// lives: <prefix>/<dataset>/v1/.
+func DatasetDir(prefix, dataset string) (string, error) {
+	p, err := CleanPrefix(prefix)
+	if err != nil {
+		return "", err
+	}
+	if err := ValidDataset(dataset); err != nil {
+		return "", err
+	}
+	dir := dataset + "/" + DatasetVersion + "/"
+	if p != "" {
+		dir = p + "/" + dir
+	}
+	return dir, nil
+}
+
+// PartitionDir returns the key prefix, ending in a slash, of one day's partition:
+// <prefix>/<dataset>/v1/dt=YYYY-MM-DD/.
+func PartitionDir(prefix, dataset, date string) (string, error) {
+	dir, err := DatasetDir(prefix, dataset)
+	if err != nil {
+		return "", err
+	}
+	if err := ValidDate(date); err != nil {
+		return "", err
+	}
+	return dir + "dt=" + date + "/", nil
+}
+
+// ManifestKey returns the key of a partition's manifest: <partition>/_manifest.json.
+func ManifestKey(prefix, dataset, date string) (string, error) {
+	dir, err := PartitionDir(prefix, dataset, date)
+	if err != nil {
+		return "", err
+	}
+	return dir + ManifestName, nil
+}
+
+// DataKey returns the key of one app's data file in a partition:
+// <partition>/app=<id>/part-00000.<format>.
+func DataKey(prefix, dataset, date, app string, f Format) (string, error) {
+	dir, err := PartitionDir(prefix, dataset, date)
+	if err != nil {
+		return "", err
+	}
+	return dataKeyIn(dir, app, f)
+}
+
+func dataKeyIn(partitionDir, app string, f Format) (string, error) {
+	if err := ValidApp(app); err != nil {
+		return "", err
+	}
+	if err := f.Valid(); err != nil {
+		return "", err
+	}
+	return partitionDir + "app=" + app + "/part-00000." + string(f), nil
+}
+
+// appOfDataKey returns the app of a key below partitionDir in the app=<id>/ layout, and false for
+// any other key (the manifest, foreign objects).
+func appOfDataKey(partitionDir, key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, partitionDir+"app=")
+	if !ok {
+		return "", false
+	}
+	app, _, ok := strings.Cut(rest, "/")
+	if !ok || ValidApp(app) != nil {
+		return "", false
+	}
+	return app, true
+}

@@ -1,0 +1,132 @@
+package snapshot
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// ManifestSchemaVersion is the schema_version written into every manifest. It changes only when
+// a reader would misread the new shape.
+const ManifestSchemaVersion = 1
+
+// Partition statuses.
+const (
+	StatusComplete = "complete" // every expected app is in
+	StatusPartial  = "partial"  // some apps are still pending (apps_pending)
+)
+
+// Manifest describes one partition: what produced it, which window it covers and which files to
+// read. Field order is the JSON order.
+type Manifest struct {
+	SchemaVersion  int         `json:"schema_version"`
+	Dataset        string      `json:"dataset"`
+	DatasetVersion string      `json:"dataset_version"`
+	Date           string      `json:"date"`
+	Source         Source      `json:"source"`
+	Window         Window      `json:"window"`
+	GeneratedAt    time.Time   `json:"generated_at"`
+	Status         string      `json:"status"`
+	AppsPending    []string    `json:"apps_pending,omitempty"`
+	Apps           []string    `json:"apps"`
+	Files          []FileEntry `json:"files"`
+	RequestIDs     []string    `json:"request_ids"`
+	// Totals holds optional sums over the partition (e.g. "rows", "minutes").
+	Totals map[string]float64 `json:"totals,omitempty"`
+}
+
+// Source names the API call that produced the data.
+type Source struct {
+	Service    string `json:"service"`
+	Action     string `json:"action"`
+	APIVersion string `json:"api_version"`
+	// Details holds free-form facts, e.g. {"fallback_action": "DescribeTrtcUsage"}.
+	Details map[string]string `json:"details,omitempty"`
+}
+
+// Window is the time range the partition covers, in the configured zone and in UTC (RFC 3339).
+type Window struct {
+	TimeZone   string `json:"time_zone"`
+	StartLocal string `json:"start_local"`
+	EndLocal   string `json:"end_local"`
+	StartUTC   string `json:"start_utc"`
+	EndUTC     string `json:"end_utc"`
+}
+
+// NewWindow describes [start, end) in loc.
+func NewWindow(loc *time.Location, start, end time.Time) Window {
+	return Window{
+		TimeZone:   loc.String(),
+		StartLocal: start.In(loc).Format(time.RFC3339),
+		EndLocal:   end.In(loc).Format(time.RFC3339),
+		StartUTC:   start.UTC().Format(time.RFC3339),
+		EndUTC:     end.UTC().Format(time.RFC3339),
+	}
+}
+
+// FileEntry describes one data file of a partition.
+type FileEntry struct {
+	Key         string `json:"key"`
+	App         string `json:"app"`
+	Format      Format `json:"format"`
+	Rows        int64  `json:"rows"`
+	Bytes       int64  `json:"bytes"`
+	SHA256      string `json:"sha256"`
+	ContentType string `json:"content_type"`
+	// Unchanged is true when byte-identical content was already in place and was not rewritten.
+	Unchanged bool `json:"unchanged"`
+}
+
+// Encode returns the manifest as indented JSON with a final newline.
+func (m *Manifest) Encode() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(m); err != nil {
+		return nil, fmt.Errorf("encode manifest: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// ErrBadManifest is wrapped by errors about a manifest that cannot be decoded.
+var ErrBadManifest = errors.New("bad manifest")
+
+// DecodeManifest parses a manifest and checks its schema version.
+func DecodeManifest(r io.Reader) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadManifest, err)
+	}
+	if m.SchemaVersion != ManifestSchemaVersion {
+		return nil, fmt.Errorf("%w: schema_version %d, want %d", ErrBadManifest, m.SchemaVersion, ManifestSchemaVersion)
+	}
+	return &m, nil
+}
+
+// ReadManifest reads the manifest of one partition. A missing manifest is an error wrapping
+// fs.ErrNotExist.
+func ReadManifest(ctx context.Context, store Store, prefix, dataset, date string) (*Manifest, error) {
+	key, err := ManifestKey(prefix, dataset, date)
+	if err != nil {
+		return nil, err
+	}
+	return readManifestKey(ctx, store, key)
+}
+
+func readManifestKey(ctx context.Context, store Store, key string) (*Manifest, error) {
+	rc, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("read manifest: %w", err)
+	}
+	defer rc.Close()
+	m, err := DecodeManifest(rc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return m, nil
+}
