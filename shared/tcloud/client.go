@@ -432,3 +432,16 @@ func (s statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	return resp, err
 }
+
+// String describes the client without its credentials' secrets.
+func (c *Client) String() string {
+	target := c.scheme + "://" + c.host
+	if c.host == "" {
+		target = c.scheme + "://<service>." + c.root
+	}
+	return fmt.Sprintf("tcloud.Client{%s, credentials %s}", target, c.creds)
+}
+
+// Format implements fmt.Formatter so that no verb prints the client's fields (which hold the
+// credentials) directly.
+func (c *Client) Format(f fmt.State, _ rune) { _, _ = fmt.Fprint(f, c.String()) }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -553,7 +554,9 @@ func TestErrorsAndLogsHoldNoSecrets(t *testing.T) {
 	assert.LessOrEqual(t, len(ae.Message), maxMessage+len("…"))
 	assert.Contains(t, logs.String(), `"attempt":1`)
 	assert.Contains(t, logs.String(), CodeParseJSONError)
-	for _, out := range []string{err.Error(), ae.Message, logs.String(), c.Stats().String()} {
+	printed := fmt.Sprintf("%v %+v %#v %d", c, c, c, c)
+	assert.Contains(t, printed, "AKID****")
+	for _, out := range []string{err.Error(), ae.Message, logs.String(), c.Stats().String(), printed} {
 		assert.NotContains(t, out, testSecretKey)
 		assert.NotContains(t, out, testToken)
 		assert.NotContains(t, out, testSecretID)
