@@ -282,6 +282,7 @@ func TestRetriesThenSucceeds(t *testing.T) {
 		{"truncated json", raw(200, "application/json", `{"Response":{"TelCallOutCount":7,"Req`), CodeParseJSONError},
 		{"no Response object", raw(200, "application/json", `{"Other":{}}`), CodeParseJSONError},
 		{"connection reset", hangup, CodeNetworkError},
+		{"body cut short", cutBody, CodeParseJSONError},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -553,6 +554,8 @@ func TestErrorsAndLogsHoldNoSecrets(t *testing.T) {
 	require.ErrorAs(t, err, &ae)
 	assert.LessOrEqual(t, len(ae.Message), maxMessage+len("…"))
 	assert.Contains(t, logs.String(), `"attempt":1`)
+	assert.Contains(t, logs.String(), `"action":"DescribeTelCallInfo"`)
+	assert.Contains(t, logs.String(), `"delay":`)
 	assert.Contains(t, logs.String(), CodeParseJSONError)
 	printed := fmt.Sprintf("%v %+v %#v %d", c, c, c, c)
 	assert.Contains(t, printed, "AKID****")

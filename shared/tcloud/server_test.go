@@ -188,6 +188,14 @@ func hangup(w http.ResponseWriter, _ *http.Request) {
 	_ = conn.Close()
 }
 
+// cutBody promises a longer body than it sends, then ends the connection.
+func cutBody(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", "1000")
+	w.WriteHeader(200)
+	_, _ = io.WriteString(w, `{"Response":{"TelCallOutCount":7,`)
+}
+
 // fakeClock is an injectable clock whose Sleep advances time instantly.
 type fakeClock struct {
 	mu    sync.Mutex
