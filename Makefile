@@ -1,0 +1,19 @@
+# Developer shortcuts; CI runs .ci/run.
+.PHONY: test check package demo
+
+test:
+	go test -race -shuffle=on ./...
+
+# check: formatting (gofmt -l must print nothing), vet, module checksums, then the tests.
+check:
+	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt -l:"; echo "$$unformatted"; exit 1; fi
+	go vet ./...
+	go mod verify
+	$(MAKE) test
+
+# package: build every function for SCF (dist/<name>/main and dist/<name>.zip).
+package:
+	go run ./cmd/pack
+
+demo:
+	go run ./cmd/tcusage demo
