@@ -1,0 +1,135 @@
+package emulator
+
+import (
+	"log/slog"
+	"maps"
+	"slices"
+	"time"
+)
+
+// Test credentials: the default Config accepts exactly this SecretId/SecretKey pair (no token), so
+// tests and the demo need no real credentials. They are not secret.
+const (
+	TestSecretID  = "AKIDtcusageEmulatorTestSecretId0000"
+	TestSecretKey = "tcusageEmulatorTestSecretKey0000"
+)
+
+// Seed-document apps: the IDs used by the official examples, known by default so that the
+// examples work (see fixtures.go).
+const (
+	SeedCCCApp      uint64 = 140000000
+	SeedTrtcApp     uint64 = 1400243510
+	SeedRoomApp     uint64 = 1400017192
+	SeedESSApp             = "yDwFdUUckpsw******yQ0af8bHosXQtb"
+	SeedESSOrg             = "org_dianziqian"
+	defaultDataDays        = 90
+)
+
+// Credential is one API key the emulator accepts. When Token is non-empty the key is temporary:
+// every request must carry exactly this X-TC-Token. When Token is empty, a request carrying any
+// X-TC-Token is rejected with AuthFailure.TokenFailure.
+type Credential struct {
+	SecretID  string
+	SecretKey string
+	Token     string
+}
+
+// Config configures an Emulator. The zero Config is usable: every field documents its zero value.
+type Config struct {
+	// Credentials are the accepted keys. Zero: one key, TestSecretID/TestSecretKey, no token.
+	Credentials []Credential
+	// SdkAppIDs are the known CCC and TRTC apps. Zero: 1400000001, 1400000002, 1400000003 and the
+	// seed-document apps SeedCCCApp, SeedTrtcApp and SeedRoomApp.
+	SdkAppIDs []uint64
+	// ESSApps maps each known ESS channel AppId to its sub-customers' ProxyOrganizationOpenIds.
+	// Zero: "ess_app_demo" with org_alpha, org_beta and org_gamma, plus SeedESSApp with SeedESSOrg
+	// and org_demo.
+	ESSApps map[string][]string
+	// Rooms is the number of rooms per TRTC app per day in DescribeTrtcRoomUsage. Zero: 50.
+	// A million works (the answer is then about 40 MB).
+	Rooms int
+	// ESSRecordsPerDay is the number of ESS consumption records per sub-customer per day. Zero: 30.
+	ESSRecordsPerDay int
+	// TimeScale multiplies every rate-limit window (1 = real time; tests use e.g. 0.001 so that the
+	// 15 s DescribeTrtcRoomUsage window lasts 15 ms). Zero: 1.
+	TimeScale float64
+	// NoRateLimits turns the rate limits off.
+	NoRateLimits bool
+	// Latency is added to every answer. Zero: none.
+	Latency time.Duration
+	// SlowDelay is how long a FaultSlow call stalls before answering normally (it stops early when
+	// the client gives up or the emulator is closed). Zero: 65 s, above the SDK's 60 s timeout.
+	SlowDelay time.Duration
+	// Now is the clock for signature expiry, the room-usage data window and request records.
+	// Zero: time.Now.
+	Now func() time.Time
+	// RateClock is the clock for rate-limit windows. Zero: time.Now (so a frozen Now does not freeze
+	// the windows).
+	RateClock func() time.Time
+	// InteractiveTimeOffline makes DescribeTrtcInteractiveTime answer ActionOffline ("接口已下线"),
+	// as the real service may do now that the action is removed from the SDKs.
+	InteractiveTimeOffline bool
+	// Faults injects random failures. Zero: none.
+	Faults FaultConfig
+	// DataStart is the earliest day DescribeTrtcRoomUsage has data for. Zero: 2023-04-01.
+	DataStart Date
+	// RoomDataDays is how many days back from today (Beijing) DescribeTrtcRoomUsage has data for.
+	// Zero: 90 (the documented "about three months").
+	RoomDataDays int
+	// Logger receives one debug line per call. Zero: logging off.
+	Logger *slog.Logger
+}
+
+// withDefaults returns a copy of c with every zero field set to its default.
+func (c Config) withDefaults() Config {
+	if len(c.Credentials) == 0 {
+		c.Credentials = []Credential{{SecretID: TestSecretID, SecretKey: TestSecretKey}}
+	} else {
+		c.Credentials = slices.Clone(c.Credentials)
+	}
+	if len(c.SdkAppIDs) == 0 {
+		c.SdkAppIDs = []uint64{1400000001, 1400000002, 1400000003, SeedCCCApp, SeedTrtcApp, SeedRoomApp}
+	} else {
+		c.SdkAppIDs = slices.Clone(c.SdkAppIDs)
+	}
+	if len(c.ESSApps) == 0 {
+		c.ESSApps = map[string][]string{
+			"ess_app_demo": {"org_alpha", "org_beta", "org_gamma"},
+			SeedESSApp:     {SeedESSOrg, "org_demo"},
+		}
+	} else {
+		m := make(map[string][]string, len(c.ESSApps))
+		for k, v := range maps.All(c.ESSApps) {
+			m[k] = slices.Clone(v)
+		}
+		c.ESSApps = m
+	}
+	if c.Rooms <= 0 {
+		c.Rooms = 50
+	}
+	if c.ESSRecordsPerDay <= 0 {
+		c.ESSRecordsPerDay = 30
+	}
+	if c.TimeScale <= 0 {
+		c.TimeScale = 1
+	}
+	if c.SlowDelay <= 0 {
+		c.SlowDelay = 65 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.RateClock == nil {
+		c.RateClock = time.Now
+	}
+	if c.DataStart == (Date{}) {
+		c.DataStart = NewDate(2023, time.April, 1)
+	}
+	if c.RoomDataDays <= 0 {
+		c.RoomDataDays = defaultDataDays
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}

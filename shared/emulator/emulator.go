@@ -1,0 +1,516 @@
+// Package emulator is a faithful local emulator of the Tencent Cloud API 3.0 actions tcusage reads:
+// CCC DescribeTelCallInfo, TRTC DescribeTrtcInteractiveTime, DescribeTrtcUsage and
+// DescribeTrtcRoomUsage, and ESS ChannelDescribeBillUsageDetail.
+//
+// It is an http.Handler that speaks the real wire protocol: POST JSON to "/", X-TC-* headers,
+// TC3-HMAC-SHA256 signatures (verified by its own implementation), answers wrapped in
+// {"Response":{...,"RequestId"}} and errors as {"Response":{"Error":{"Code","Message"},"RequestId"}}
+// with HTTP 200. It is deliberately strict: a request it accepts is one the real service accepts
+// (unknown fields, wrong JSON types, missing regions and out-of-range dates are refused with the
+// real codes), so a client that works here is not relying on leniency.
+//
+// Data is deterministic (see Data): every number is a hash of app, day and metric, and the answers
+// are consistent across actions and windows (5-minute points sum to days, days to ranges,
+// DescribeTrtcUsage minutes match DescribeTrtcInteractiveTime seconds). The official examples of the
+// seed documents are reproduced exactly (see Fixtures). Faults (FailNext, Config.Faults), rate
+// limits (scaled by Config.TimeScale) and a request log (Requests) support client tests.
+//
+// Use NewServer in tests, Serve or ListenAndServe for a standalone emulator (tcusage emulate). Point
+// the official Go SDK at it with profile.HttpProfile.Endpoint = Server.Addr and Scheme "http";
+// the service is then taken from the credential scope. A Host of <service>.tencentcloudapi.com or
+// <service>.intl.tencentcloudapi.com (as the Node SDK sends through a custom agent) names the service
+// itself and must agree with the scope.
+//
+// Choices where the real behaviour is not documented:
+//   - Business dates and times are Beijing time (UTC+8).
+//   - DescribeTelCallInfo covers whole Beijing days: from the day of StartTimeStamp to the day of
+//     EndTimeStamp, at most 90 days; repeated app IDs count once.
+//   - DescribeTrtcInteractiveTime and DescribeTrtcUsage accept at most 31 days counting both ends;
+//     5-minute TimeKeys name the start of the bucket (00:00:00 to 23:55:00). DescribeTrtcUsage
+//     answers an unknown app with InvalidParameter.SdkAppId too, and its minutes are Minutes(seconds).
+//   - DescribeTrtcRoomUsage's EndTime minute is included: "D 00:00".."D 23:59" is the whole day D.
+//     StartTime must be before EndTime, at most 24 h apart, not before the data window (the later of
+//     Config.DataStart and today minus Config.RoomDataDays) and not in the future (InvalidParameter).
+//   - ChannelDescribeBillUsageDetail answers an unknown ProxyOrganizationOpenId with FailedOperation,
+//     a bad Offset (negative) or Limit (outside 1..50) with InvalidParameter.Limit, and an empty
+//     Agent.AppId with MissingParameter.
+//   - TRTC without X-TC-Region: MissingParameter; another region: UnsupportedRegion. CCC and ESS take
+//     no region; if one is sent it must be a real region name, else UnsupportedRegion.
+//   - Malformed or missing Authorization, or SignedHeaders without content-type and host:
+//     AuthFailure.InvalidAuthorization. Only POST with Content-Type application/json is served
+//     (others: UnsupportedProtocol), which is what the SDKs send.
+//   - Rate limits are token buckets per SecretId and action: 20/s (5/s for DescribeTrtcUsage),
+//     and one call per 15 s for DescribeTrtcRoomUsage (OperationDenied.FreqOverLimit).
+package emulator
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+)
+
+// maxBody is the largest request body accepted (the real limit is 10 MB; usage queries are tiny).
+const maxBody = 10 << 20
+
+// maxSkew is the allowed difference between X-TC-Timestamp and the server clock.
+const maxSkew = 300 * time.Second
+
+// knownRegions are region names accepted where a region is optional.
+var knownRegions = []string{
+	"ap-guangzhou", "ap-shanghai", "ap-beijing", "ap-chengdu", "ap-chongqing", "ap-nanjing",
+	"ap-hongkong", "ap-singapore", "ap-tokyo", "ap-seoul", "ap-bangkok", "ap-jakarta", "na-siliconvalley",
+	"na-ashburn", "eu-frankfurt", "sa-saopaulo",
+}
+
+// Request is one recorded call.
+type Request struct {
+	// Time is when the call arrived (Config.Now).
+	Time time.Time
+	// Service, Action, Version and Region are as resolved from the headers ("" if not reached).
+	Service, Action, Version, Region string
+	// Host is the Host header as sent.
+	Host string
+	// SecretID is the key ID from the Authorization header ("" if unparsable).
+	SecretID string
+	// Body is the request body.
+	Body []byte
+	// Code is the API error code answered ("" = success). Transport faults record "Fault." + kind.
+	Code string
+	// RequestID is the answered RequestId ("" for transport faults).
+	RequestID string
+	// Fault is the injected fault, if any.
+	Fault FaultKind
+}
+
+// Emulator is the API emulator, an http.Handler. Make one with New. It is safe for concurrent use.
+type Emulator struct {
+	cfg      Config
+	data     Data
+	fixtures fixtureSet
+	faults   *faults
+
+	limMu sync.Mutex
+	lims  map[string]*rate.Limiter
+
+	recMu sync.Mutex
+	reqs  []Request
+
+	closing   chan struct{}
+	closeOnce sync.Once
+}
+
+// New returns an emulator configured by cfg (zero fields take their documented defaults).
+func New(cfg Config) *Emulator {
+	c := cfg.withDefaults()
+	return &Emulator{
+		cfg:      c,
+		data:     NewData(c),
+		fixtures: newFixtureSet(),
+		faults:   newFaults(c.Faults),
+		lims:     map[string]*rate.Limiter{},
+		closing:  make(chan struct{}),
+	}
+}
+
+// Data returns the ground truth behind the answers.
+func (e *Emulator) Data() Data { return e.data }
+
+// FailNext makes the next n calls of action (e.g. "DescribeTrtcRoomUsage"; "" = any action) that
+// pass authentication fail with kind. Queued faults for the action come before those for "".
+func (e *Emulator) FailNext(action string, n int, kind FaultKind) { e.faults.failNext(action, n, kind) }
+
+// Requests returns a copy of every call recorded so far, in arrival order.
+func (e *Emulator) Requests() []Request {
+	e.recMu.Lock()
+	defer e.recMu.Unlock()
+	out := slices.Clone(e.reqs)
+	for i := range out {
+		out[i].Body = slices.Clone(out[i].Body)
+	}
+	return out
+}
+
+// ClearRequests forgets the recorded calls.
+func (e *Emulator) ClearRequests() {
+	e.recMu.Lock()
+	defer e.recMu.Unlock()
+	e.reqs = nil
+}
+
+// Close releases calls stalled by FaultSlow or Latency (they then answer at once). The emulator
+// keeps serving; Close only ends waits.
+func (e *Emulator) Close() { e.closeOnce.Do(func() { close(e.closing) }) }
+
+// answer is a complete HTTP answer.
+type answer struct {
+	body      []byte
+	code      string
+	requestID string
+}
+
+// ServeHTTP serves one API call.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	rec := Request{Time: e.cfg.Now(), Host: r.Host}
+	ans, fault := e.handle(w, r, &rec)
+	rec.Fault = fault
+	defer func() { // deferred so that an aborted (reset) answer is recorded too
+		e.cfg.Logger.Debug("emulator call", "action", rec.Action, "code", rec.Code, "fault", string(fault), "requestId", rec.RequestID)
+		e.recMu.Lock()
+		e.reqs = append(e.reqs, rec)
+		e.recMu.Unlock()
+	}()
+	e.wait(r.Context(), e.cfg.Latency)
+	switch fault {
+	case FaultHTML502:
+		rec.Code, rec.RequestID = "Fault."+string(fault), ""
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = io.WriteString(w, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n")
+	case FaultReset:
+		rec.Code, rec.RequestID = "Fault."+string(fault), ""
+		e.reset(w)
+	case FaultTruncatedJSON:
+		rec.Code, rec.RequestID = "Fault."+string(fault), ""
+		half := ans.body[:len(ans.body)/2]
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(half)))
+		_, _ = w.Write(half)
+	default:
+		if fault == FaultSlow {
+			e.wait(r.Context(), e.cfg.SlowDelay)
+		}
+		rec.Code, rec.RequestID = ans.code, ans.requestID
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(ans.body)))
+		_, _ = w.Write(ans.body)
+	}
+}
+
+// wait sleeps for d, or less if the client goes away or the emulator is closed.
+func (e *Emulator) wait(ctx context.Context, d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	case <-e.closing:
+	}
+}
+
+// reset closes the client's connection abruptly (RST where possible).
+func (e *Emulator) reset(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		// Not hijackable (HTTP/2): abort the response instead.
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	_ = conn.Close()
+}
+
+// call is an authenticated request being handled.
+type call struct {
+	action    tcapi.Action
+	region    string
+	intl      bool
+	secretID  string
+	requestID string
+}
+
+// handle authenticates and answers a call. A non-empty fault is a transport fault for the caller
+// to act on; ans is then the answer the fault distorts.
+func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) (answer, FaultKind) {
+	reqID := newRequestID()
+	fail := func(err *apiError) (answer, FaultKind) { return errorAnswer(reqID, err), "" }
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	rec.Body = body
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return fail(errorf(CodeRequestSizeLimit, "The request body exceeds %d bytes.", maxBody))
+		}
+		return fail(errorf(CodeInvalidParameter, "The request body could not be read: %v.", err))
+	}
+	if r.Method != http.MethodPost {
+		return fail(errorf(CodeUnsupportedProtocol, "The emulator serves only POST requests (got %s).", r.Method))
+	}
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return fail(errorf(CodeUnsupportedProtocol, "The emulator serves only Content-Type application/json."))
+	}
+	rec.Action = r.Header.Get("X-TC-Action")
+	rec.Version = r.Header.Get("X-TC-Version")
+	rec.Region = r.Header.Get("X-TC-Region")
+	for _, hp := range [][2]string{{"X-TC-Action", "Action"}, {"X-TC-Version", "Version"}, {"X-TC-Timestamp", "Timestamp"}} {
+		if r.Header.Get(hp[0]) == "" {
+			return fail(errorf(CodeMissingParameter, "The request is missing a required parameter `%s`.", hp[1]))
+		}
+	}
+
+	// Authentication.
+	authz := r.Header.Get("Authorization")
+	if authz == "" {
+		return fail(errorf(CodeInvalidAuthorization, "The Authorization header is missing."))
+	}
+	auth, perr := parseAuthorization(authz)
+	if perr != nil {
+		return fail(errorf(CodeInvalidAuthorization, "The Authorization header is malformed: %v.", perr))
+	}
+	rec.SecretID = auth.SecretID
+	tsText := r.Header.Get("X-TC-Timestamp")
+	ts, err := strconv.ParseInt(tsText, 10, 64)
+	if err != nil {
+		return fail(errorf(CodeInvalidParameter, "The parameter `Timestamp` must be unix seconds."))
+	}
+	signedAt := time.Unix(ts, 0)
+	if skew := e.cfg.Now().Sub(signedAt); skew > maxSkew || skew < -maxSkew {
+		return fail(errorf(CodeSignatureExpire, "Signature expired. Timestamp and server time cannot differ by more than five minutes."))
+	}
+	cred, ok := e.credential(auth.SecretID)
+	if !ok {
+		return fail(errorf(CodeSecretIDNotFound, "The SecretId is not found, please ensure that your SecretId is correct."))
+	}
+	hostname := r.Host
+	if hn, _, err := net.SplitHostPort(r.Host); err == nil {
+		hostname = hn
+	}
+	service, intl := auth.Service, false
+	if hs, hi, ok := hostService(hostname); ok {
+		service, intl = hs, hi
+	}
+	payloadHash := sha256Hex(body)
+	if r.Header.Get("X-TC-Content-SHA256") == "UNSIGNED-PAYLOAD" {
+		payloadHash = sha256Hex([]byte("UNSIGNED-PAYLOAD"))
+	}
+	canon := canonicalRequest(r.Method, auth.SignedHeaders, func(name string) string {
+		if name == "host" {
+			return r.Host
+		}
+		return r.Header.Get(name)
+	}, payloadHash)
+	// The server signs with its own view of the date and service; a scope that disagrees fails.
+	date := signedAt.UTC().Format(time.DateOnly)
+	want := signature(cred.SecretKey, date, service, stringToSign(tsText, date+"/"+service+"/tc3_request", canon))
+	if !hmac.Equal([]byte(want), []byte(auth.Signature)) || auth.Date != date || auth.Service != service {
+		return fail(errorf(CodeSignatureFailure, "The provided credentials could not be validated. Please check your signature is correct."))
+	}
+	if tok := r.Header.Get("X-TC-Token"); tok != cred.Token {
+		return fail(errorf(CodeTokenFailure, "The token is invalid or does not match the SecretId."))
+	}
+
+	// Action, version and region.
+	rec.Service = service
+	action, ok := findAction(service, rec.Action)
+	if !ok {
+		return fail(errorf(CodeInvalidAction, "The action `%s` is not found for service `%s`.", rec.Action, service))
+	}
+	if rec.Version != action.Version {
+		return fail(errorf(CodeNoSuchVersion, "The version `%s` of action `%s` does not exist.", rec.Version, rec.Action))
+	}
+	if action == tcapi.DescribeTrtcInteractiveTime && e.cfg.InteractiveTimeOffline {
+		return fail(errorf(CodeActionOffline, "接口已下线 (the action DescribeTrtcInteractiveTime is offline)."))
+	}
+	if aerr := checkRegion(action, rec.Region, intl); aerr != nil {
+		return fail(aerr)
+	}
+	c := &call{action: action, region: rec.Region, intl: intl, secretID: auth.SecretID, requestID: reqID}
+
+	// Faults, then rate limits, then the action itself.
+	fault := e.faults.next(action.Name)
+	if code := fault.apiCode(); code != "" {
+		return fail(errorf(code, "Injected fault %s.", fault))
+	}
+	if aerr := e.allow(c); aerr != nil {
+		return fail(aerr)
+	}
+	return e.dispatch(c, body), fault
+}
+
+// hostService returns the service named by a <service>[.intl|.<region>].tencentcloudapi.com host.
+func hostService(hostname string) (service string, intl bool, ok bool) {
+	hn := strings.ToLower(strings.TrimSuffix(hostname, "."))
+	rest, found := strings.CutSuffix(hn, ".tencentcloudapi.com")
+	if !found || rest == "" {
+		return "", false, false
+	}
+	labels := strings.Split(rest, ".")
+	return labels[0], len(labels) > 1 && labels[1] == "intl", true
+}
+
+// findAction returns the emulated action named name in service.
+func findAction(service, name string) (tcapi.Action, bool) {
+	for _, a := range tcapi.Actions() {
+		if a.Service == service && a.Name == name {
+			return a, true
+		}
+	}
+	return tcapi.Action{}, false
+}
+
+// checkRegion applies the region rules of an action.
+func checkRegion(a tcapi.Action, region string, intl bool) *apiError {
+	if a.Region == "" {
+		if region != "" && !slices.Contains(knownRegions, region) {
+			return errorf(CodeUnsupportedRegion, "The region `%s` is not supported.", region)
+		}
+		return nil
+	}
+	if region == "" {
+		return errorf(CodeMissingParameter, "The request is missing a required parameter `Region`.")
+	}
+	allowed := []string{a.Region}
+	if intl && a == tcapi.DescribeTrtcRoomUsage {
+		allowed = append(allowed, "ap-singapore")
+	}
+	if !slices.Contains(allowed, region) {
+		return errorf(CodeUnsupportedRegion, "The action `%s` does not support region `%s` (supported: %s).", a.Name, region, strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+// credential returns the configured key with the given SecretId.
+func (e *Emulator) credential(id string) (Credential, bool) {
+	for _, c := range e.cfg.Credentials {
+		if c.SecretID == id {
+			return c, true
+		}
+	}
+	return Credential{}, false
+}
+
+// allow applies the rate limit of the call's action for its SecretId.
+func (e *Emulator) allow(c *call) *apiError {
+	if e.cfg.NoRateLimits {
+		return nil
+	}
+	per, window := 20, time.Second
+	switch c.action {
+	case tcapi.DescribeTrtcUsage:
+		per = 5
+	case tcapi.DescribeTrtcRoomUsage:
+		per, window = 1, 15*time.Second
+	}
+	key := c.secretID + "\x00" + c.action.String()
+	e.limMu.Lock()
+	lim, ok := e.lims[key]
+	if !ok {
+		scaled := time.Duration(float64(window) * e.cfg.TimeScale)
+		lim = rate.NewLimiter(rate.Every(scaled/time.Duration(per)), per)
+		e.lims[key] = lim
+	}
+	e.limMu.Unlock()
+	if lim.AllowN(e.cfg.RateClock(), 1) {
+		return nil
+	}
+	if c.action == tcapi.DescribeTrtcRoomUsage {
+		return errorf(CodeFreqOverLimit, "请求频率超限，请稍后再试 (one call per 15 s).")
+	}
+	return errorf(CodeRequestLimitExceeded, "Your request frequency exceeds the limit of %d per %s for action %s.", per, window, c.action.Name)
+}
+
+// dispatch answers an authenticated, admitted call: a matching seed fixture, else the action.
+func (e *Emulator) dispatch(c *call, body []byte) answer {
+	var s schema
+	switch c.action {
+	case tcapi.DescribeTelCallInfo:
+		s = telCallSchema
+	case tcapi.DescribeTrtcInteractiveTime, tcapi.DescribeTrtcUsage:
+		s = trtcDatesSchema
+	case tcapi.DescribeTrtcRoomUsage:
+		s = roomUsageSchema
+	case tcapi.ChannelDescribeBillUsageDetail:
+		s = billUsageSchema
+	}
+	params, aerr := parseParams(body, s)
+	if aerr != nil {
+		return errorAnswer(c.requestID, aerr)
+	}
+	if fx := e.fixtures.lookup(c.action.Name, params); fx != nil {
+		return fixtureAnswer(fx)
+	}
+	var resp any
+	switch c.action {
+	case tcapi.DescribeTelCallInfo:
+		resp, aerr = e.telCall(c, params)
+	case tcapi.DescribeTrtcInteractiveTime:
+		resp, aerr = e.interactiveTime(c, params)
+	case tcapi.DescribeTrtcUsage:
+		resp, aerr = e.trtcUsage(c, params)
+	case tcapi.DescribeTrtcRoomUsage:
+		resp, aerr = e.roomUsage(c, params)
+	case tcapi.ChannelDescribeBillUsageDetail:
+		resp, aerr = e.billUsage(c, params)
+	}
+	if aerr != nil {
+		return errorAnswer(c.requestID, aerr)
+	}
+	return answer{body: encodeResponse(resp), requestID: c.requestID}
+}
+
+// encodeResponse renders {"Response": resp} without HTML escaping.
+func encodeResponse(resp any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(struct {
+		Response any `json:"Response"`
+	}{resp}); err != nil {
+		// Responses are plain structs of strings and numbers; this cannot happen.
+		panic(fmt.Sprintf("emulator: encode response: %v", err))
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+}
+
+// errorAnswer renders an error answer.
+func errorAnswer(reqID string, err *apiError) answer {
+	body := encodeResponse(struct {
+		Error     *apiError `json:"Error"`
+		RequestID string    `json:"RequestId"`
+	}{err, reqID})
+	return answer{body: body, code: err.Code, requestID: reqID}
+}
+
+// fixtureAnswer renders a fixture's response object.
+func fixtureAnswer(resp []byte) answer {
+	var meta struct {
+		Error     *apiError `json:"Error"`
+		RequestID string    `json:"RequestId"`
+	}
+	_ = json.Unmarshal(resp, &meta) // fixtures are validated by the tests
+	a := answer{body: []byte(`{"Response":` + string(resp) + `}`), requestID: meta.RequestID}
+	if meta.Error != nil {
+		a.code = meta.Error.Code
+	}
+	return a
+}
+
+// newRequestID returns a random version-4 UUID.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

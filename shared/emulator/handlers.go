@@ -1,0 +1,262 @@
+package emulator
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/csv"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+)
+
+// Range limits of the actions, in days counting both ends.
+const (
+	telCallMaxDays = 90
+	trtcMaxDays    = 31
+	essMaxDays     = 31
+	essMaxLimit    = 50
+)
+
+// telCall answers DescribeTelCallInfo.
+func (e *Emulator) telCall(c *call, params map[string]any) (any, *apiError) {
+	var req tcapi.TelCallInfoRequest
+	if aerr := decodeInto(params, &req); aerr != nil {
+		return nil, aerr
+	}
+	if req.StartTimeStamp < 0 || req.EndTimeStamp < 0 {
+		return nil, errorf(CodeInvalidParameter, "StartTimeStamp and EndTimeStamp must be unix seconds.")
+	}
+	if req.EndTimeStamp < req.StartTimeStamp {
+		return nil, errorf(CodeInvalidParameter, "EndTimeStamp must not be before StartTimeStamp.")
+	}
+	from, to := DateOf(time.Unix(req.StartTimeStamp, 0)), DateOf(time.Unix(req.EndTimeStamp, 0))
+	if from.DaysUntil(to)+1 > telCallMaxDays {
+		return nil, errorf(CodeInvalidParameter, "The query range must not exceed %d days.", telCallMaxDays)
+	}
+	if len(req.SdkAppIDList) == 0 {
+		return nil, errorf(CodeInvalidParameter, "SdkAppIdList must not be empty.")
+	}
+	var apps []int64
+	for _, a := range req.SdkAppIDList {
+		if a <= 0 || !e.data.KnownApp(uint64(a)) {
+			return nil, errorf(CodeInstanceNotExist, "The SdkAppId %d does not exist.", a)
+		}
+		if !slices.Contains(apps, a) {
+			apps = append(apps, a)
+		}
+	}
+	sum := e.data.TelCallRange(apps, from, to)
+	return tcapi.TelCallInfoResponse{
+		TelCallOutCount: &sum.TelCallOut, TelCallInCount: &sum.TelCallIn, SeatUsedCount: &sum.SeatUsed,
+		VOIPCallInCount: &sum.VOIPCallIn, AsrOfflineCount: &sum.AsrOffline, AsrRealtimeCount: &sum.AsrRealtime,
+		RequestID: c.requestID,
+	}, nil
+}
+
+// trtcRange parses and checks the StartTime/EndTime/SdkAppId of the TRTC daily actions. app is 0
+// when the request names no app.
+func (e *Emulator) trtcRange(params map[string]any) (from, to Date, app uint64, aerr *apiError) {
+	var req tcapi.TrtcInteractiveTimeRequest
+	if aerr = decodeInto(params, &req); aerr != nil {
+		return
+	}
+	var err error
+	if from, err = ParseDate(req.StartTime); err != nil {
+		return from, to, 0, errorf(CodeInvalidParameter, "StartTime must be a date YYYY-MM-DD.")
+	}
+	if to, err = ParseDate(req.EndTime); err != nil {
+		return from, to, 0, errorf(CodeInvalidParameter, "EndTime must be a date YYYY-MM-DD.")
+	}
+	if to.Before(from) {
+		return from, to, 0, errorf(CodeInvalidParameter, "EndTime must not be before StartTime.")
+	}
+	if from.DaysUntil(to)+1 > trtcMaxDays {
+		return from, to, 0, errorf(CodeInvalidParameter, "The query range must not exceed %d days.", trtcMaxDays)
+	}
+	if req.SdkAppID != nil {
+		app = *req.SdkAppID
+		if !e.data.KnownApp(app) {
+			return from, to, 0, errorf(CodeInvalidSdkAppID, "SdkAppId %d is incorrect.", app)
+		}
+	}
+	return from, to, app, nil
+}
+
+// trtcPoints returns the points of a TRTC range: 5-minute points for one day, else daily points.
+func (e *Emulator) trtcPoints(from, to Date, app uint64) (oneDay bool, pts []TrtcPoint) {
+	if from == to {
+		return true, e.data.Trtc5Min(app, from)
+	}
+	for d := from; !to.Before(d); d = d.AddDays(1) {
+		pts = append(pts, TrtcPoint{Start: d.Start(), TrtcSeconds: e.data.TrtcDay(app, d)})
+	}
+	return false, pts
+}
+
+// interactiveTime answers DescribeTrtcInteractiveTime.
+func (e *Emulator) interactiveTime(c *call, params map[string]any) (any, *apiError) {
+	from, to, app, aerr := e.trtcRange(params)
+	if aerr != nil {
+		return nil, aerr
+	}
+	oneDay, pts := e.trtcPoints(from, to, app)
+	usages := make([]tcapi.SdkAppIDTrtcUsage, len(pts))
+	for i, p := range pts {
+		key := p.Start.Format(time.DateOnly)
+		if oneDay {
+			key = p.Start.Format(time.DateTime)
+		}
+		usages[i] = tcapi.SdkAppIDTrtcUsage{
+			TimeKey: key, AudioVideoTime: p.AudioVideo, AudioTime: p.Audio,
+			VideoTimeSd: p.SD, VideoTimeHd: p.HD, VideoTimeHdp: p.FullHD,
+		}
+	}
+	label := "total"
+	if app != 0 {
+		label = strconv.FormatUint(app, 10)
+	}
+	n := uint64(len(usages))
+	return tcapi.TrtcInteractiveTimeResponse{
+		Usages:    []tcapi.OneSdkAppIDUsagesInfo{{TotalNum: &n, SdkAppIDTrtcTimeUsages: usages, SdkAppID: label}},
+		RequestID: c.requestID,
+	}, nil
+}
+
+// trtcUsage answers DescribeTrtcUsage.
+func (e *Emulator) trtcUsage(c *call, params map[string]any) (any, *apiError) {
+	from, to, app, aerr := e.trtcRange(params)
+	if aerr != nil {
+		return nil, aerr
+	}
+	_, pts := e.trtcPoints(from, to, app)
+	list := make([]tcapi.TrtcUsage, len(pts))
+	for i, p := range pts {
+		list[i] = tcapi.TrtcUsage{
+			TimeKey:      p.Start.Format(time.DateTime),
+			TimeStampKey: uint64(p.Start.Unix()),
+			UsageValue:   p.UsageMinutes(),
+		}
+	}
+	return tcapi.TrtcUsageResponse{UsageKey: TrtcUsageKeys(), UsageList: list, RequestID: c.requestID}, nil
+}
+
+// roomTimeLayout is the minute-precision time format of DescribeTrtcRoomUsage.
+const roomTimeLayout = "2006-01-02 15:04"
+
+// roomUsage answers DescribeTrtcRoomUsage.
+func (e *Emulator) roomUsage(c *call, params map[string]any) (any, *apiError) {
+	var req tcapi.TrtcRoomUsageRequest
+	if aerr := decodeInto(params, &req); aerr != nil {
+		return nil, aerr
+	}
+	start, err := time.ParseInLocation(roomTimeLayout, req.StartTime, beijing)
+	if err != nil {
+		return nil, errorf(CodeInvalidParameter, "StartTime must be YYYY-MM-DD HH:MM.")
+	}
+	end, err := time.ParseInLocation(roomTimeLayout, req.EndTime, beijing)
+	if err != nil {
+		return nil, errorf(CodeInvalidParameter, "EndTime must be YYYY-MM-DD HH:MM.")
+	}
+	if !start.Before(end) {
+		return nil, errorf(CodeInvalidParameter, "EndTime must be after StartTime.")
+	}
+	if end.Sub(start) > 24*time.Hour {
+		return nil, errorf(CodeInvalidParameter, "StartTime and EndTime must not be more than 24 hours apart.")
+	}
+	if !e.data.KnownApp(req.SdkAppid) {
+		return nil, errorf(CodeSdkAppIDNotExist, "The application ID %d does not exist.", req.SdkAppid)
+	}
+	now := e.cfg.Now()
+	earliest := DateOf(now).AddDays(-e.cfg.RoomDataDays).Start()
+	if ds := e.cfg.DataStart.Start(); ds.After(earliest) {
+		earliest = ds
+	}
+	if start.Before(earliest) {
+		return nil, errorf(CodeInvalidParameter, "StartTime must not be before %s (the queryable data window).", earliest.Format(roomTimeLayout))
+	}
+	if start.After(now) {
+		return nil, errorf(CodeInvalidParameter, "StartTime must not be in the future.")
+	}
+	data := e.roomCSV(req.SdkAppid, start, end.Add(time.Minute))
+	return tcapi.TrtcRoomUsageResponse{Data: &data, RequestID: c.requestID}, nil
+}
+
+// roomCSV renders the per-room CSV of app for [from, to).
+func (e *Emulator) roomCSV(app uint64, from, to time.Time) string {
+	var buf bytes.Buffer
+	buf.Grow(64 + 48*e.cfg.Rooms)
+	w := csv.NewWriter(&buf)
+	_ = w.Write(RoomCSVHeader()) // writes to a bytes.Buffer do not fail
+	rec := make([]string, 7)
+	e.data.eachRoom(app, from, to, func(id string, v [6]uint64) {
+		rec[0] = id
+		for j, x := range v {
+			rec[j+1] = strconv.FormatUint(x, 10)
+		}
+		_ = w.Write(rec)
+	})
+	w.Flush()
+	return buf.String()
+}
+
+// billUsage answers ChannelDescribeBillUsageDetail.
+func (e *Emulator) billUsage(c *call, params map[string]any) (any, *apiError) {
+	var req tcapi.BillUsageDetailRequest
+	if aerr := decodeInto(params, &req); aerr != nil {
+		return nil, aerr
+	}
+	if req.Agent.AppID == "" {
+		return nil, errorf(CodeMissingParameter, "The request is missing a required parameter `Agent.AppId`.")
+	}
+	orgs, ok := e.cfg.ESSApps[req.Agent.AppID]
+	if !ok {
+		return nil, errorf(CodeNotExistApplication, "应用号不存在 (the application %s does not exist).", req.Agent.AppID)
+	}
+	from, err1 := time.ParseInLocation("20060102", req.StartTime, beijing)
+	to, err2 := time.ParseInLocation("20060102", req.EndTime, beijing)
+	if err1 != nil || err2 != nil {
+		return nil, errorf(CodeInvalidTime, "非法的时间参数: StartTime and EndTime must be yyyymmdd.")
+	}
+	fromD, toD := DateOf(from), DateOf(to)
+	if toD.Before(fromD) || fromD.DaysUntil(toD)+1 > essMaxDays {
+		return nil, errorf(CodeInvalidTime, "非法的时间参数: EndTime must not be before StartTime and the span must not exceed %d days.", essMaxDays)
+	}
+	if req.QuotaType != "" && !slices.Contains(tcapi.QuotaTypes, req.QuotaType) {
+		return nil, errorf(CodeInvalidQuotaType, "非法的套餐类型 %q.", req.QuotaType)
+	}
+	limit := int64(essMaxLimit)
+	if params["Limit"] != nil {
+		limit = req.Limit
+	}
+	if limit < 1 || limit > essMaxLimit || req.Offset < 0 {
+		return nil, errorf(CodeInvalidLimit, "分页参数不合法")
+	}
+	if org := req.Agent.ProxyOrganizationOpenID; org != "" {
+		if !slices.Contains(orgs, org) {
+			return nil, errorf(CodeFailedOperation, "子客企业不存在 (ProxyOrganizationOpenId %s is not a sub-customer of the application).", org)
+		}
+		orgs = []string{org}
+	} else {
+		orgs = slices.Sorted(slices.Values(orgs))
+	}
+	var all []tcapi.ChannelBillUsageDetail
+	for d := fromD; !toD.Before(d); d = d.AddDays(1) {
+		for _, org := range orgs {
+			for _, r := range e.data.ESSRecords(req.Agent.AppID, org, d) {
+				if req.QuotaType == "" || r.QuotaType == req.QuotaType {
+					all = append(all, r)
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(all, func(a, b tcapi.ChannelBillUsageDetail) int { return cmp.Compare(a.CostTime, b.CostTime) })
+	total := int64(len(all))
+	page := []tcapi.ChannelBillUsageDetail{}
+	if pages := (total + limit - 1) / limit; req.Offset < pages {
+		lo := req.Offset * limit
+		page = all[lo:min(lo+limit, total)]
+	}
+	return tcapi.BillUsageDetailResponse{Total: &total, Details: page, RequestID: c.requestID}, nil
+}

@@ -1,0 +1,77 @@
+package emulator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+)
+
+// Server is an emulator listening on a loopback port, for tests.
+type Server struct {
+	*Emulator
+	// URL is the base URL, "http://127.0.0.1:<port>".
+	URL string
+	// Addr is "127.0.0.1:<port>", the value for the SDK's HttpProfile.Endpoint.
+	Addr string
+
+	ts *httptest.Server
+}
+
+// NewServer starts an emulator on 127.0.0.1 with cfg; it is closed by t.Cleanup.
+func NewServer(t testing.TB, cfg Config) *Server {
+	t.Helper()
+	e := New(cfg)
+	ts := httptest.NewServer(e)
+	s := &Server{Emulator: e, URL: ts.URL, Addr: ts.Listener.Addr().String(), ts: ts}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Close releases stalled calls and shuts the server down. It may be called more than once.
+func (s *Server) Close() {
+	s.Emulator.Close()
+	s.ts.Close()
+}
+
+// Serve serves the emulator built from cfg on ln until ctx is done, then shuts down gracefully
+// (waiting at most 5 s for calls in flight). It returns nil after a shutdown caused by ctx.
+func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
+	e := New(cfg)
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	select {
+	case err := <-done:
+		return fmt.Errorf("serve emulator on %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	e.Close()
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shut down emulator on %s: %w", ln.Addr(), err)
+	}
+	if err := <-done; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve emulator on %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
+
+// ListenAndServe listens on addr (e.g. "127.0.0.1:9000"; port 0 picks one) and serves the emulator
+// until ctx is done. ready, if not nil, is called with the bound address once listening.
+func ListenAndServe(ctx context.Context, addr string, cfg Config, ready func(addr string)) error {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	return Serve(ctx, ln, cfg)
+}
