@@ -15,9 +15,11 @@ import (
 
 // File is one encoded data file given to Commit: the rows of one app in one format.
 type File struct {
-	App     string
-	Format  Format
-	Rows    int64
+	App    string
+	Format Format
+	Rows   int64
+	// Columns are the file's columns, recorded in the manifest (optional).
+	Columns []string
 	Content Content
 }
 
@@ -42,6 +44,9 @@ type CommitRequest struct {
 	// ExpectedApps, when set, lists every app the partition should hold; until all of them are
 	// covered the status is "partial" with apps_pending.
 	ExpectedApps []string
+	// FetchedAt records when each app's data was fetched; it is kept in the manifest (carried
+	// over for merged apps), so that a later run can tell what is already done.
+	FetchedAt map[string]time.Time
 	// Logger receives progress at debug level and anomalies at warn level; nil discards.
 	Logger *slog.Logger
 }
@@ -117,7 +122,7 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 		sum := f.Content.SHA256()
 		writes = append(writes, plannedWrite{
 			entry: FileEntry{
-				Key: key, App: f.App, Format: f.Format, Rows: f.Rows, Bytes: f.Content.Size(),
+				Key: key, App: f.App, Format: f.Format, Rows: f.Rows, Columns: f.Columns, Bytes: f.Content.Size(),
 				SHA256: hex.EncodeToString(sum[:]), ContentType: f.Format.ContentType(),
 			},
 			content: f.Content,
@@ -168,14 +173,24 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 
 	// Carry over the other apps when merging.
 	covered := maps.Clone(scope)
+	expected := map[string]bool{}
+	for _, a := range req.ExpectedApps {
+		expected[a] = true
+	}
+	fetchedAt := map[string]time.Time{}
+	for a, t := range req.FetchedAt {
+		if scope[a] {
+			fetchedAt[a] = t.UTC()
+		}
+	}
 	if req.Merge && prev != nil {
 		byApp := map[string][]FileEntry{}
 		for _, e := range prev.Files {
 			byApp[e.App] = append(byApp[e.App], e)
 		}
 		for _, app := range prev.Apps {
-			if scope[app] || ValidApp(app) != nil {
-				continue
+			if scope[app] || ValidApp(app) != nil || len(expected) > 0 && !expected[app] {
+				continue // replaced, invalid, or no longer expected (its files become stale)
 			}
 			ok := true
 			for _, e := range byApp[app] {
@@ -198,6 +213,9 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 				continue
 			}
 			covered[app] = true
+			if t, ok := prev.FetchedAt[app]; ok {
+				fetchedAt[app] = t
+			}
 			for _, e := range byApp[app] {
 				e.Unchanged = true
 				final = append(final, e)
@@ -218,7 +236,7 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 		if !ok || keep[o.Key] {
 			continue
 		}
-		if req.Merge && !scope[app] {
+		if req.Merge && !scope[app] && (len(expected) == 0 || expected[app]) {
 			continue
 		}
 		stale = append(stale, o.Key)
@@ -256,6 +274,7 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 		AppsPending:    sortedKeys(pending),
 		Apps:           nonNil(sortedKeys(covered)),
 		Files:          final,
+		FetchedAt:      fetchedAt,
 		RequestIDs:     nonNil(req.RequestIDs),
 		Totals:         req.Totals,
 	}

@@ -34,7 +34,9 @@ type Manifest struct {
 	AppsPending    []string    `json:"apps_pending,omitempty"`
 	Apps           []string    `json:"apps"`
 	Files          []FileEntry `json:"files"`
-	RequestIDs     []string    `json:"request_ids"`
+	// FetchedAt records when each app's data was fetched from the API.
+	FetchedAt  map[string]time.Time `json:"fetched_at,omitempty"`
+	RequestIDs []string             `json:"request_ids"`
 	// Totals holds optional sums over the partition (e.g. "rows", "minutes").
 	Totals map[string]float64 `json:"totals,omitempty"`
 }
@@ -70,13 +72,15 @@ func NewWindow(loc *time.Location, start, end time.Time) Window {
 
 // FileEntry describes one data file of a partition.
 type FileEntry struct {
-	Key         string `json:"key"`
-	App         string `json:"app"`
-	Format      Format `json:"format"`
-	Rows        int64  `json:"rows"`
-	Bytes       int64  `json:"bytes"`
-	SHA256      string `json:"sha256"`
-	ContentType string `json:"content_type"`
+	Key    string `json:"key"`
+	App    string `json:"app"`
+	Format Format `json:"format"`
+	Rows   int64  `json:"rows"`
+	// Columns are the file's columns, in order (JSON keys and the CSV header).
+	Columns     []string `json:"columns,omitempty"`
+	Bytes       int64    `json:"bytes"`
+	SHA256      string   `json:"sha256"`
+	ContentType string   `json:"content_type"`
 	// Unchanged is true when byte-identical content was already in place and was not rewritten.
 	Unchanged bool `json:"unchanged"`
 }
