@@ -340,7 +340,7 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	// Faults, then rate limits, then the action itself.
 	fault := e.faults.next(action.Name)
 	if code := fault.apiCode(); code != "" {
-		return fail(errorf(code, "Injected fault %s.", fault))
+		return errorAnswer(reqID, errorf(code, "Injected fault %s.", fault)), fault
 	}
 	if aerr := e.allow(c); aerr != nil {
 		return fail(aerr)

@@ -97,3 +97,10 @@ func (f *faults) next(action string) FaultKind {
 	}
 	return ""
 }
+
+// pending returns the number of faults queued for action.
+func (f *faults) pending(action string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.queued[action])
+}

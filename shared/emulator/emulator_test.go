@@ -1,0 +1,802 @@
+package emulator
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+)
+
+// yesterday is the last whole Beijing day (inside every data window).
+func yesterday() Date { return DateOf(time.Now()).AddDays(-1) }
+
+// validParams returns a valid request of each action.
+func validParams(a tcapi.Action) string {
+	d := yesterday()
+	switch a {
+	case tcapi.DescribeTelCallInfo:
+		return fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001]}`, d.Start().Unix(), d.AddDays(1).Start().Unix()-1)
+	case tcapi.DescribeTrtcInteractiveTime, tcapi.DescribeTrtcUsage:
+		return fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":1400000001}`, d, d)
+	case tcapi.DescribeTrtcRoomUsage:
+		return fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d, d)
+	case tcapi.ChannelDescribeBillUsageDetail:
+		return fmt.Sprintf(`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q,"Offset":0,"Limit":50}`, d.Compact(), d.Compact())
+	}
+	return "{}"
+}
+
+func TestSDKSignedRequestsAccepted(t *testing.T) {
+	s := NewServer(t, Config{})
+	for _, a := range tcapi.Actions() {
+		t.Run(a.Name, func(t *testing.T) {
+			raw, err := send(t, sdkClient(t, s, a.Region, testCred(), nil), a, validParams(a))
+			require.NoError(t, err)
+			var env struct{ RequestID string `json:"RequestId"` }
+			require.NoError(t, json.Unmarshal(raw, &env))
+			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, env.RequestID)
+		})
+	}
+	reqs := s.Requests()
+	require.Len(t, reqs, len(tcapi.Actions()))
+	for i, a := range tcapi.Actions() {
+		r := reqs[i]
+		assert.Equal(t, a.Name, r.Action)
+		assert.Equal(t, a.Service, r.Service)
+		assert.Equal(t, a.Version, r.Version)
+		assert.Equal(t, a.Region, r.Region)
+		assert.Equal(t, s.Addr, r.Host)
+		assert.Equal(t, TestSecretID, r.SecretID)
+		assert.Empty(t, r.Code)
+		assert.NotEmpty(t, r.RequestID)
+		assert.JSONEq(t, validParams(a), string(r.Body))
+	}
+}
+
+func TestAuthFailures(t *testing.T) {
+	tokenCred := Credential{SecretID: "AKIDtemporary", SecretKey: "temporary-key", Token: "the-token"}
+	cfg := Config{Credentials: []Credential{{SecretID: TestSecretID, SecretKey: TestSecretKey}, tokenCred}}
+	s := NewServer(t, cfg)
+	late := NewServer(t, Config{Now: func() time.Time { return time.Now().Add(301 * time.Second) }})
+	early := NewServer(t, Config{Now: func() time.Time { return time.Now().Add(-301 * time.Second) }})
+	a := tcapi.DescribeTelCallInfo
+	cases := []struct {
+		name string
+		srv  *Server
+		cred common.CredentialIface
+		rt   http.RoundTripper
+		want string
+	}{
+		{"valid", s, testCred(), nil, ""},
+		{"valid token", s, common.NewTokenCredential(tokenCred.SecretID, tokenCred.SecretKey, tokenCred.Token), nil, ""},
+		{"tampered body", s, testCred(), tamper(func(_ *http.Request, b []byte) []byte {
+			return []byte(strings.Replace(string(b), "1400000001", "1400000002", 1))
+		}), CodeSignatureFailure},
+		{"tampered content-type", s, testCred(), tamper(func(r *http.Request, b []byte) []byte {
+			r.Header.Set("Content-Type", "application/json; charset=utf-8")
+			return b
+		}), CodeSignatureFailure},
+		{"tampered host", s, testCred(), tamper(func(r *http.Request, b []byte) []byte {
+			r.Host = "localhost" + strings.TrimPrefix(s.Addr, "127.0.0.1")
+			return b
+		}), CodeSignatureFailure},
+		{"tampered timestamp", s, testCred(), tamper(func(r *http.Request, b []byte) []byte {
+			ts, _ := strconv.ParseInt(r.Header.Get("X-TC-Timestamp"), 10, 64)
+			r.Header.Set("X-TC-Timestamp", strconv.FormatInt(ts+1, 10))
+			return b
+		}), CodeSignatureFailure},
+		{"tampered scope service", s, testCred(), tamper(func(r *http.Request, b []byte) []byte {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "/ccc/", "/trtc/", 1))
+			return b
+		}), CodeSignatureFailure},
+		{"wrong key", s, common.NewCredential(TestSecretID, "not-the-key"), nil, CodeSignatureFailure},
+		{"unknown id", s, common.NewCredential("AKIDunknown", TestSecretKey), nil, CodeSecretIDNotFound},
+		{"expired (server ahead)", late, testCred(), nil, CodeSignatureExpire},
+		{"expired (server behind)", early, testCred(), nil, CodeSignatureExpire},
+		{"wrong token", s, common.NewTokenCredential(tokenCred.SecretID, tokenCred.SecretKey, "other-token"), nil, CodeTokenFailure},
+		{"missing token", s, common.NewCredential(tokenCred.SecretID, tokenCred.SecretKey), nil, CodeTokenFailure},
+		{"token on a permanent key", s, common.NewTokenCredential(TestSecretID, TestSecretKey, "x"), nil, CodeTokenFailure},
+		{"malformed authorization", s, testCred(), tamper(func(r *http.Request, b []byte) []byte {
+			r.Header.Set("Authorization", "TC3-HMAC-SHA256 Credential=broken")
+			return b
+		}), CodeInvalidAuthorization},
+		{"missing authorization", s, testCred(), tamper(func(r *http.Request, b []byte) []byte {
+			r.Header.Del("Authorization")
+			return b
+		}), CodeInvalidAuthorization},
+		{"host not signed", s, testCred(), tamper(func(r *http.Request, b []byte) []byte {
+			r.Header.Set("Authorization", strings.Replace(r.Header.Get("Authorization"), "SignedHeaders=content-type;host", "SignedHeaders=content-type", 1))
+			return b
+		}), CodeInvalidAuthorization},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := send(t, sdkClient(t, tc.srv, "", tc.cred, tc.rt), a, validParams(a))
+			assert.Equal(t, tc.want, codeOf(err))
+		})
+	}
+}
+
+func TestSignedExtraHeadersAndHosts(t *testing.T) {
+	s := NewServer(t, Config{})
+	a := tcapi.DescribeTrtcUsage
+	cases := []struct {
+		name string
+		rr   rawRequest
+		want string
+	}{
+		{"x-tc-action signed", rawRequest{action: a, region: "ap-guangzhou", body: validParams(a), signedExtra: []string{"x-tc-action"}}, ""},
+		{"x-tc-action and region signed", rawRequest{action: a, region: "ap-guangzhou", body: validParams(a), signedExtra: []string{"x-tc-action", "x-tc-region"}}, ""},
+		{"service host", rawRequest{host: "trtc.tencentcloudapi.com", action: a, region: "ap-guangzhou", body: validParams(a)}, ""},
+		{"intl service host", rawRequest{host: "trtc.intl.tencentcloudapi.com", action: a, region: "ap-guangzhou", body: validParams(a)}, ""},
+		{"host names another service", rawRequest{host: "ccc.tencentcloudapi.com", action: a, region: "ap-guangzhou", body: validParams(a)}, CodeSignatureFailure},
+		{"action of another service", rawRequest{host: "ccc.tencentcloudapi.com", service: "ccc", action: a, region: "ap-guangzhou", body: validParams(a)}, CodeInvalidAction},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _ := tc.rr.do(t, s)
+			assert.Equal(t, tc.want, code)
+		})
+	}
+}
+
+// TestErrorCodes reaches every documented error code of the emulator.
+func TestErrorCodes(t *testing.T) {
+	d := yesterday()
+	now := time.Now()
+	old := NewDate(2023, time.March, 31)
+	tel := tcapi.DescribeTelCallInfo
+	iat := tcapi.DescribeTrtcInteractiveTime
+	use := tcapi.DescribeTrtcUsage
+	room := tcapi.DescribeTrtcRoomUsage
+	ess := tcapi.ChannelDescribeBillUsageDetail
+	day := d.Start().Unix()
+	essReq := func(extra string) string {
+		return fmt.Sprintf(`{"Agent":{"AppId":"ess_app_demo"%s},"StartTime":%q,"EndTime":%q}`, extra, d.Compact(), d.Compact())
+	}
+	cases := []struct {
+		name   string
+		a      tcapi.Action
+		region string // "-" = none
+		params string
+		want   string
+	}{
+		{"tel ok", tel, "", validParams(tel), ""},
+		{"tel region ok", tel, "ap-guangzhou", validParams(tel), ""},
+		{"tel bad region", tel, "mars-1", validParams(tel), CodeUnsupportedRegion},
+		{"tel missing list", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d}`, day, day), CodeMissingParameter},
+		{"tel null counts as absent", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":null,"SdkAppIdList":[1400000001]}`, day), CodeMissingParameter},
+		{"tel string timestamp", tel, "", fmt.Sprintf(`{"StartTimeStamp":"%d","EndTimeStamp":%d,"SdkAppIdList":[1400000001]}`, day, day), CodeInvalidParameter},
+		{"tel string app", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":["1400000001"]}`, day, day), CodeInvalidParameter},
+		{"tel fractional", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d.5,"EndTimeStamp":%d,"SdkAppIdList":[1400000001]}`, day, day), CodeInvalidParameter},
+		{"tel unknown field", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001],"SdkAppId":1}`, day, day), CodeUnknownParameter},
+		{"tel wrong case field", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIDList":[1400000001]}`, day, day), CodeUnknownParameter},
+		{"tel empty list", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[]}`, day, day), CodeInvalidParameter},
+		{"tel reversed", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001]}`, day, day-1), CodeInvalidParameter},
+		{"tel 90 days", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001]}`, d.AddDays(-89).Start().Unix(), day+86399), ""},
+		{"tel 91 days", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001]}`, d.AddDays(-90).Start().Unix(), day+86399), CodeInvalidParameter},
+		{"tel unknown app", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001,1499999999]}`, day, day), CodeInstanceNotExist},
+
+		{"iat no region", iat, "-", validParams(iat), CodeMissingParameter},
+		{"iat other region", iat, "ap-shanghai", validParams(iat), CodeUnsupportedRegion},
+		{"iat no app", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d, d), ""},
+		{"iat unknown app", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":42}`, d, d), CodeInvalidSdkAppID},
+		{"iat negative app", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":-1}`, d, d), CodeInvalidParameter},
+		{"iat bad date", iat, "", fmt.Sprintf(`{"StartTime":"%s 00:00:00","EndTime":%q}`, d, d), CodeInvalidParameter},
+		{"iat reversed", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d, d.AddDays(-1)), CodeInvalidParameter},
+		{"iat 31 days", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-30), d), ""},
+		{"iat 32 days", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-31), d), CodeInvalidParameter},
+		{"iat missing end", iat, "", fmt.Sprintf(`{"StartTime":%q}`, d), CodeMissingParameter},
+		{"usage unknown app", use, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":42}`, d, d), CodeInvalidSdkAppID},
+		{"usage 32 days", use, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-31), d), CodeInvalidParameter},
+
+		{"room SdkAppId spelling", room, "", fmt.Sprintf(`{"SdkAppId":1400000001,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d, d), CodeUnknownParameter},
+		{"room missing app", room, "", fmt.Sprintf(`{"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d, d), CodeMissingParameter},
+		{"room no region", room, "-", validParams(room), CodeMissingParameter},
+		{"room singapore on domestic host", room, "ap-singapore", validParams(room), CodeUnsupportedRegion},
+		{"room unknown app", room, "", fmt.Sprintf(`{"SdkAppid":42,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d, d), CodeSdkAppIDNotExist},
+		{"room seconds in time", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 00:00:00","EndTime":"%s 23:59"}`, d, d), CodeInvalidParameter},
+		{"room 24h", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 00:00","EndTime":"%s 00:00"}`, d.AddDays(-1), d), ""},
+		{"room over 24h", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 00:00","EndTime":"%s 00:01"}`, d.AddDays(-1), d), CodeInvalidParameter},
+		{"room empty window", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 10:00","EndTime":"%s 10:00"}`, d, d), CodeInvalidParameter},
+		{"room too old (window)", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d.AddDays(-91), d.AddDays(-91)), CodeInvalidParameter},
+		{"room before 2023-04-01", room, "", fmt.Sprintf(`{"SdkAppid":1400017192,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, old, old), CodeInvalidParameter},
+		{"room future", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":%q,"EndTime":%q}`, now.Add(time.Hour).In(beijing).Format(roomTimeLayout), now.Add(2*time.Hour).In(beijing).Format(roomTimeLayout)), CodeInvalidParameter},
+
+		{"ess ok defaults", ess, "", essReq(""), ""},
+		{"ess missing agent", ess, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.Compact(), d.Compact()), CodeMissingParameter},
+		{"ess missing app id", ess, "", fmt.Sprintf(`{"Agent":{},"StartTime":%q,"EndTime":%q}`, d.Compact(), d.Compact()), CodeMissingParameter},
+		{"ess empty app id", ess, "", fmt.Sprintf(`{"Agent":{"AppId":""},"StartTime":%q,"EndTime":%q}`, d.Compact(), d.Compact()), CodeMissingParameter},
+		{"ess unknown nested field", ess, "", essReq(`,"OrganizationOpenId":"x"`), CodeUnknownParameter},
+		{"ess deprecated fields accepted", ess, "", essReq(`,"ProxyOrganizationId":"","ProxyOperator":{"OpenId":"u1","Channel":"","ClientIp":""},"ProxyAppId":""`), ""},
+		{"ess unknown app", ess, "", fmt.Sprintf(`{"Agent":{"AppId":"nope"},"StartTime":%q,"EndTime":%q}`, d.Compact(), d.Compact()), CodeNotExistApplication},
+		{"ess unknown org", ess, "", essReq(`,"ProxyOrganizationOpenId":"org_nope"`), CodeFailedOperation},
+		{"ess bad time", ess, "", fmt.Sprintf(`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q}`, d.String(), d.Compact()), CodeInvalidTime},
+		{"ess 32 days", ess, "", fmt.Sprintf(`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q}`, d.AddDays(-31).Compact(), d.Compact()), CodeInvalidTime},
+		{"ess reversed", ess, "", fmt.Sprintf(`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q}`, d.Compact(), d.AddDays(-1).Compact()), CodeInvalidTime},
+		{"ess bad quota type", ess, "", strings.TrimSuffix(essReq(""), "}") + `,"QuotaType":"Gold"}`, CodeInvalidQuotaType},
+		{"ess limit 0", ess, "", strings.TrimSuffix(essReq(""), "}") + `,"Limit":0}`, CodeInvalidLimit},
+		{"ess limit 51", ess, "", strings.TrimSuffix(essReq(""), "}") + `,"Limit":51}`, CodeInvalidLimit},
+		{"ess negative offset", ess, "", strings.TrimSuffix(essReq(""), "}") + `,"Offset":-1}`, CodeInvalidLimit},
+		{"ess string limit", ess, "", strings.TrimSuffix(essReq(""), "}") + `,"Limit":"20"}`, CodeInvalidParameter},
+	}
+	s := NewServer(t, Config{NoRateLimits: true})
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			region := tc.region
+			switch region {
+			case "-":
+				region = ""
+			case "":
+				region = tc.a.Region
+			}
+			_, err := send(t, sdkClient(t, s, region, testCred(), nil), tc.a, tc.params)
+			assert.Equal(t, tc.want, codeOf(err))
+		})
+	}
+	// Codes not reachable through a well-formed SDK call.
+	t.Run("interactive time offline", func(t *testing.T) {
+		off := NewServer(t, Config{InteractiveTimeOffline: true})
+		err := callAPI(t, off, iat, validParams(iat), nil)
+		assert.Equal(t, CodeActionOffline, codeOf(err))
+		assert.NoError(t, callAPI(t, off, use, validParams(use), nil))
+	})
+	t.Run("body not an object", func(t *testing.T) {
+		for _, body := range []string{`[1,2]`, `{"StartTimeStamp":1`, `{} {}`} {
+			code, _ := rawRequest{action: tel, body: body}.do(t, s)
+			assert.Equal(t, CodeInvalidParameter, code, body)
+		}
+	})
+	t.Run("unknown action", func(t *testing.T) {
+		code, _ := rawRequest{action: tcapi.Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeNothing"}, region: "ap-guangzhou", body: "{}"}.do(t, s)
+		assert.Equal(t, CodeInvalidAction, code)
+	})
+	t.Run("no such version", func(t *testing.T) {
+		code, _ := rawRequest{action: tcapi.Action{Service: "ccc", Version: "2017-03-12", Name: tel.Name}, body: validParams(tel)}.do(t, s)
+		assert.Equal(t, CodeNoSuchVersion, code)
+	})
+	t.Run("singapore on intl host", func(t *testing.T) {
+		code, _ := rawRequest{host: "trtc.intl.tencentcloudapi.com", action: room, region: "ap-singapore", body: validParams(room)}.do(t, s)
+		assert.Equal(t, "", code)
+	})
+	t.Run("GET", func(t *testing.T) {
+		res, err := http.Get(s.URL + "/?Action=DescribeTelCallInfo")
+		require.NoError(t, err)
+		defer res.Body.Close()
+		var env struct{ Response struct{ Error apiError } }
+		require.NoError(t, json.NewDecoder(res.Body).Decode(&env))
+		assert.Equal(t, CodeUnsupportedProtocol, env.Response.Error.Code)
+	})
+	t.Run("missing action header", func(t *testing.T) {
+		_, err := send(t, sdkClient(t, s, "", testCred(), tamper(func(r *http.Request, b []byte) []byte {
+			r.Header.Del("X-TC-Action")
+			return b
+		})), tel, validParams(tel))
+		assert.Equal(t, CodeMissingParameter, codeOf(err))
+	})
+	t.Run("body too large", func(t *testing.T) {
+		_, err := send(t, sdkClient(t, s, "", testCred(), tamper(func(_ *http.Request, _ []byte) []byte {
+			return []byte(`{"X":"` + strings.Repeat("a", maxBody) + `"}`)
+		})), tel, validParams(tel))
+		assert.Equal(t, CodeRequestSizeLimit, codeOf(err))
+	})
+}
+
+func TestSeedFixturesReproduced(t *testing.T) {
+	s := NewServer(t, Config{NoRateLimits: true})
+	fixtures := Fixtures()
+	require.Len(t, fixtures, 8)
+	for _, f := range fixtures {
+		t.Run(f.Name, func(t *testing.T) {
+			var a tcapi.Action
+			for _, x := range tcapi.Actions() {
+				if x.Name == f.Action {
+					a = x
+				}
+			}
+			require.NotEmpty(t, a.Name)
+			raw, err := send(t, sdkClient(t, s, a.Region, testCred(), nil), a, string(f.Request))
+			var want struct {
+				Error     *apiError
+				RequestID string `json:"RequestId"`
+			}
+			require.NoError(t, json.Unmarshal(f.Response, &want))
+			if want.Error != nil {
+				assert.Equal(t, want.Error.Code, codeOf(err))
+				assert.ErrorContains(t, err, want.RequestID)
+				assert.ErrorContains(t, err, want.Error.Message)
+				return
+			}
+			require.NoError(t, err)
+			assert.JSONEq(t, string(f.Response), string(raw))
+		})
+	}
+	// Spot checks against the seed documents' text.
+	var room tcapi.TrtcRoomUsageResponse
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcRoomUsage, `{"StartTime":"2023-01-06 00:00","EndTime":"2023-01-06 10:00","SdkAppid":1400017192}`, &room))
+	assert.Equal(t, "RoomId,Audio,SD,hd,FullHD,2K,4K\ntest_room,1,2,3,4,5,6\n", *room.Data)
+	var tel tcapi.TelCallInfoResponse
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTelCallInfo, `{"StartTimeStamp":1773041460,"EndTimeStamp":1773042460,"SdkAppIdList":[140000000]}`, &tel))
+	assert.Equal(t, "sfahfj-fasf", tel.RequestID)
+	assert.Zero(t, *tel.TelCallOutCount)
+	// A request that differs from the example gets generated data (the app is known).
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTelCallInfo, `{"StartTimeStamp":1773041460,"EndTimeStamp":1773042461,"SdkAppIdList":[140000000]}`, &tel))
+	assert.NotEqual(t, "sfahfj-fasf", tel.RequestID)
+	// The seed's Limit 500 failure also follows from the rules.
+	err := callAPI(t, s, tcapi.ChannelDescribeBillUsageDetail, `{"StartTime":"20230902","EndTime":"20230930","Offset":0,"Limit":500,"Agent":{"AppId":"yDwFdUUckpsw******yQ0af8bHosXQtb"}}`, nil)
+	assert.Equal(t, CodeInvalidLimit, codeOf(err))
+}
+
+func TestTelCallSums(t *testing.T) {
+	s := NewServer(t, Config{NoRateLimits: true})
+	data := s.Data()
+	d := yesterday()
+	from := d.AddDays(-9)
+	var got tcapi.TelCallInfoResponse
+	// Start at noon, end at 00:00:00 of the day after d: whole days from..d+1 are covered.
+	params := fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001,1400000002,1400000001]}`,
+		from.Start().Add(12*time.Hour).Unix(), d.AddDays(1).Start().Unix())
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTelCallInfo, params, &got))
+	want := data.TelCallRange([]int64{1400000001, 1400000002}, from, d.AddDays(1))
+	var days TelCallCounts
+	for x := from; !d.AddDays(1).Before(x); x = x.AddDays(1) {
+		days = days.Add(data.TelCall(1400000001, x)).Add(data.TelCall(1400000002, x))
+	}
+	assert.Equal(t, want, days)
+	assert.Equal(t, TelCallCounts{
+		TelCallOut: *got.TelCallOutCount, TelCallIn: *got.TelCallInCount, SeatUsed: *got.SeatUsedCount,
+		VOIPCallIn: *got.VOIPCallInCount, AsrOffline: *got.AsrOfflineCount, AsrRealtime: *got.AsrRealtimeCount,
+	}, want)
+	assert.Positive(t, want.TelCallOut)
+}
+
+func TestTrtcConsistency(t *testing.T) {
+	s := NewServer(t, Config{NoRateLimits: true})
+	data := s.Data()
+	d := yesterday()
+	app := uint64(1400000002)
+
+	// 5-minute points sum to the day, for one app and for the total.
+	for _, a := range []uint64{app, 0} {
+		pts := data.Trtc5Min(a, d)
+		require.Len(t, pts, 288)
+		var sum TrtcSeconds
+		for i, p := range pts {
+			assert.Equal(t, d.Start().Add(time.Duration(i)*5*time.Minute), p.Start)
+			sum = sum.Add(p.TrtcSeconds)
+		}
+		assert.Equal(t, data.TrtcDay(a, d), sum)
+	}
+	var total TrtcSeconds
+	for _, a := range data.Apps() {
+		total = total.Add(data.TrtcDay(a, d))
+	}
+	assert.Equal(t, data.TrtcDay(0, d), total)
+
+	// One day through the API: 5-minute points equal to the data.
+	var one tcapi.TrtcInteractiveTimeResponse
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcInteractiveTime, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, d, d, app), &one))
+	require.Len(t, one.Usages, 1)
+	u := one.Usages[0]
+	assert.Equal(t, strconv.FormatUint(app, 10), u.SdkAppID)
+	require.Len(t, u.SdkAppIDTrtcTimeUsages, 288)
+	assert.Equal(t, uint64(288), *u.TotalNum)
+	var daySum TrtcSeconds
+	for i, p := range u.SdkAppIDTrtcTimeUsages {
+		assert.Equal(t, d.Start().Add(time.Duration(i)*5*time.Minute).Format(time.DateTime), p.TimeKey)
+		daySum = daySum.Add(TrtcSeconds{AudioVideo: p.AudioVideoTime, Audio: p.AudioTime, SD: p.VideoTimeSd, HD: p.VideoTimeHd, FullHD: p.VideoTimeHdp})
+	}
+	dayWant := data.TrtcDay(app, d)
+	dayWant.TwoK, dayWant.FourK = 0, 0
+	assert.Equal(t, dayWant, daySum)
+
+	// A range: daily points, each equal to the day; the total sums the apps.
+	from := d.AddDays(-6)
+	var week tcapi.TrtcInteractiveTimeResponse
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcInteractiveTime, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, from, d), &week))
+	require.Len(t, week.Usages, 1)
+	assert.Equal(t, "total", week.Usages[0].SdkAppID)
+	require.Len(t, week.Usages[0].SdkAppIDTrtcTimeUsages, 7)
+	for i, p := range week.Usages[0].SdkAppIDTrtcTimeUsages {
+		x := from.AddDays(i)
+		assert.Equal(t, x.String(), p.TimeKey)
+		w := data.TrtcDay(0, x)
+		assert.Equal(t, [5]uint64{w.AudioVideo, w.Audio, w.SD, w.HD, w.FullHD}, [5]uint64{p.AudioVideoTime, p.AudioTime, p.VideoTimeSd, p.VideoTimeHd, p.VideoTimeHdp})
+	}
+
+	// DescribeTrtcUsage: the same points in minutes, with 2K and 4K.
+	var usage tcapi.TrtcUsageResponse
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcUsage, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, from, d, app), &usage))
+	assert.Equal(t, []string{"Audio", "SD", "HD", "FullHD", "2K", "4K"}, usage.UsageKey)
+	require.Len(t, usage.UsageList, 7)
+	for i, p := range usage.UsageList {
+		x := from.AddDays(i)
+		assert.Equal(t, x.String()+" 00:00:00", p.TimeKey)
+		assert.Equal(t, uint64(x.Start().Unix()), p.TimeStampKey)
+		parsed, err := time.Parse(time.DateTime, p.TimeKey)
+		require.NoError(t, err)
+		assert.Equal(t, parsed.Unix()-8*3600, int64(p.TimeStampKey), "keys are UTC+8")
+		w := data.TrtcDay(app, x)
+		assert.Equal(t, []float64{Minutes(w.Audio), Minutes(w.SD), Minutes(w.HD), Minutes(w.FullHD), Minutes(w.TwoK), Minutes(w.FourK)}, p.UsageValue)
+		assert.InDelta(t, float64(w.Audio)/60, p.UsageValue[0], 0.005)
+	}
+	var usageDay tcapi.TrtcUsageResponse
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcUsage, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, d, d, app), &usageDay))
+	require.Len(t, usageDay.UsageList, 288)
+	for i, p := range usageDay.UsageList {
+		it := u.SdkAppIDTrtcTimeUsages[i]
+		assert.Equal(t, it.TimeKey, p.TimeKey)
+		assert.Equal(t, Minutes(it.AudioTime), p.UsageValue[0])
+		assert.Equal(t, Minutes(it.VideoTimeHdp), p.UsageValue[3])
+	}
+	assert.Equal(t, 0.02, Minutes(1))
+	assert.Equal(t, 1.5, Minutes(90))
+}
+
+// parseRoomCSV parses room-usage Data with encoding/csv.
+func parseRoomCSV(t *testing.T, data string) []RoomUsage {
+	t.Helper()
+	require.True(t, strings.HasSuffix(data, "\n"), "trailing newline")
+	recs, err := csv.NewReader(strings.NewReader(data)).ReadAll()
+	require.NoError(t, err)
+	require.Equal(t, RoomCSVHeader(), recs[0])
+	var out []RoomUsage
+	for _, r := range recs[1:] {
+		var v [6]uint64
+		for j := range v {
+			v[j], err = strconv.ParseUint(r[j+1], 10, 64)
+			require.NoError(t, err)
+		}
+		out = append(out, RoomUsage{RoomID: r[0], Audio: v[0], SD: v[1], HD: v[2], FullHD: v[3], TwoK: v[4], FourK: v[5]})
+	}
+	return out
+}
+
+func TestRoomUsage(t *testing.T) {
+	s := NewServer(t, Config{NoRateLimits: true, Rooms: 500})
+	data := s.Data()
+	d := yesterday()
+	app := uint64(1400000003)
+	var full tcapi.TrtcRoomUsageResponse
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcRoomUsage, fmt.Sprintf(`{"SdkAppid":%d,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, app, d, d), &full))
+	rooms := parseRoomCSV(t, *full.Data)
+	assert.Equal(t, data.Rooms(app, d), rooms)
+	assert.Len(t, rooms, 500)
+	var quoted, comma bool
+	ids := map[string]bool{}
+	for _, r := range rooms {
+		quoted = quoted || strings.Contains(r.RoomID, `"`)
+		comma = comma || strings.Contains(r.RoomID, ",")
+		assert.False(t, ids[r.RoomID], "duplicate room %q", r.RoomID)
+		ids[r.RoomID] = true
+		assert.Positive(t, r.Audio+r.SD+r.HD+r.FullHD+r.TwoK+r.FourK)
+	}
+	assert.True(t, quoted && comma, "some room IDs need CSV quoting")
+	assert.Contains(t, *full.Data, `"say ""hi"" 17"`)
+
+	// A partial window gets at most the day's usage per room, and only rooms active in it.
+	var part tcapi.TrtcRoomUsageResponse
+	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcRoomUsage, fmt.Sprintf(`{"SdkAppid":%d,"StartTime":"%s 09:00","EndTime":"%s 10:59"}`, app, d, d), &part))
+	partial := parseRoomCSV(t, *part.Data)
+	assert.Equal(t, data.RoomsBetween(app, d.Start().Add(9*time.Hour), d.Start().Add(11*time.Hour)), partial)
+	assert.NotEmpty(t, partial)
+	assert.Less(t, len(partial), len(rooms))
+	byID := map[string]RoomUsage{}
+	for _, r := range rooms {
+		byID[r.RoomID] = r
+	}
+	for _, r := range partial {
+		f := byID[r.RoomID]
+		assert.LessOrEqual(t, r.Audio, f.Audio)
+		assert.LessOrEqual(t, r.SD, f.SD)
+	}
+	// A window across midnight combines both days per room.
+	assert.Equal(t, data.RoomsBetween(app, d.Start().Add(-2*time.Hour), d.Start().Add(2*time.Hour)),
+		data.RoomsBetween(app, d.Start().Add(-2*time.Hour), d.Start().Add(2*time.Hour)))
+}
+
+func TestRoomUsageLarge(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large answer")
+	}
+	const n = 1_000_000
+	e := New(Config{Rooms: n})
+	d := yesterday()
+	var count int
+	e.Data().eachRoom(1400000001, d.Start(), d.AddDays(1).Start(), func(string, [6]uint64) { count++ })
+	assert.Equal(t, n, count)
+	data := e.roomCSV(1400000001, d.Start(), d.AddDays(1).Start())
+	assert.Equal(t, n+1, strings.Count(data, "\n")-strings.Count(data, "\"\n"))
+	assert.Greater(t, len(data), 30_000_000)
+}
+
+func TestBillUsagePagination(t *testing.T) {
+	s := NewServer(t, Config{NoRateLimits: true, ESSRecordsPerDay: 7})
+	data := s.Data()
+	d := yesterday()
+	from := d.AddDays(-4)
+	var want []tcapi.ChannelBillUsageDetail
+	for x := from; !d.Before(x); x = x.AddDays(1) {
+		var day []tcapi.ChannelBillUsageDetail
+		for _, org := range []string{"org_alpha", "org_beta", "org_gamma"} {
+			recs := data.ESSRecords("ess_app_demo", org, x)
+			require.Len(t, recs, 7)
+			for _, r := range recs {
+				assert.False(t, r.CostTime < x.Start().Unix() || r.CostTime >= x.AddDays(1).Start().Unix(), "CostTime within the day")
+				assert.Len(t, r.FlowID, 32)
+				if r.CostType == 2 {
+					assert.Negative(t, r.UseCount)
+				} else {
+					assert.Positive(t, r.UseCount)
+				}
+			}
+			day = append(day, recs...)
+		}
+		want = append(want, day...)
+	}
+	require.Len(t, want, 5*3*7)
+
+	fetch := func(offset, limit int, extra string) tcapi.BillUsageDetailResponse {
+		var page tcapi.BillUsageDetailResponse
+		require.NoError(t, callAPI(t, s, tcapi.ChannelDescribeBillUsageDetail, fmt.Sprintf(
+			`{"Agent":{"AppId":"ess_app_demo"%s},"StartTime":%q,"EndTime":%q,"Offset":%d,"Limit":%d}`, extra, from.Compact(), d.Compact(), offset, limit), &page))
+		return page
+	}
+	var got []tcapi.ChannelBillUsageDetail
+	for off := 0; ; off++ {
+		page := fetch(off, 20, "")
+		assert.Equal(t, int64(len(want)), *page.Total)
+		if len(page.Details) == 0 {
+			assert.Equal(t, 6, off, "105 records in pages of 20")
+			break
+		}
+		got = append(got, page.Details...)
+	}
+	assert.ElementsMatch(t, want, got)
+	for i := 1; i < len(got); i++ {
+		assert.LessOrEqual(t, got[i-1].CostTime, got[i].CostTime, "ordered by CostTime")
+	}
+	// Pages are stable: fetching again gives the same page.
+	assert.Equal(t, fetch(2, 20, "").Details, fetch(2, 20, "").Details)
+	// One org, and a QuotaType filter.
+	one := fetch(0, 50, `,"ProxyOrganizationOpenId":"org_beta"`)
+	assert.Equal(t, int64(35), *one.Total)
+	for _, r := range one.Details {
+		assert.Equal(t, essOrgName("ess_app_demo", "org_beta"), r.CreateOrganizationName)
+	}
+	var filtered tcapi.BillUsageDetailResponse
+	require.NoError(t, callAPI(t, s, tcapi.ChannelDescribeBillUsageDetail, fmt.Sprintf(
+		`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q,"QuotaType":"CloudEnterprise"}`, from.Compact(), d.Compact()), &filtered))
+	var nCE int64
+	for _, r := range want {
+		if r.QuotaType == "CloudEnterprise" {
+			nCE++
+		}
+	}
+	assert.Equal(t, nCE, *filtered.Total)
+	for _, r := range filtered.Details {
+		assert.Equal(t, "CloudEnterprise", r.QuotaType)
+	}
+	// Default Limit is 50.
+	var def tcapi.BillUsageDetailResponse
+	require.NoError(t, callAPI(t, s, tcapi.ChannelDescribeBillUsageDetail, fmt.Sprintf(
+		`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q}`, from.Compact(), d.Compact()), &def))
+	assert.Len(t, def.Details, 50)
+	// Refunds appear now and then over a month of records.
+	refunds := 0
+	for x := d.AddDays(-30); !d.Before(x); x = x.AddDays(1) {
+		for _, r := range data.ESSRecords("ess_app_demo", "org_alpha", x) {
+			if r.CostType == 2 {
+				refunds++
+			}
+		}
+	}
+	assert.Positive(t, refunds)
+}
+
+// fakeClock is a settable clock for rate-limit tests.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func TestRateLimits(t *testing.T) {
+	cases := []struct {
+		a      tcapi.Action
+		burst  int
+		window time.Duration
+		code   string
+	}{
+		{tcapi.DescribeTelCallInfo, 20, time.Second, CodeRequestLimitExceeded},
+		{tcapi.DescribeTrtcInteractiveTime, 20, time.Second, CodeRequestLimitExceeded},
+		{tcapi.DescribeTrtcUsage, 5, time.Second, CodeRequestLimitExceeded},
+		{tcapi.DescribeTrtcRoomUsage, 1, 15 * time.Second, CodeFreqOverLimit},
+		{tcapi.ChannelDescribeBillUsageDetail, 20, time.Second, CodeRequestLimitExceeded},
+	}
+	for _, tc := range cases {
+		t.Run(tc.a.Name, func(t *testing.T) {
+			clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+			const scale = 0.001
+			s := NewServer(t, Config{TimeScale: scale, RateClock: clk.now, Rooms: 5})
+			for i := range tc.burst {
+				require.NoError(t, callAPI(t, s, tc.a, validParams(tc.a), nil), "call %d", i)
+			}
+			assert.Equal(t, tc.code, codeOf(callAPI(t, s, tc.a, validParams(tc.a), nil)))
+			// One scaled window later the full budget is back.
+			clk.advance(time.Duration(float64(tc.window) * scale))
+			for i := range tc.burst {
+				require.NoError(t, callAPI(t, s, tc.a, validParams(tc.a), nil), "call %d after the window", i)
+			}
+			assert.Equal(t, tc.code, codeOf(callAPI(t, s, tc.a, validParams(tc.a), nil)))
+		})
+	}
+	t.Run("per SecretId", func(t *testing.T) {
+		clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+		s := NewServer(t, Config{RateClock: clk.now, Rooms: 5, Credentials: []Credential{
+			{SecretID: TestSecretID, SecretKey: TestSecretKey}, {SecretID: "AKIDsecond", SecretKey: "second-key"},
+		}})
+		a := tcapi.DescribeTrtcRoomUsage
+		require.NoError(t, callAPI(t, s, a, validParams(a), nil))
+		assert.Equal(t, CodeFreqOverLimit, codeOf(callAPI(t, s, a, validParams(a), nil)))
+		_, err := send(t, sdkClient(t, s, a.Region, common.NewCredential("AKIDsecond", "second-key"), nil), a, validParams(a))
+		assert.NoError(t, err)
+	})
+	t.Run("real scaled time", func(t *testing.T) {
+		s := NewServer(t, Config{TimeScale: 0.0001, Rooms: 5})
+		a := tcapi.DescribeTrtcRoomUsage
+		require.NoError(t, callAPI(t, s, a, validParams(a), nil))
+		// 15 s scaled by 0.0001 is 1.5 ms: wait past it, then the next call is admitted.
+		time.Sleep(3 * time.Millisecond)
+		assert.NoError(t, callAPI(t, s, a, validParams(a), nil))
+	})
+}
+
+func TestFaults(t *testing.T) {
+	a := tcapi.DescribeTelCallInfo
+	cases := []struct {
+		kind FaultKind
+		want string
+	}{
+		{FaultInternalError, CodeInternalError},
+		{FaultRequestLimitExceeded, CodeRequestLimitExceeded},
+		{FaultFreqOverLimit, CodeFreqOverLimit},
+		{FaultHTML502, "ClientError.ParseJsonError"},
+		{FaultTruncatedJSON, "ClientError.ParseJsonError"},
+		{FaultReset, "ClientError.NetworkError"},
+	}
+	for _, tc := range cases {
+		t.Run(string(tc.kind), func(t *testing.T) {
+			s := NewServer(t, Config{NoRateLimits: true})
+			s.FailNext(a.Name, 2, tc.kind)
+			s.FailNext("DescribeTrtcUsage", 1, FaultInternalError) // another action's queue is untouched
+			for range 2 {
+				assert.Equal(t, tc.want, codeOf(callAPI(t, s, a, validParams(a), nil)))
+			}
+			assert.NoError(t, callAPI(t, s, a, validParams(a), nil))
+			reqs := s.Requests()
+			require.Len(t, reqs, 3)
+			assert.Equal(t, tc.kind, reqs[0].Fault)
+			assert.NotEmpty(t, reqs[0].Code)
+			assert.Empty(t, reqs[2].Code)
+			assert.Empty(t, reqs[2].Fault)
+		})
+	}
+	t.Run("HTML502 body", func(t *testing.T) {
+		s := NewServer(t, Config{NoRateLimits: true})
+		s.FailNext("", 1, FaultHTML502)
+		var status int
+		_, err := send(t, sdkClient(t, s, "", testCred(), roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			res, err := http.DefaultTransport.RoundTrip(r)
+			if res != nil {
+				status = res.StatusCode
+				assert.Equal(t, "text/html", res.Header.Get("Content-Type"))
+			}
+			return res, err
+		})), a, validParams(a))
+		assert.Error(t, err)
+		assert.Equal(t, http.StatusBadGateway, status)
+	})
+	t.Run("Slow", func(t *testing.T) {
+		s := NewServer(t, Config{NoRateLimits: true, SlowDelay: time.Hour})
+		s.FailNext(a.Name, 1, FaultSlow)
+		c := sdkClient(t, s, "", testCred(), nil)
+		c.WithHttpTransport(&http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond})
+		_, err := send(t, c, a, validParams(a))
+		assert.Equal(t, "ClientError.NetworkError", codeOf(err))
+		// The next call is normal.
+		assert.NoError(t, callAPI(t, s, a, validParams(a), nil))
+	})
+	t.Run("slow call released by Close", func(t *testing.T) {
+		s := NewServer(t, Config{NoRateLimits: true, SlowDelay: time.Hour})
+		s.FailNext(a.Name, 1, FaultSlow)
+		done := make(chan error, 1)
+		go func() {
+			_, err := send(t, sdkClient(t, s, "", testCred(), nil), a, validParams(a))
+			done <- err
+		}()
+		require.Eventually(t, func() bool { return s.faults.pending(a.Name) == 0 }, 5*time.Second, time.Millisecond)
+		s.Emulator.Close()
+		assert.NoError(t, <-done, "a released slow call answers normally")
+	})
+	t.Run("random", func(t *testing.T) {
+		s := NewServer(t, Config{NoRateLimits: true, Faults: FaultConfig{Rate: 0.5, Kinds: []FaultKind{FaultInternalError}, Seed: 7}})
+		fails := 0
+		for range 40 {
+			if codeOf(callAPI(t, s, a, validParams(a), nil)) == CodeInternalError {
+				fails++
+			}
+		}
+		assert.Greater(t, fails, 5)
+		assert.Less(t, fails, 35)
+	})
+	t.Run("faults come after authentication", func(t *testing.T) {
+		s := NewServer(t, Config{NoRateLimits: true})
+		s.FailNext("", 1, FaultInternalError)
+		_, err := send(t, sdkClient(t, s, "", common.NewCredential(TestSecretID, "wrong"), nil), a, validParams(a))
+		assert.Equal(t, CodeSignatureFailure, codeOf(err))
+		assert.Equal(t, CodeInternalError, codeOf(callAPI(t, s, a, validParams(a), nil)))
+	})
+}
+
+func TestLatencyAndRequestsConcurrent(t *testing.T) {
+	s := NewServer(t, Config{NoRateLimits: true, Latency: time.Millisecond})
+	a := tcapi.DescribeTrtcUsage
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() { assert.NoError(t, callAPI(t, s, a, validParams(a), nil)) })
+	}
+	wg.Wait()
+	assert.Len(t, s.Requests(), 8)
+	s.ClearRequests()
+	assert.Empty(t, s.Requests())
+}
+
+func TestDataDeterministic(t *testing.T) {
+	d := NewDate(2024, time.March, 5)
+	a, b := NewData(Config{}), NewData(Config{})
+	assert.Equal(t, a.Trtc5Min(1400000001, d), b.Trtc5Min(1400000001, d))
+	assert.Equal(t, a.TelCall(1400000001, d), b.TelCall(1400000001, d))
+	assert.Equal(t, a.Rooms(1400000001, d), b.Rooms(1400000001, d))
+	assert.Equal(t, a.ESSRecords("ess_app_demo", "org_alpha", d), b.ESSRecords("ess_app_demo", "org_alpha", d))
+	assert.NotEqual(t, a.TelCall(1400000001, d), a.TelCall(1400000001, d.AddDays(1)))
+	assert.NotEqual(t, a.TelCall(1400000001, d), a.TelCall(1400000002, d))
+	// Plausible magnitudes: an active app has thousands of audio minutes a day.
+	day := a.TrtcDay(1400000001, d)
+	assert.Greater(t, day.Audio, uint64(60*1000))
+	assert.Less(t, day.Audio, uint64(86400*1000))
+}
+
+func TestDate(t *testing.T) {
+	d, err := ParseDate("2024-02-28")
+	require.NoError(t, err)
+	assert.Equal(t, "2024-03-01", d.AddDays(2).String())
+	assert.Equal(t, "20240228", d.Compact())
+	assert.Equal(t, 2, d.DaysUntil(d.AddDays(2)))
+	assert.Equal(t, NewDate(2024, time.February, 29), DateOf(time.Date(2024, time.February, 28, 16, 0, 0, 0, time.UTC)))
+	assert.Equal(t, int64(1709049600), d.Start().Unix())
+	_, err = ParseDate("2024/02/28")
+	assert.Error(t, err)
+}
