@@ -281,6 +281,9 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 	if m.Files == nil {
 		m.Files = []FileEntry{}
 	}
+	if len(m.FetchedAt) == 0 {
+		m.FetchedAt = nil
+	}
 	body, err := m.Encode()
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", dir, err)
@@ -380,6 +383,12 @@ func invalidate(ctx context.Context, store Store, mkey string, prev *Manifest, t
 	}
 	for a := range lost {
 		pending[a] = true
+	}
+	if len(prev.FetchedAt) > 0 {
+		interim.FetchedAt = maps.Clone(prev.FetchedAt)
+		for a := range lost {
+			delete(interim.FetchedAt, a)
+		}
 	}
 	interim.Apps = nonNil(apps)
 	interim.AppsPending = sortedKeys(pending)

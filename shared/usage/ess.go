@@ -42,19 +42,18 @@ type ESSRecord struct {
 	tcapi.ChannelBillUsageDetail
 }
 
-// ESSRows converts the records of one app-day into rows, in a stable order: by organisation,
-// time, flow, package, cost type, then every other field. A record without a FlowId or CostTime,
-// or with a CostType other than 1 and 2, is an error naming it.
-func ESSRows(date string, recs []ESSRecord) ([]Row, error) {
+// SortESS validates the records of one app-day and sorts them in a stable order: by
+// application, organisation, time, flow, package, cost type, then every other field. A record
+// without a CostTime, or with a CostType other than 1 and 2, is an error naming it.
+func SortESS(recs []ESSRecord) error {
 	for i, r := range recs {
 		switch {
 		case r.CostTime <= 0:
-			return nil, fmt.Errorf("ESS record %d (flow %q) has no CostTime", i, r.FlowID)
+			return fmt.Errorf("ESS record %d (flow %q) has no CostTime", i, r.FlowID)
 		case r.CostType != 1 && r.CostType != 2:
-			return nil, fmt.Errorf("ESS record %d (flow %q) has CostType %d, want 1 or 2", i, r.FlowID, r.CostType)
+			return fmt.Errorf("ESS record %d (flow %q) has CostType %d, want 1 or 2", i, r.FlowID, r.CostType)
 		}
 	}
-	recs = slices.Clone(recs)
 	slices.SortStableFunc(recs, func(a, b ESSRecord) int {
 		return cmp.Or(
 			strings.Compare(a.AppID, b.AppID),
@@ -72,14 +71,28 @@ func ESSRows(date string, recs []ESSRecord) ([]Row, error) {
 			strings.Compare(a.Remark, b.Remark),
 		)
 	})
+	return nil
+}
+
+// ESSRow converts one record into a row of the essbill dataset.
+func ESSRow(date string, r ESSRecord) Row {
+	return Row{
+		Str(date), Str(r.AppID), Str(r.OrgOpenID), Str(r.FlowID), Str(r.FlowName), Str(r.FlowStatus),
+		Str(r.CreateOrganizationName), Str(r.OperatorName), Str(r.QuotaType), Str(r.QuotaName),
+		Int(r.CostType), Int(r.UseCount), Str(time.Unix(r.CostTime, 0).UTC().Format(time.RFC3339)),
+		Int(r.CostTime), Str(r.Remark),
+	}
+}
+
+// ESSRows sorts a copy of the records (see SortESS) and converts them into rows.
+func ESSRows(date string, recs []ESSRecord) ([]Row, error) {
+	recs = slices.Clone(recs)
+	if err := SortESS(recs); err != nil {
+		return nil, err
+	}
 	rows := make([]Row, 0, len(recs))
 	for _, r := range recs {
-		rows = append(rows, Row{
-			Str(date), Str(r.AppID), Str(r.OrgOpenID), Str(r.FlowID), Str(r.FlowName), Str(r.FlowStatus),
-			Str(r.CreateOrganizationName), Str(r.OperatorName), Str(r.QuotaType), Str(r.QuotaName),
-			Int(r.CostType), Int(r.UseCount), Str(time.Unix(r.CostTime, 0).UTC().Format(time.RFC3339)),
-			Int(r.CostTime), Str(r.Remark),
-		})
+		rows = append(rows, ESSRow(date, r))
 	}
 	return rows, nil
 }

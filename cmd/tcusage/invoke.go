@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/function"
+	"github.com/tcusage/tcusage/shared/scf"
+)
+
+func lookupFunction(name string) (function.Spec, error) {
+	s, ok := function.ByName(name)
+	if !ok {
+		return function.Spec{}, &usageError{fmt.Sprintf("unknown function %q: want telcall, trtcusage, roomusage or essbill", name)}
+	}
+	return s, nil
+}
+
+func invoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlags("invoke", stderr)
+	eventFile := fs.String("event", "", "the event JSON file (see events/)")
+	useEmulator := fs.Bool("emulator", false, "point the function at the embedded API emulator (test credentials, demo apps)")
+	timeout := fs.Duration("timeout", 15*time.Minute, "the invocation's deadline, as SCF's function timeout")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tcusage invoke <function> --event FILE [--emulator]\n\nRuns the function's handler in this process on an event file, with the same environment\nconfiguration as on SCF, and prints its answer.\n\n")
+		fs.PrintDefaults()
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return &usageError{"invoke needs exactly one function name"}
+	}
+	spec, err := lookupFunction(pos[0])
+	if err != nil {
+		return err
+	}
+	if *eventFile == "" {
+		return &usageError{"invoke needs --event FILE"}
+	}
+	payload, err := os.ReadFile(*eventFile)
+	if err != nil {
+		return fmt.Errorf("read event: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	env := getenv
+	if *useEmulator {
+		addr, _, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale})
+		if err != nil {
+			return err
+		}
+		env = emulatorEnv(addr, getenv)
+	}
+	logger := slog.New(scf.NewLogHandler(slog.NewJSONHandler(stderr, nil))).With("function", spec.Name)
+	fn, err := function.New(spec, env, function.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	ctx = scf.NewContext(ctx, &scf.InvocationContext{RequestID: "local-" + time.Now().UTC().Format("20060102T150405Z"), FunctionName: spec.Name})
+	out, err := scf.Invoke(ctx, fn.Handle, payload)
+	if len(out) > 0 {
+		stdout.Write(out)
+		fmt.Fprintln(stdout)
+	}
+	var ie *scf.InvokeError
+	if errors.As(err, &ie) {
+		return fmt.Errorf("handler error: %w", err)
+	}
+	return err
+}

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/snapshot/cos"
+	"github.com/tcusage/tcusage/shared/snapshot/sink"
+	"github.com/tcusage/tcusage/shared/tcloud"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	fs := newFlags("verify", stderr)
+	sinkURL := fs.String("sink", "", "the store (default $TCUSAGE_SINK, else file://snapshots)")
+	date := fs.String("date", "", "check only this day")
+	dataset := fs.String("dataset", "", "check only this dataset (telcall, trtcusage, roomusage, essbill)")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: tcusage verify [--sink URL] [--date DATE] [--dataset NAME]\n\nChecks that every manifest's files exist with the recorded sizes and SHA-256, and reports\npartitions without a manifest (incomplete deliveries).\n\n")
+		fs.PrintDefaults()
+	}
+	if pos, err := parse(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return &usageError{fmt.Sprintf("verify takes no arguments, got %q", pos[0])}
+	}
+	u := *sinkURL
+	if u == "" {
+		u = getenv("TCUSAGE_SINK")
+	}
+	if u == "" {
+		u = sink.DefaultLocalURL
+	}
+	var cfg sink.Config
+	if strings.HasPrefix(u, "cos://") {
+		home, _ := os.UserHomeDir()
+		creds, err := tcloud.LoadCredentials(getenv, home)
+		if err != nil {
+			return err
+		}
+		cfg.Credentials = cos.Credentials{SecretID: creds.SecretID, SecretKey: creds.SecretKey, Token: creds.Token}
+		cfg.Endpoint = getenv("TCUSAGE_COS_ENDPOINT")
+	}
+	store, prefix, err := sink.Open(u, cfg)
+	if err != nil {
+		return err
+	}
+	var checked, bad, incomplete int
+	for _, s := range usage.Schemas() {
+		if *dataset != "" && s.Dataset != *dataset {
+			continue
+		}
+		parts, err := snapshot.ListPartitions(ctx, store, prefix, s.Dataset)
+		if err != nil {
+			return err
+		}
+		for _, p := range parts {
+			if *date != "" && p.Date != *date {
+				continue
+			}
+			if !p.HasManifest {
+				incomplete++
+				fmt.Fprintf(stdout, "INCOMPLETE %s dt=%s: %d object(s) but no manifest (an interrupted delivery; the next run completes it)\n", s.Dataset, p.Date, p.Objects)
+				continue
+			}
+			rep, err := snapshot.Verify(ctx, store, prefix, s.Dataset, p.Date)
+			if err != nil {
+				return err
+			}
+			checked++
+			if !rep.OK() {
+				bad++
+				for _, pr := range rep.Problems {
+					fmt.Fprintf(stdout, "BAD        %s dt=%s: %s\n", s.Dataset, p.Date, pr)
+				}
+				continue
+			}
+			fmt.Fprintf(stdout, "OK         %s dt=%s: %d file(s), status %s\n", s.Dataset, p.Date, len(rep.Manifest.Files), rep.Manifest.Status)
+		}
+	}
+	fmt.Fprintf(stdout, "%d partition(s) checked, %d with problems, %d without a manifest\n", checked, bad, incomplete)
+	if bad > 0 || incomplete > 0 {
+		return fmt.Errorf("%d partition(s) do not match their manifest, %d have none", bad, incomplete)
+	}
+	if checked == 0 {
+		return fmt.Errorf("no partitions found in %s", u)
+	}
+	return nil
+}

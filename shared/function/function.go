@@ -1,0 +1,181 @@
+// Package function assembles a tcusage function from its environment: configuration,
+// credentials, the API client, the snapshot store and the shared handler. Each
+// functions/<name>/main.go is then only this package's New plus the runtime's Start; the local
+// command builds the very same handlers.
+package function
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/job"
+	"github.com/tcusage/tcusage/shared/scfevent"
+	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/snapshot/cos"
+	"github.com/tcusage/tcusage/shared/snapshot/sink"
+	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/tcloud"
+)
+
+// Spec names one function and how to build its source.
+type Spec struct {
+	Name  string
+	Needs job.Needs
+	// Source builds the function's source from its configuration.
+	Source func(job.Config) source.Source
+}
+
+// The four functions.
+var (
+	TelCall = Spec{Name: "telcall", Needs: job.NeedSdkApps, Source: func(job.Config) source.Source { return source.TelCall{} }}
+	Trtc    = Spec{Name: "trtcusage", Needs: job.NeedSdkApps, Source: func(c job.Config) source.Source { return &source.Trtc{Mode: c.TrtcAction} }}
+	Room    = Spec{Name: "roomusage", Needs: job.NeedSdkApps, Source: func(job.Config) source.Source { return source.RoomUsage{} }}
+	ESS     = Spec{Name: "essbill", Needs: job.NeedESSApp, Source: func(c job.Config) source.Source {
+		return &source.ESSBill{OrgOpenIDs: c.ESSOrgOpenIDs, QuotaType: c.ESSQuotaType}
+	}}
+)
+
+// All lists the four functions in a stable order.
+func All() []Spec { return []Spec{TelCall, Trtc, Room, ESS} }
+
+// ByName returns the function called name.
+func ByName(name string) (Spec, bool) {
+	i := slices.IndexFunc(All(), func(s Spec) bool { return s.Name == name })
+	if i < 0 {
+		return Spec{}, false
+	}
+	return All()[i], true
+}
+
+// Options are what the environment does not say: set by tests and the local command.
+type Options struct {
+	// Home is the home directory for credential profile files (default os.UserHomeDir).
+	Home string
+	// Logger receives the function's logs (default: discard).
+	Logger *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// API replaces the API client (tests); nil builds a tcloud.Client from the environment.
+	API source.Caller
+	// APITransport and COSTransport replace the HTTP transports (tests).
+	APITransport, COSTransport http.RoundTripper
+	// TempDir holds encoded files until they are committed (default os.TempDir()).
+	TempDir string
+	// Workers is how many app-days are fetched at once (default 4).
+	Workers int
+}
+
+// Function is an assembled function.
+type Function struct {
+	Spec    Spec
+	Config  job.Config
+	Handler *job.Handler
+	// Client is the API client built from the environment (nil when Options.API was given).
+	Client *tcloud.Client
+}
+
+// Handle serves one event; it is what the runtime calls.
+func (f *Function) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
+	return f.Handler.Handle(ctx, ev)
+}
+
+// New builds function spec from the environment (getenv is os.Getenv in production). Every
+// configuration problem is reported at once, naming the variables.
+func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	onSCF := getenv("TENCENTCLOUD_RUNENV") == "SCF"
+	cfg, err := job.FromEnv(getenv, spec.Needs, onSCF)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	home := opt.Home
+	if home == "" {
+		home, _ = os.UserHomeDir()
+	}
+	creds, err := tcloud.LoadCredentials(getenv, home)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	apiCfg, err := tcloud.ConfigFromEnv(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	apiCfg.Credentials = creds
+	apiCfg.Logger = log
+	if opt.APITransport != nil {
+		apiCfg.Transport = opt.APITransport
+	}
+	if opt.Now != nil {
+		apiCfg.Now = opt.Now
+	}
+	fn := &Function{Spec: spec, Config: cfg}
+	api := opt.API
+	if api == nil {
+		c, err := tcloud.New(apiCfg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", spec.Name, err)
+		}
+		fn.Client, api = c, c
+	}
+	store, prefix, err := sink.Open(cfg.Sink, sink.Config{
+		Credentials: cos.Credentials{SecretID: creds.SecretID, SecretKey: creds.SecretKey, Token: creds.Token},
+		Endpoint:    strings.TrimSpace(getenv("TCUSAGE_COS_ENDPOINT")),
+		Transport:   opt.COSTransport,
+		Logger:      log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	src := spec.Source(cfg)
+	apps := appIDs(cfg)
+	fn.Handler = &job.Handler{
+		Runner: &job.Runner{
+			Source: src, API: api, Store: store, Prefix: prefix, Apps: apps, Formats: cfg.Formats,
+			Zone: cfg.TimeZone, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,
+			PerFetch: perFetch(src, apiCfg),
+		},
+		HTTPTokenSHA256: cfg.HTTPTokenSHA256,
+		RestateDays:     cfg.RestateDays,
+	}
+	return fn, nil
+}
+
+// Store returns the function's snapshot store and key prefix.
+func (f *Function) Store() (snapshot.Store, string) {
+	return f.Handler.Runner.Store, f.Handler.Runner.Prefix
+}
+
+func appIDs(cfg job.Config) []string {
+	if cfg.ESSAppID != "" {
+		return []string{cfg.ESSAppID}
+	}
+	out := make([]string, len(cfg.SdkAppIDs))
+	for i, id := range cfg.SdkAppIDs {
+		out[i] = strconv.FormatUint(id, 10)
+	}
+	return out
+}
+
+// perFetch is how long one app-day takes at the action's pacing: the interval between calls
+// times the calls it needs, plus a typical answer time.
+func perFetch(src source.Source, cfg tcloud.Config) time.Duration {
+	limits := tcloud.DefaultLimits()
+	for k, v := range cfg.Limits {
+		limits[k] = v
+	}
+	every := time.Second / 20
+	if l, ok := limits[src.Action().Name]; ok {
+		every = l.Every
+	}
+	return time.Duration(src.CallsPerApp())*every + 500*time.Millisecond
+}

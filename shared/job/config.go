@@ -1,0 +1,258 @@
+package job
+
+import (
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // SCF images may lack zoneinfo; Asia/Shanghai must always load.
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+)
+
+// Formats a function can write.
+const (
+	FormatJSONL = "jsonl"
+	FormatCSV   = "csv"
+)
+
+// TRTC action choices for the trtcusage function.
+const (
+	TrtcAuto        = "auto"        // DescribeTrtcInteractiveTime, falling back to DescribeTrtcUsage
+	TrtcInteractive = "interactive" // DescribeTrtcInteractiveTime only
+	TrtcUsage       = "usage"       // DescribeTrtcUsage only
+)
+
+// Config is a function's configuration, read from environment variables by FromEnv. Fields not
+// used by a function are left at their zero values.
+type Config struct {
+	// SdkAppIDs are the CCC/TRTC applications to export (TCUSAGE_SDK_APP_IDS).
+	SdkAppIDs []uint64
+	// ESSAppID is the ESS channel application (TCUSAGE_ESS_APP_ID).
+	ESSAppID string
+	// ESSOrgOpenIDs are the sub-customers queried one by one (TCUSAGE_ESS_ORG_OPEN_IDS); empty
+	// means the whole application in one query.
+	ESSOrgOpenIDs []string
+	// ESSQuotaType optionally filters ESS records by package type (TCUSAGE_ESS_QUOTA_TYPE).
+	ESSQuotaType string
+	// TimeZone decides what "yesterday" is and the bounds of a day (TCUSAGE_TIMEZONE, default
+	// Asia/Shanghai: the APIs count China-local days).
+	TimeZone *time.Location
+	// Sink is the snapshot store URL (TCUSAGE_SINK); default file://./snapshots outside SCF.
+	Sink string
+	// Formats to write (TCUSAGE_FORMAT: jsonl, csv or both; default both).
+	Formats []string
+	// RestateDays is how many days before yesterday each timer run re-fetches, since Tencent's
+	// figures settle late (TCUSAGE_RESTATE_DAYS, default 2).
+	RestateDays int
+	// HTTPTokenSHA256 is the SHA-256 of the bearer token HTTP callers must present
+	// (TCUSAGE_HTTP_TOKEN_SHA256, hex). Empty: HTTP is refused.
+	HTTPTokenSHA256 []byte
+	// TrtcAction chooses the TRTC action (TCUSAGE_TRTC_ACTION: auto, interactive, usage).
+	TrtcAction string
+}
+
+// Environment variable names.
+const (
+	EnvSdkAppIDs     = "TCUSAGE_SDK_APP_IDS"
+	EnvESSAppID      = "TCUSAGE_ESS_APP_ID"
+	EnvESSOrgOpenIDs = "TCUSAGE_ESS_ORG_OPEN_IDS"
+	EnvESSQuotaType  = "TCUSAGE_ESS_QUOTA_TYPE"
+	EnvTimeZone      = "TCUSAGE_TIMEZONE"
+	EnvSink          = "TCUSAGE_SINK"
+	EnvFormat        = "TCUSAGE_FORMAT"
+	EnvRestateDays   = "TCUSAGE_RESTATE_DAYS"
+	EnvHTTPToken     = "TCUSAGE_HTTP_TOKEN_SHA256"
+	EnvTrtcAction    = "TCUSAGE_TRTC_ACTION"
+)
+
+// Needs says which application settings a function requires.
+type Needs int
+
+// What a function needs.
+const (
+	NeedSdkApps Needs = iota // telcall, trtcusage, roomusage
+	NeedESSApp               // essbill
+)
+
+// DefaultLocalSink is where snapshots go outside SCF when TCUSAGE_SINK is unset.
+const DefaultLocalSink = "file://./snapshots"
+
+// FromEnv reads and validates the configuration. Every error names the variable and says what
+// is wrong with its value. onSCF makes TCUSAGE_SINK required (a function must not write to its
+// own ephemeral disk by accident).
+func FromEnv(getenv func(string) string, needs Needs, onSCF bool) (Config, error) {
+	var c Config
+	var errs []string
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
+
+	switch needs {
+	case NeedSdkApps:
+		ids, err := ParseSdkAppIDs(getenv(EnvSdkAppIDs))
+		if err != nil {
+			bad("%s: %v", EnvSdkAppIDs, err)
+		}
+		c.SdkAppIDs = ids
+	case NeedESSApp:
+		c.ESSAppID = strings.TrimSpace(getenv(EnvESSAppID))
+		if c.ESSAppID == "" {
+			bad("%s is not set: give the ESS channel application ID (Agent.AppId)", EnvESSAppID)
+		} else if !validESSID(c.ESSAppID) {
+			bad("%s=%q: want 1 to 64 letters, digits, '_' or '-'", EnvESSAppID, clip(c.ESSAppID))
+		}
+		if v := strings.TrimSpace(getenv(EnvESSOrgOpenIDs)); v != "" {
+			for _, id := range strings.Split(v, ",") {
+				id = strings.TrimSpace(id)
+				switch {
+				case !validESSID(id):
+					bad("%s: %q is not a valid sub-customer ID (1 to 64 letters, digits, '_' or '-')", EnvESSOrgOpenIDs, clip(id))
+				case slices.Contains(c.ESSOrgOpenIDs, id):
+					bad("%s: %q is listed twice", EnvESSOrgOpenIDs, id)
+				default:
+					c.ESSOrgOpenIDs = append(c.ESSOrgOpenIDs, id)
+				}
+			}
+			slices.Sort(c.ESSOrgOpenIDs)
+		}
+		if v := strings.TrimSpace(getenv(EnvESSQuotaType)); v != "" {
+			if !slices.Contains(quotaTypes, v) {
+				bad("%s=%q: want one of %s", EnvESSQuotaType, clip(v), strings.Join(quotaTypes, ", "))
+			}
+			c.ESSQuotaType = v
+		}
+	}
+
+	tz := strings.TrimSpace(getenv(EnvTimeZone))
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	if loc, err := time.LoadLocation(tz); err != nil {
+		bad("%s=%q: not a known IANA time zone (for example Asia/Shanghai)", EnvTimeZone, clip(tz))
+	} else {
+		c.TimeZone = loc
+	}
+
+	c.Sink = strings.TrimSpace(getenv(EnvSink))
+	if c.Sink == "" {
+		if onSCF {
+			bad("%s is not set: give the bucket as cos://<bucket>-<appid>/<prefix>?region=<region>", EnvSink)
+		}
+		c.Sink = DefaultLocalSink
+	}
+
+	formats, err := ParseFormats(getenv(EnvFormat))
+	if err != nil {
+		bad("%s: %v", EnvFormat, err)
+	}
+	c.Formats = formats
+
+	c.RestateDays = 2
+	if v := strings.TrimSpace(getenv(EnvRestateDays)); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 30 {
+			bad("%s=%q: want a whole number of days from 0 to 30", EnvRestateDays, clip(v))
+		} else {
+			c.RestateDays = n
+		}
+	}
+
+	if v := strings.TrimSpace(getenv(EnvHTTPToken)); v != "" {
+		sum, err := hex.DecodeString(v)
+		if err != nil || len(sum) != 32 {
+			bad("%s: want the 64-character hex SHA-256 of the token (for example: printf %%s \"$TOKEN\" | sha256sum)", EnvHTTPToken)
+		} else {
+			c.HTTPTokenSHA256 = sum
+		}
+	}
+
+	c.TrtcAction = TrtcAuto
+	if v := strings.TrimSpace(getenv(EnvTrtcAction)); v != "" {
+		if v != TrtcAuto && v != TrtcInteractive && v != TrtcUsage {
+			bad("%s=%q: want auto, interactive or usage", EnvTrtcAction, clip(v))
+		} else {
+			c.TrtcAction = v
+		}
+	}
+
+	if len(errs) > 0 {
+		return Config{}, &ConfigError{Problems: errs}
+	}
+	return c, nil
+}
+
+// ConfigError lists every configuration problem found at once.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "configuration: " + strings.Join(e.Problems, "; ")
+}
+
+// ParseSdkAppIDs parses a comma-separated list of SdkAppIds: positive integers, no duplicates.
+// The result is sorted.
+func ParseSdkAppIDs(v string) ([]uint64, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil, fmt.Errorf("not set: give a comma-separated list of SdkAppIds, for example 1400000001,1400000002")
+	}
+	var ids []uint64
+	for _, s := range strings.Split(v, ",") {
+		s = strings.TrimSpace(s)
+		id, err := strconv.ParseUint(s, 10, 64)
+		if err != nil || id == 0 || len(s) > 20 {
+			return nil, fmt.Errorf("%q is not an SdkAppId (a positive whole number)", clip(s))
+		}
+		if slices.Contains(ids, id) {
+			return nil, fmt.Errorf("%d is listed twice", id)
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// ParseFormats parses TCUSAGE_FORMAT: "", "both", "jsonl", "csv" or "jsonl,csv".
+func ParseFormats(v string) ([]string, error) {
+	v = strings.ToLower(strings.TrimSpace(v))
+	if v == "" || v == "both" {
+		return []string{FormatCSV, FormatJSONL}, nil
+	}
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "json" || f == "ndjson" {
+			f = FormatJSONL
+		}
+		if f != FormatJSONL && f != FormatCSV {
+			return nil, fmt.Errorf("%q is not a format: want jsonl, csv or both", clip(f))
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	slices.Sort(out) // csv before jsonl: a stable order
+	return out, nil
+}
+
+func validESSID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// clip shortens a value quoted in an error, so that a huge or hostile value cannot flood logs.
+func clip(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+var quotaTypes = tcapi.QuotaTypes

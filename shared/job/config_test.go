@@ -1,0 +1,90 @@
+package job
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestFromEnvDefaults(t *testing.T) {
+	c, err := FromEnv(envOf(map[string]string{EnvSdkAppIDs: " 1400000002, 1400000001 "}), NeedSdkApps, false)
+	require.NoError(t, err)
+	assert.Equal(t, []uint64{1400000001, 1400000002}, c.SdkAppIDs)
+	assert.Equal(t, "Asia/Shanghai", c.TimeZone.String())
+	assert.Equal(t, DefaultLocalSink, c.Sink)
+	assert.Equal(t, []string{FormatCSV, FormatJSONL}, c.Formats)
+	assert.Equal(t, 2, c.RestateDays)
+	assert.Equal(t, TrtcAuto, c.TrtcAction)
+	assert.Empty(t, c.HTTPTokenSHA256)
+}
+
+func TestFromEnvESS(t *testing.T) {
+	c, err := FromEnv(envOf(map[string]string{EnvESSAppID: "ess_app_demo", EnvESSOrgOpenIDs: "org_b,org_a", EnvESSQuotaType: "SignFace"}), NeedESSApp, false)
+	require.NoError(t, err)
+	assert.Equal(t, "ess_app_demo", c.ESSAppID)
+	assert.Equal(t, []string{"org_a", "org_b"}, c.ESSOrgOpenIDs)
+	assert.Equal(t, "SignFace", c.ESSQuotaType)
+}
+
+func TestFromEnvErrorsNameTheVariable(t *testing.T) {
+	base := map[string]string{EnvSdkAppIDs: "1400000001"}
+	cases := []struct {
+		name  string
+		set   map[string]string
+		needs Needs
+		scf   bool
+		want  string
+	}{
+		{"apps unset", map[string]string{EnvSdkAppIDs: ""}, NeedSdkApps, false, EnvSdkAppIDs},
+		{"apps not numeric", map[string]string{EnvSdkAppIDs: "14000,abc"}, NeedSdkApps, false, EnvSdkAppIDs},
+		{"apps zero", map[string]string{EnvSdkAppIDs: "0"}, NeedSdkApps, false, EnvSdkAppIDs},
+		{"apps duplicate", map[string]string{EnvSdkAppIDs: "1,1"}, NeedSdkApps, false, EnvSdkAppIDs},
+		{"apps traversal", map[string]string{EnvSdkAppIDs: "../1"}, NeedSdkApps, false, EnvSdkAppIDs},
+		{"ess unset", map[string]string{}, NeedESSApp, false, EnvESSAppID},
+		{"ess bad", map[string]string{EnvESSAppID: "a/b"}, NeedESSApp, false, EnvESSAppID},
+		{"ess org bad", map[string]string{EnvESSAppID: "a", EnvESSOrgOpenIDs: "ok,x\ny"}, NeedESSApp, false, EnvESSOrgOpenIDs},
+		{"ess quota", map[string]string{EnvESSAppID: "a", EnvESSQuotaType: "Everything"}, NeedESSApp, false, EnvESSQuotaType},
+		{"zone", map[string]string{EnvTimeZone: "Mars/Base"}, NeedSdkApps, false, EnvTimeZone},
+		{"format", map[string]string{EnvFormat: "parquet"}, NeedSdkApps, false, EnvFormat},
+		{"restate", map[string]string{EnvRestateDays: "-1"}, NeedSdkApps, false, EnvRestateDays},
+		{"restate text", map[string]string{EnvRestateDays: "two"}, NeedSdkApps, false, EnvRestateDays},
+		{"token", map[string]string{EnvHTTPToken: "abc"}, NeedSdkApps, false, EnvHTTPToken},
+		{"trtc", map[string]string{EnvTrtcAction: "both"}, NeedSdkApps, false, EnvTrtcAction},
+		{"sink on scf", map[string]string{}, NeedSdkApps, true, EnvSink},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{}
+			for k, v := range base {
+				env[k] = v
+			}
+			for k, v := range tc.set {
+				env[k] = v
+			}
+			_, err := FromEnv(envOf(env), tc.needs, tc.scf)
+			require.Error(t, err)
+			var ce *ConfigError
+			require.True(t, errors.As(err, &ce))
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestFromEnvReportsEveryProblem(t *testing.T) {
+	_, err := FromEnv(envOf(map[string]string{EnvTimeZone: "Nowhere", EnvFormat: "xml"}), NeedSdkApps, false)
+	var ce *ConfigError
+	require.True(t, errors.As(err, &ce))
+	assert.Len(t, ce.Problems, 3)
+}
+
+func TestParseFormats(t *testing.T) {
+	for in, want := range map[string][]string{"": {"csv", "jsonl"}, "both": {"csv", "jsonl"}, "jsonl": {"jsonl"}, "CSV": {"csv"}, "json,csv,jsonl": {"csv", "jsonl"}} {
+		got, err := ParseFormats(in)
+		require.NoError(t, err, in)
+		assert.Equal(t, want, got, in)
+	}
+}

@@ -1,0 +1,378 @@
+package job
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+// Runner walks the one data path every function shares: plan → fetch → rows → encode → store →
+// manifest. Only the Source differs between functions.
+type Runner struct {
+	Source source.Source
+	API    source.Caller
+	Store  snapshot.Store
+	Prefix string
+	// Apps are the configured apps; a partition is complete when all of them are in.
+	Apps    []string
+	Formats []string
+	Zone    *time.Location
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives progress (default: discard).
+	Logger *slog.Logger
+	// TempDir holds encoded files until they are committed (default os.TempDir()).
+	TempDir string
+	// Workers is how many app-days are fetched at once (default 4); the client's pacing keeps
+	// the calls within each action's rate limit.
+	Workers int
+	// PerFetch is how long one app-day normally takes (pacing interval × calls + latency). A run
+	// does not start an app-day that could not finish before the deadline.
+	PerFetch time.Duration
+	// Margin is the time kept for committing before the deadline (default 5 s).
+	Margin time.Duration
+}
+
+// RunOptions tune one run.
+type RunOptions struct {
+	// Force fetches every app-day, even those already fetched in the current cycle.
+	Force bool
+	// Resume skips every app already delivered in a partition, however long ago (backfill);
+	// by default only apps fetched in the current cycle (since 00:00 today in the zone) are
+	// skipped, so that timer runs re-fetch the restatement window once a day.
+	Resume bool
+}
+
+// Summary tells what a run did; it is the timer handler's answer.
+type Summary struct {
+	Dataset    string             `json:"dataset"`
+	Partitions []PartitionSummary `json:"partitions"`
+	// Pending lists app-days left for the next invocation because the deadline was near.
+	Pending []AppDay `json:"pending,omitempty"`
+	// Failed lists app-days whose fetch failed; their partition got no new manifest.
+	Failed []AppDayError `json:"failed,omitempty"`
+}
+
+// PartitionSummary tells what happened to one partition.
+type PartitionSummary struct {
+	Date        string   `json:"date"`
+	Status      string   `json:"status"` // complete, partial, skipped (already fetched this cycle), failed
+	Apps        []string `json:"apps,omitempty"`
+	Rows        int64    `json:"rows"`
+	Written     int      `json:"files_written"`
+	Unchanged   int      `json:"files_unchanged"`
+	Deleted     int      `json:"files_deleted"`
+	ManifestKey string   `json:"manifest,omitempty"`
+}
+
+// AppDay names one app on one day.
+type AppDay struct {
+	Date string `json:"date"`
+	App  string `json:"app"`
+}
+
+// AppDayError is a failed app-day.
+type AppDayError struct {
+	AppDay
+	Error string `json:"error"`
+}
+
+// ErrDeadline is wrapped by a run's error when it stopped early to finish before the deadline.
+var ErrDeadline = errors.New("stopped before the deadline")
+
+// fetched is one app-day's output.
+type fetched struct {
+	unit   AppDay
+	res    source.Result
+	files  []*encodedFile
+	err    error
+	queued bool // not started: the deadline was too near
+}
+
+type encodedFile struct {
+	format string
+	spool  *snapshot.Spool
+	mem    *bytes.Buffer
+}
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Run fetches and commits every date of w, newest first. Each date's apps are fetched in
+// parallel and committed together; a date with a failed app gets no new manifest. The error
+// lists what failed or was left pending; the summary says what was done.
+func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, error) {
+	log := r.logger()
+	schema := r.Source.Schema()
+	sum := &Summary{Dataset: schema.Dataset}
+	cycleStart := startOfDay(r.now(), r.Zone)
+	if opt.Resume {
+		cycleStart = time.Time{}
+	}
+	var errs []error
+	for _, date := range w.Dates {
+		apps := w.Apps
+		prev, err := snapshot.ReadManifest(ctx, r.Store, r.Prefix, schema.Dataset, date)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			prev = nil
+		case err != nil:
+			if ctx.Err() != nil {
+				return sum, errors.Join(append(errs, ctx.Err())...)
+			}
+			log.WarnContext(ctx, "previous manifest unreadable; fetching every app", "date", date, "error", err)
+			prev = nil
+		}
+		if !opt.Force && prev != nil {
+			apps = pendingApps(prev, apps, cycleStart)
+			if len(apps) == 0 {
+				sum.Partitions = append(sum.Partitions, PartitionSummary{Date: date, Status: "skipped", ManifestKey: manifestKey(r, schema.Dataset, date)})
+				continue
+			}
+		}
+		results := r.fetchAll(ctx, date, apps, false)
+		ps, err := r.commitDate(ctx, date, results, sum)
+		sum.Partitions = append(sum.Partitions, ps)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrDeadline, ctx.Err()))
+			break
+		}
+	}
+	if len(sum.Pending) > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d app-day(s) left for the next invocation (first: %s app %s)", ErrDeadline, len(sum.Pending), sum.Pending[0].Date, sum.Pending[0].App))
+	}
+	return sum, errors.Join(errs...)
+}
+
+// pendingApps returns the apps of want not fetched since cycleStart according to m.
+func pendingApps(m *snapshot.Manifest, want []string, cycleStart time.Time) []string {
+	var out []string
+	for _, a := range want {
+		t, ok := m.FetchedAt[a]
+		if !ok || t.Before(cycleStart) || !slices.Contains(m.Apps, a) || slices.Contains(m.AppsPending, a) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func manifestKey(r *Runner, dataset, date string) string {
+	k, _ := snapshot.ManifestKey(r.Prefix, dataset, date)
+	return k
+}
+
+func startOfDay(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+// fetchAll fetches the apps of one date with a pool of workers. Apps that cannot finish before
+// the deadline are not started. In memory mode the files are kept in buffers, not spools.
+func (r *Runner) fetchAll(ctx context.Context, date string, apps []string, memory bool) []*fetched {
+	out := make([]*fetched, len(apps))
+	workers := r.Workers
+	if workers <= 0 {
+		workers = 4
+	}
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(workers, len(apps)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = r.fetchOne(ctx, AppDay{Date: date, App: apps[i]}, memory)
+			}
+		}()
+	}
+	for i := range apps {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// enoughTime reports whether one more app-day can finish before ctx's deadline.
+func (r *Runner) enoughTime(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return true
+	}
+	margin := r.Margin
+	if margin <= 0 {
+		margin = 5 * time.Second
+	}
+	return r.now().Add(r.PerFetch + margin).Before(dl)
+}
+
+func (r *Runner) fetchOne(ctx context.Context, u AppDay, memory bool) *fetched {
+	f := &fetched{unit: u}
+	if ctx.Err() != nil || !r.enoughTime(ctx) {
+		f.queued = true
+		return f
+	}
+	start, last, _, err := DayBounds(u.Date, r.Zone)
+	if err != nil {
+		f.err = err
+		return f
+	}
+	open := func(columns []string) (usage.RowWriter, error) {
+		var ws usage.MultiWriter
+		for _, format := range r.Formats {
+			ef := &encodedFile{format: format}
+			var sink interface {
+				Write([]byte) (int, error)
+			}
+			if memory {
+				ef.mem = new(bytes.Buffer)
+				sink = ef.mem
+			} else {
+				sp, err := snapshot.NewSpool(r.TempDir)
+				if err != nil {
+					return nil, fmt.Errorf("spool: %w", err)
+				}
+				ef.spool = sp
+				sink = sp
+			}
+			f.files = append(f.files, ef)
+			switch format {
+			case FormatJSONL:
+				ws = append(ws, usage.NewJSONLWriter(sink, columns))
+			case FormatCSV:
+				ws = append(ws, usage.NewCSVWriter(sink, columns))
+			default:
+				return nil, fmt.Errorf("unknown format %q", format)
+			}
+		}
+		return closeAll{ws, f.files}, nil
+	}
+	f.res, f.err = r.Source.Fetch(ctx, r.API, source.Query{Date: u.Date, Start: start, Last: last, App: u.App, Open: open})
+	if f.err != nil {
+		f.discard()
+	}
+	return f
+}
+
+// closeAll closes the row writers, then the spools under them.
+type closeAll struct {
+	usage.MultiWriter
+	files []*encodedFile
+}
+
+func (c closeAll) Close() error {
+	err := c.MultiWriter.Close()
+	for _, f := range c.files {
+		if f.spool != nil {
+			err = errors.Join(err, f.spool.Close())
+		}
+	}
+	return err
+}
+
+func (f *fetched) discard() {
+	for _, ef := range f.files {
+		if ef.spool != nil {
+			ef.spool.Remove()
+		}
+	}
+	f.files = nil
+}
+
+// commitDate commits the fetched apps of one date, unless any of them failed.
+func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched, sum *Summary) (PartitionSummary, error) {
+	defer func() {
+		for _, f := range results {
+			f.discard()
+		}
+	}()
+	ps := PartitionSummary{Date: date}
+	var failed []error
+	var done []*fetched
+	for _, f := range results {
+		switch {
+		case f.queued:
+			sum.Pending = append(sum.Pending, f.unit)
+		case f.err != nil:
+			sum.Failed = append(sum.Failed, AppDayError{AppDay: f.unit, Error: f.err.Error()})
+			failed = append(failed, fmt.Errorf("%s app %s: %w", f.unit.Date, f.unit.App, f.err))
+		default:
+			done = append(done, f)
+		}
+	}
+	if len(failed) > 0 {
+		ps.Status = "failed"
+		return ps, errors.Join(failed...)
+	}
+	if len(done) == 0 {
+		ps.Status = "pending"
+		return ps, nil
+	}
+	schema := r.Source.Schema()
+	start, _, end, _ := DayBounds(date, r.Zone)
+	now := r.now()
+	req := snapshot.CommitRequest{
+		Dataset:      schema.Dataset,
+		Date:         date,
+		Window:       snapshot.NewWindow(r.Zone, start, end),
+		GeneratedAt:  now.UTC(),
+		Merge:        true,
+		ExpectedApps: r.Apps,
+		FetchedAt:    map[string]time.Time{},
+		Logger:       r.logger(),
+	}
+	details := map[string]string{}
+	for _, f := range done {
+		req.Apps = append(req.Apps, f.unit.App)
+		req.FetchedAt[f.unit.App] = now.UTC()
+		req.RequestIDs = append(req.RequestIDs, f.res.RequestIDs...)
+		ps.Rows += f.res.Rows
+		a := f.res.Action
+		req.Source = snapshot.Source{Service: a.Service, Action: a.Name, APIVersion: a.Version}
+		for k, v := range f.res.Details {
+			details[k] = v
+		}
+		for _, ef := range f.files {
+			req.Files = append(req.Files, snapshot.File{App: f.unit.App, Format: snapshot.Format(ef.format), Rows: f.res.Rows, Columns: f.res.Columns, Content: ef.spool})
+		}
+	}
+	if len(details) > 0 {
+		req.Source.Details = details
+	}
+	res, err := snapshot.Commit(ctx, r.Store, r.Prefix, req)
+	if err != nil {
+		ps.Status = "failed"
+		return ps, fmt.Errorf("%s: %w", date, err)
+	}
+	ps.Status = res.Manifest.Status
+	ps.Apps = req.Apps
+	ps.Written, ps.Unchanged, ps.Deleted = len(res.Written), len(res.Unchanged), len(res.Deleted)
+	ps.ManifestKey = res.ManifestKey
+	r.logger().InfoContext(ctx, "partition committed", "dataset", schema.Dataset, "date", date, "status", ps.Status,
+		"apps", len(req.Apps), "rows", ps.Rows, "written", ps.Written, "unchanged", ps.Unchanged, "deleted", ps.Deleted)
+	return ps, nil
+}

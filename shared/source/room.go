@@ -1,0 +1,70 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+// RoomUsage is TRTC DescribeTrtcRoomUsage: one call per app per day (00:00 to 23:59), never
+// faster than one call per 15 s in the process (the client's pacing sees to that).
+type RoomUsage struct{}
+
+var _ Source = RoomUsage{}
+
+// Schema implements Source.
+func (RoomUsage) Schema() usage.Schema { return usage.RoomUsageSchema }
+
+// Action implements Source.
+func (RoomUsage) Action() tcapi.Action { return tcapi.DescribeTrtcRoomUsage }
+
+// RoomUsageFirstDay is the earliest day the API serves.
+const RoomUsageFirstDay = "2023-04-01"
+
+// RoomUsageWindowDays is how far back the API serves: about the last three months.
+const RoomUsageWindowDays = 90
+
+// Earliest implements Source: the later of 2023-04-01 and about 90 days before today.
+func (RoomUsage) Earliest(today string) string {
+	t, err := time.Parse("2006-01-02", today)
+	if err != nil {
+		return RoomUsageFirstDay
+	}
+	d := t.AddDate(0, 0, -RoomUsageWindowDays).Format("2006-01-02")
+	if d < RoomUsageFirstDay {
+		return RoomUsageFirstDay
+	}
+	return d
+}
+
+// CallsPerApp implements Source.
+func (RoomUsage) CallsPerApp() int { return 1 }
+
+// Fetch implements Source.
+func (RoomUsage) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
+	app, err := strconv.ParseUint(q.App, 10, 64)
+	if err != nil || app == 0 {
+		return Result{}, fmt.Errorf("roomusage: app %q is not an SdkAppId", q.App)
+	}
+	req := tcapi.TrtcRoomUsageRequest{
+		SdkAppid:  app,
+		StartTime: q.Start.Format("2006-01-02 15:04"),
+		EndTime:   q.Last.Format("2006-01-02 15:04"),
+	}
+	var resp tcapi.TrtcRoomUsageResponse
+	if err := api.Call(ctx, tcapi.DescribeTrtcRoomUsage, req, &resp); err != nil {
+		return Result{}, err
+	}
+	if resp.Data == nil {
+		return Result{}, fmt.Errorf("DescribeTrtcRoomUsage answer for app %d on %s has no Data (request %s)", app, q.Date, resp.RequestID)
+	}
+	res, err := usage.WriteRoomUsage(q.Date, app, *resp.Data, q.Open)
+	if err != nil {
+		return Result{}, fmt.Errorf("DescribeTrtcRoomUsage answer for app %d on %s (request %s): %w", app, q.Date, resp.RequestID, err)
+	}
+	return Result{Rows: res.Rows, Columns: res.Columns, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTrtcRoomUsage}, nil
+}

@@ -1,0 +1,77 @@
+// Package source fetches one (app, day) of each usage API and writes its rows: the only part of
+// the data path that differs between the four functions. Everything around it (planning,
+// pacing, retries, encoding, committing, HTTP) is shared.
+package source
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+// Caller calls one API action: tcloud.Client in production. req is a tcapi request struct,
+// resp a pointer to the matching response struct.
+type Caller interface {
+	Call(ctx context.Context, a tcapi.Action, req, resp any) error
+}
+
+// Query is one app-day to fetch.
+type Query struct {
+	// Date is the day, YYYY-MM-DD; Start and Last are its first and last second in the
+	// configured zone.
+	Date        string
+	Start, Last time.Time
+	// App is the app ID: an SdkAppId, or the ESS channel AppId.
+	App string
+	// Open returns the writer for the rows, given their columns. Fetch calls it exactly once,
+	// and only after the whole answer has been received and validated, so that a bad answer
+	// never leaves a partial file.
+	Open func(columns []string) (usage.RowWriter, error)
+}
+
+// Result tells what one Fetch produced.
+type Result struct {
+	Rows       int64
+	Columns    []string
+	RequestIDs []string
+	// Action is the action whose answer produced the rows (for trtcusage, the fallback when it
+	// was used).
+	Action tcapi.Action
+	// Details are facts for the manifest, such as why a fallback was taken.
+	Details map[string]string
+}
+
+// Source is one usage API.
+type Source interface {
+	// Schema is the dataset the source produces.
+	Schema() usage.Schema
+	// Action is the primary action.
+	Action() tcapi.Action
+	// Earliest is the first date the API serves, given today ("" when unknown).
+	Earliest(today string) string
+	// CallsPerApp is how many calls one app-day normally takes; with the action's pacing it
+	// bounds how long a run takes.
+	CallsPerApp() int
+	// Fetch fetches one app-day.
+	Fetch(ctx context.Context, api Caller, q Query) (Result, error)
+}
+
+func writeRows(q Query, columns []string, rows []usage.Row) (int64, error) {
+	w, err := q.Open(columns)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rows {
+		if err := w.WriteRow(r); err != nil {
+			w.Close()
+			return 0, fmt.Errorf("write rows: %w", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		return 0, fmt.Errorf("write rows: %w", err)
+	}
+	return int64(len(rows)), nil
+}

@@ -1,0 +1,51 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+// TelCall is CCC DescribeTelCallInfo, called once per app per day: the API sums over
+// SdkAppIdList, so per-app figures need per-app calls.
+type TelCall struct{}
+
+var _ Source = TelCall{}
+
+// Schema implements Source.
+func (TelCall) Schema() usage.Schema { return usage.TelCallSchema }
+
+// Action implements Source.
+func (TelCall) Action() tcapi.Action { return tcapi.DescribeTelCallInfo }
+
+// Earliest implements Source: the API sets no documented floor.
+func (TelCall) Earliest(string) string { return "" }
+
+// CallsPerApp implements Source.
+func (TelCall) CallsPerApp() int { return 1 }
+
+// Fetch implements Source.
+func (TelCall) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
+	app, err := strconv.ParseInt(q.App, 10, 64)
+	if err != nil || app <= 0 {
+		return Result{}, fmt.Errorf("telcall: app %q is not an SdkAppId", q.App)
+	}
+	req := tcapi.TelCallInfoRequest{StartTimeStamp: q.Start.Unix(), EndTimeStamp: q.Last.Unix(), SdkAppIDList: []int64{app}}
+	var resp tcapi.TelCallInfoResponse
+	if err := api.Call(ctx, tcapi.DescribeTelCallInfo, req, &resp); err != nil {
+		return Result{}, err
+	}
+	row, err := usage.TelCallRow(q.Date, app, &resp)
+	if err != nil {
+		return Result{}, err
+	}
+	cols := usage.TelCallSchema.Names()
+	n, err := writeRows(q, cols, []usage.Row{row})
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Rows: n, Columns: cols, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTelCallInfo}, nil
+}

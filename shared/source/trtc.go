@@ -1,0 +1,118 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+	"github.com/tcusage/tcusage/shared/tcloud"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+// Trtc modes.
+const (
+	TrtcAuto        = "auto"        // DescribeTrtcInteractiveTime, falling back to DescribeTrtcUsage
+	TrtcInteractive = "interactive" // DescribeTrtcInteractiveTime only
+	TrtcUsage       = "usage"       // DescribeTrtcUsage only
+)
+
+// Trtc is TRTC DescribeTrtcInteractiveTime, one app-day per call (5-minute points), falling
+// back to DescribeTrtcUsage when the old action is answered as unknown or offline: Tencent
+// removed it from its SDKs in 2022. Once a fallback happened, later calls in the process go
+// straight to DescribeTrtcUsage.
+type Trtc struct {
+	Mode string // TrtcAuto (default), TrtcInteractive or TrtcUsage
+
+	mu       sync.Mutex
+	fellBack string // the code that caused the fallback, once it happened
+}
+
+var _ Source = (*Trtc)(nil)
+
+// Schema implements Source.
+func (*Trtc) Schema() usage.Schema { return usage.TrtcUsageSchema }
+
+// Action implements Source.
+func (t *Trtc) Action() tcapi.Action {
+	if t.Mode == TrtcUsage {
+		return tcapi.DescribeTrtcUsage
+	}
+	return tcapi.DescribeTrtcInteractiveTime
+}
+
+// Earliest implements Source: no documented floor.
+func (*Trtc) Earliest(string) string { return "" }
+
+// CallsPerApp implements Source.
+func (*Trtc) CallsPerApp() int { return 1 }
+
+// offlineCodes are the answers that mean the old action is gone.
+var offlineCodes = map[string]bool{"InvalidAction": true, "ActionOffline": true, "UnsupportedOperation": true, "InvalidAction.NotFound": true}
+
+// Fetch implements Source.
+func (t *Trtc) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
+	app, err := strconv.ParseUint(q.App, 10, 64)
+	if err != nil || app == 0 {
+		return Result{}, fmt.Errorf("trtcusage: app %q is not an SdkAppId", q.App)
+	}
+	t.mu.Lock()
+	reason := t.fellBack
+	t.mu.Unlock()
+	if t.Mode == TrtcUsage {
+		return t.usage(ctx, api, q, app, nil)
+	}
+	if reason == "" {
+		res, err := t.interactive(ctx, api, q, app)
+		var ae *tcloud.APIError
+		if err == nil || t.Mode == TrtcInteractive || !errors.As(err, &ae) || !offlineCodes[ae.Code] {
+			return res, err
+		}
+		reason = ae.Code
+		t.mu.Lock()
+		t.fellBack = reason
+		t.mu.Unlock()
+	}
+	return t.usage(ctx, api, q, app, map[string]string{
+		"fallback_from":   tcapi.DescribeTrtcInteractiveTime.Name,
+		"fallback_reason": reason,
+	})
+}
+
+func (t *Trtc) interactive(ctx context.Context, api Caller, q Query, app uint64) (Result, error) {
+	req := tcapi.TrtcInteractiveTimeRequest{StartTime: q.Date, EndTime: q.Date, SdkAppID: &app}
+	var resp tcapi.TrtcInteractiveTimeResponse
+	if err := api.Call(ctx, tcapi.DescribeTrtcInteractiveTime, req, &resp); err != nil {
+		return Result{}, err
+	}
+	rows, err := usage.TrtcInteractiveRows(q.Date, app, &resp)
+	if err != nil {
+		return Result{}, err
+	}
+	cols := usage.TrtcUsageSchema.Names()
+	n, err := writeRows(q, cols, rows)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Rows: n, Columns: cols, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTrtcInteractiveTime}, nil
+}
+
+func (t *Trtc) usage(ctx context.Context, api Caller, q Query, app uint64, details map[string]string) (Result, error) {
+	req := tcapi.TrtcUsageRequest{StartTime: q.Date, EndTime: q.Date, SdkAppID: &app}
+	var resp tcapi.TrtcUsageResponse
+	if err := api.Call(ctx, tcapi.DescribeTrtcUsage, req, &resp); err != nil {
+		return Result{}, err
+	}
+	rows, err := usage.TrtcUsageRows(q.Date, app, &resp)
+	if err != nil {
+		return Result{}, err
+	}
+	cols := usage.TrtcUsageSchema.Names()
+	n, err := writeRows(q, cols, rows)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Rows: n, Columns: cols, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTrtcUsage, Details: details}, nil
+}
