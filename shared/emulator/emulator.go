@@ -300,6 +300,7 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	if hs, hi, ok := hostService(hostname); ok {
 		service, intl = hs, hi
 	}
+	rec.Service = service
 	payloadHash := sha256Hex(body)
 	if r.Header.Get("X-TC-Content-SHA256") == "UNSIGNED-PAYLOAD" {
 		payloadHash = sha256Hex([]byte("UNSIGNED-PAYLOAD"))
@@ -321,7 +322,6 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	}
 
 	// Action, version and region.
-	rec.Service = service
 	action, ok := findAction(service, rec.Action)
 	if !ok {
 		return fail(errorf(CodeInvalidAction, "The action `%s` is not found for service `%s`.", rec.Action, service))
