@@ -1,0 +1,218 @@
+package snapshot_test
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"io/fs"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/snapshot/file"
+)
+
+func TestSpool(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := snapshot.NewSpool(dir)
+	require.NoError(t, err)
+	_, err = sp.Open()
+	assert.Error(t, err, "open before close")
+
+	var want bytes.Buffer
+	for i := range 1000 {
+		line := strings.Repeat("x", i%37) + "\n"
+		want.WriteString(line)
+		_, err := io.WriteString(sp, line)
+		require.NoError(t, err)
+	}
+	require.NoError(t, sp.Close())
+	_, err = sp.Write([]byte("late"))
+	assert.Error(t, err, "write after close")
+
+	assert.Equal(t, int64(want.Len()), sp.Size())
+	assert.Equal(t, sha256.Sum256(want.Bytes()), sp.SHA256())
+	assert.Equal(t, md5.Sum(want.Bytes()), sp.MD5())
+	for range 2 { // reopenable
+		r, err := sp.Open()
+		require.NoError(t, err)
+		got, err := io.ReadAll(r)
+		require.NoError(t, err)
+		assert.Equal(t, want.Bytes(), got)
+		_, err = r.Seek(0, io.SeekStart)
+		require.NoError(t, err)
+		require.NoError(t, r.Close())
+	}
+	require.NoError(t, sp.Remove())
+	_, err = sp.Open()
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+}
+
+func TestLayout(t *testing.T) {
+	k, err := snapshot.DataKey("/exports/", "trtc_room_usage", "2024-02-29", "1400000001", snapshot.CSV)
+	require.NoError(t, err)
+	assert.Equal(t, "exports/trtc_room_usage/v1/dt=2024-02-29/app=1400000001/part-00000.csv", k)
+	k, err = snapshot.ManifestKey("", "ess_bill", "2024-01-01")
+	require.NoError(t, err)
+	assert.Equal(t, "ess_bill/v1/dt=2024-01-01/_manifest.json", k)
+
+	for _, tc := range []struct {
+		prefix, dataset, date, app string
+		format                     snapshot.Format
+		want                       string
+	}{
+		{"a/../b", "d", "2024-01-01", "x", snapshot.JSONL, "prefix"},
+		{"", "d-x", "2024-01-01", "x", snapshot.JSONL, "dataset"},
+		{"", "d", "2023-02-29", "x", snapshot.JSONL, "date"},
+		{"", "d", "2024-01-01 ", "x", snapshot.JSONL, "date"},
+		{"", "d", "2024-01-01", "x y", snapshot.JSONL, "app"},
+		{"", "d", "2024-01-01", "..", snapshot.JSONL, "app"},
+		{"", "d", "2024-01-01", "x", "JSONL", "format"},
+	} {
+		_, err := snapshot.DataKey(tc.prefix, tc.dataset, tc.date, tc.app, tc.format)
+		require.ErrorIs(t, err, snapshot.ErrInvalidKey, "%+v", tc)
+		assert.ErrorContains(t, err, tc.want)
+	}
+}
+
+func TestValidKey(t *testing.T) {
+	for k, ok := range map[string]bool{
+		"a":                           true,
+		"a/b c/d.jsonl":               true,
+		"dt=2024-01-01/app=x/_m.json": true,
+		"é/ü":                         true,
+		"":                            false,
+		"/a":                          false,
+		"a/":                          false,
+		"a//b":                        false,
+		"..":                          false,
+		"a/./b":                       false,
+		`a\b`:                         false,
+		"a\tb":                        false,
+		"a\u0085b":                    false,
+		strings.Repeat("k", 851):      false,
+	} {
+		err := snapshot.ValidKey(k)
+		if ok {
+			assert.NoError(t, err, "%q", k)
+		} else {
+			assert.ErrorIs(t, err, snapshot.ErrInvalidKey, "%q", k)
+		}
+	}
+}
+
+func TestManifestRoundTripAndSchemaCheck(t *testing.T) {
+	m := &snapshot.Manifest{
+		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: "d", DatasetVersion: "v1", Date: "2024-01-01",
+		Window:      snapshot.NewWindow(time.FixedZone("CST", 8*3600), time.Date(2023, 12, 31, 16, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 16, 0, 0, 0, time.UTC)),
+		GeneratedAt: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Status: snapshot.StatusComplete,
+		Apps: []string{}, Files: []snapshot.FileEntry{}, RequestIDs: []string{},
+	}
+	assert.Equal(t, "2024-01-01T00:00:00+08:00", m.Window.StartLocal)
+	assert.Equal(t, "2023-12-31T16:00:00Z", m.Window.StartUTC)
+	b, err := m.Encode()
+	require.NoError(t, err)
+	got, err := snapshot.DecodeManifest(bytes.NewReader(b))
+	require.NoError(t, err)
+	assert.Equal(t, m, got)
+
+	_, err = snapshot.DecodeManifest(strings.NewReader(`{"schema_version": 2}`))
+	assert.ErrorIs(t, err, snapshot.ErrBadManifest)
+	_, err = snapshot.DecodeManifest(strings.NewReader(`{`))
+	assert.ErrorIs(t, err, snapshot.ErrBadManifest)
+}
+
+func TestCommitReplacesUndecodableManifest(t *testing.T) {
+	st, err := file.New(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	ctx := t.Context()
+	mkey, _ := snapshot.ManifestKey("", "d", "2024-01-01")
+	require.NoError(t, st.Put(ctx, mkey, strings.NewReader("not json"), snapshot.PutOptions{}))
+	_, err = snapshot.ReadManifest(ctx, st, "", "d", "2024-01-01")
+	require.ErrorIs(t, err, snapshot.ErrBadManifest)
+
+	req := snapshot.CommitRequest{Dataset: "d", Date: "2024-01-01", GeneratedAt: time.Unix(1, 0),
+		Files: []snapshot.File{{App: "a", Format: snapshot.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{}\n"))}}}
+	res, err := snapshot.Commit(ctx, st, "", req)
+	require.NoError(t, err)
+	assert.True(t, res.Invalidated)
+	rep, err := snapshot.Verify(ctx, st, "", "d", "2024-01-01")
+	require.NoError(t, err)
+	assert.True(t, rep.OK(), rep.Problems)
+}
+
+func TestCommitRejectsBadRequests(t *testing.T) {
+	st, err := file.New(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	content := snapshot.Bytes([]byte("x"))
+	base := snapshot.CommitRequest{Dataset: "d", Date: "2024-01-01", GeneratedAt: time.Unix(1, 0)}
+	for _, tc := range []struct {
+		name string
+		edit func(*snapshot.CommitRequest)
+		want string
+	}{
+		{"no clock", func(r *snapshot.CommitRequest) { r.GeneratedAt = time.Time{} }, "GeneratedAt"},
+		{"bad app in Apps", func(r *snapshot.CommitRequest) { r.Apps = []string{"a/b"} }, `app "a/b"`},
+		{"bad expected app", func(r *snapshot.CommitRequest) { r.ExpectedApps = []string{""} }, "expected apps"},
+		{"no content", func(r *snapshot.CommitRequest) { r.Files = []snapshot.File{{App: "a", Format: snapshot.CSV}} }, "no content"},
+		{"negative rows", func(r *snapshot.CommitRequest) {
+			r.Files = []snapshot.File{{App: "a", Format: snapshot.CSV, Rows: -1, Content: content}}
+		}, "negative rows"},
+		{"duplicate", func(r *snapshot.CommitRequest) {
+			f := snapshot.File{App: "a", Format: snapshot.CSV, Content: content}
+			r.Files = []snapshot.File{f, f}
+		}, "twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := base
+			tc.edit(&r)
+			_, err := snapshot.Commit(t.Context(), st, "", r)
+			assert.ErrorContains(t, err, tc.want)
+			objs, err := st.List(t.Context(), "")
+			require.NoError(t, err)
+			assert.Empty(t, objs, "nothing written")
+		})
+	}
+}
+
+func TestVerifyReportsProblems(t *testing.T) {
+	st, err := file.New(t.TempDir())
+	require.NoError(t, err)
+	defer st.Close()
+	ctx := t.Context()
+	_, err = snapshot.Verify(ctx, st, "", "d", "2024-01-01")
+	require.ErrorIs(t, err, fs.ErrNotExist)
+
+	req := snapshot.CommitRequest{Dataset: "d", Date: "2024-01-01", GeneratedAt: time.Unix(1, 0), Files: []snapshot.File{
+		{App: "a", Format: snapshot.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{\"a\":1}\n"))},
+		{App: "b", Format: snapshot.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{\"b\":1}\n"))},
+	}}
+	res, err := snapshot.Commit(ctx, st, "", req)
+	require.NoError(t, err)
+	ka, kb := res.Manifest.Files[0].Key, res.Manifest.Files[1].Key
+	require.NoError(t, st.Put(ctx, ka, strings.NewReader("{\"a\":2}\n"), snapshot.PutOptions{})) // same size, other bytes
+	require.NoError(t, st.Delete(ctx, kb))
+	orphan, _ := snapshot.DataKey("", "d", "2024-01-01", "c", snapshot.CSV)
+	require.NoError(t, st.Put(ctx, orphan, strings.NewReader("c"), snapshot.PutOptions{}))
+
+	rep, err := snapshot.Verify(ctx, st, "", "d", "2024-01-01")
+	require.NoError(t, err)
+	assert.False(t, rep.OK())
+	require.Len(t, rep.Problems, 2, rep.Problems)
+	assert.Contains(t, rep.Problems[0], "sha256")
+	assert.Contains(t, rep.Problems[1], "missing")
+	assert.Equal(t, []string{orphan}, rep.Unlisted)
+
+	parts, err := snapshot.ListPartitions(ctx, st, "", "d")
+	require.NoError(t, err)
+	assert.Equal(t, []snapshot.PartitionInfo{{Date: "2024-01-01", HasManifest: true, Objects: 3}}, parts)
+	assert.False(t, errors.Is(err, fs.ErrNotExist))
+}
