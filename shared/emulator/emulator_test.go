@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
+	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
@@ -43,7 +45,9 @@ func TestSDKSignedRequestsAccepted(t *testing.T) {
 		t.Run(a.Name, func(t *testing.T) {
 			raw, err := send(t, sdkClient(t, s, a.Region, testCred(), nil), a, validParams(a))
 			require.NoError(t, err)
-			var env struct{ RequestID string `json:"RequestId"` }
+			var env struct {
+				RequestID string `json:"RequestId"`
+			}
 			require.NoError(t, json.Unmarshal(raw, &env))
 			assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, env.RequestID)
 		})
@@ -517,7 +521,7 @@ func TestRoomUsageLarge(t *testing.T) {
 	e.Data().eachRoom(1400000001, d.Start(), d.AddDays(1).Start(), func(string, [6]uint64) { count++ })
 	assert.Equal(t, n, count)
 	data := e.roomCSV(1400000001, d.Start(), d.AddDays(1).Start())
-	assert.Equal(t, n+1, strings.Count(data, "\n")-strings.Count(data, "\"\n"))
+	assert.Equal(t, n+1, strings.Count(data, "\n"), "header and one line per room")
 	assert.Greater(t, len(data), 30_000_000)
 }
 
@@ -799,4 +803,33 @@ func TestDate(t *testing.T) {
 	assert.Equal(t, int64(1709049600), d.Start().Unix())
 	_, err = ParseDate("2024/02/28")
 	assert.Error(t, err)
+}
+
+func TestUnsignedPayload(t *testing.T) {
+	s := NewServer(t, Config{})
+	cpf := profile.NewClientProfile()
+	cpf.HttpProfile.Endpoint = s.Addr
+	cpf.HttpProfile.Scheme = "http"
+	cpf.UnsignedPayload = true
+	a := tcapi.DescribeTelCallInfo
+	_, err := send(t, common.NewCommonClient(testCred(), "", cpf), a, validParams(a))
+	assert.NoError(t, err)
+}
+
+func TestListenAndServe(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() { done <- ListenAndServe(ctx, "127.0.0.1:0", Config{}, func(addr string) { addrc <- addr }) }()
+	addr := <-addrc
+	cpf := profile.NewClientProfile()
+	cpf.HttpProfile.Endpoint = addr
+	cpf.HttpProfile.Scheme = "http"
+	a := tcapi.DescribeTrtcUsage
+	raw, err := send(t, common.NewCommonClient(testCred(), a.Region, cpf), a, validParams(a))
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"UsageKey":["Audio","SD","HD","FullHD","2K","4K"]`)
+	cancel()
+	assert.NoError(t, <-done)
+	assert.Error(t, ListenAndServe(t.Context(), "256.0.0.1:bad", Config{}, nil))
 }

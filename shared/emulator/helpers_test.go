@@ -21,7 +21,6 @@ import (
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
-
 // sdkClient returns an official SDK client pointed at s.
 func sdkClient(t *testing.T, s *Server, region string, cred common.CredentialIface, rt http.RoundTripper) *common.Client {
 	t.Helper()
@@ -169,4 +168,3 @@ func (rr rawRequest) do(t *testing.T, s *Server) (code string, resp map[string]a
 	}
 	return "", env.Response
 }
-
