@@ -26,7 +26,9 @@ const (
 type Trtc struct {
 	Mode string // TrtcAuto (default), TrtcInteractive or TrtcUsage
 
+	probe    sync.Mutex // held while the first call finds out whether the old action answers
 	mu       sync.Mutex
+	known    bool   // the old action answered (or the fallback happened)
 	fellBack string // the code that caused the fallback, once it happened
 }
 
@@ -58,27 +60,54 @@ func (t *Trtc) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 	if err != nil || app == 0 {
 		return Result{}, fmt.Errorf("trtcusage: app %q is not an SdkAppId", q.App)
 	}
-	t.mu.Lock()
-	reason := t.fellBack
-	t.mu.Unlock()
 	if t.Mode == TrtcUsage {
 		return t.usage(ctx, api, q, app, nil)
 	}
-	if reason == "" {
-		res, err := t.interactive(ctx, api, q, app)
-		var ae *tcloud.APIError
-		if err == nil || t.Mode == TrtcInteractive || !errors.As(err, &ae) || !offlineCodes[ae.Code] {
-			return res, err
+	known, reason := t.state()
+	if !known {
+		// Until one call has answered, calls go one at a time, so that a removed action costs
+		// one refused call rather than one per worker.
+		t.probe.Lock()
+		known, reason = t.state()
+		if known {
+			t.probe.Unlock()
+		} else {
+			res, err := t.interactive(ctx, api, q, app)
+			var ae *tcloud.APIError
+			switch {
+			case err == nil:
+				t.setState("")
+				t.probe.Unlock()
+				return res, nil
+			case t.Mode != TrtcInteractive && errors.As(err, &ae) && offlineCodes[ae.Code]:
+				reason = ae.Code
+				t.setState(reason)
+				t.probe.Unlock()
+			default:
+				t.probe.Unlock()
+				return res, err
+			}
 		}
-		reason = ae.Code
-		t.mu.Lock()
-		t.fellBack = reason
-		t.mu.Unlock()
+	}
+	if reason == "" {
+		return t.interactive(ctx, api, q, app)
 	}
 	return t.usage(ctx, api, q, app, map[string]string{
 		"fallback_from":   tcapi.DescribeTrtcInteractiveTime.Name,
 		"fallback_reason": reason,
 	})
+}
+
+func (t *Trtc) state() (known bool, fellBack string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.known, t.fellBack
+}
+
+func (t *Trtc) setState(fellBack string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.known, t.fellBack = true, fellBack
 }
 
 func (t *Trtc) interactive(ctx context.Context, api Caller, q Query, app uint64) (Result, error) {

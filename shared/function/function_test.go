@@ -1,0 +1,539 @@
+package function_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/function"
+	"github.com/tcusage/tcusage/shared/scf"
+	"github.com/tcusage/tcusage/shared/scfevent"
+	"github.com/tcusage/tcusage/shared/snapshot"
+)
+
+// now is the fixed clock of these tests: 02:00 on 2024-05-10 in Beijing, so "yesterday" is
+// 2024-05-09.
+var now = time.Date(2024, 5, 10, 2, 0, 0, 0, emulator.Beijing())
+
+const httpToken = "s3cret-http-token-for-tests"
+
+func tokenSum() string {
+	s := sha256.Sum256([]byte(httpToken))
+	return hex.EncodeToString(s[:])
+}
+
+type testEnv struct {
+	t    *testing.T
+	emu  *emulator.Server
+	dir  string
+	vars map[string]string
+}
+
+func newTestEnv(t *testing.T, cfg emulator.Config) *testEnv {
+	t.Helper()
+	cfg.Now = func() time.Time { return now }
+	if cfg.TimeScale == 0 {
+		cfg.TimeScale = 0.001
+	}
+	emu := emulator.NewServer(t, cfg)
+	dir := t.TempDir()
+	return &testEnv{t: t, emu: emu, dir: dir, vars: map[string]string{
+		"TENCENTCLOUD_SECRET_ID":    emulator.TestSecretID,
+		"TENCENTCLOUD_SECRET_KEY":   emulator.TestSecretKey,
+		"TCUSAGE_API_ENDPOINT":      emu.Addr,
+		"TCUSAGE_API_RATE":          "*=1/1ms,DescribeTrtcRoomUsage=1/16ms,DescribeTrtcUsage=1/1ms",
+		"TCUSAGE_SINK":              "file://" + dir,
+		"TCUSAGE_SDK_APP_IDS":       "1400000001,1400000002",
+		"TCUSAGE_ESS_APP_ID":        "ess_app_demo",
+		"TCUSAGE_ESS_ORG_OPEN_IDS":  "org_alpha,org_beta,org_gamma",
+		"TCUSAGE_HTTP_TOKEN_SHA256": tokenSum(),
+		"TCUSAGE_RESTATE_DAYS":      "1",
+	}}
+}
+
+func (e *testEnv) build(spec function.Spec) *function.Function {
+	e.t.Helper()
+	fn, err := function.New(spec, func(k string) string { return e.vars[k] }, function.Options{
+		Home: e.t.TempDir(), Now: func() time.Time { return now }, TempDir: e.t.TempDir(),
+	})
+	require.NoError(e.t, err)
+	return fn
+}
+
+// invoke runs the handler on a raw event, as the runtime does.
+func invoke(t *testing.T, fn *function.Function, event string) ([]byte, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	return scf.Invoke(ctx, fn.Handle, []byte(event))
+}
+
+func timerEvent(message string) string {
+	m, _ := json.Marshal(message)
+	return `{"Type":"Timer","TriggerName":"daily","Time":"2024-05-09T18:00:00Z","Message":` + string(m) + `}`
+}
+
+func urlEvent(query url.Values, headers map[string]string) string {
+	q := map[string]any{}
+	for k, v := range query {
+		if len(v) == 1 {
+			q[k] = v[0]
+		} else {
+			q[k] = v
+		}
+	}
+	h := map[string]string{"accept": "*/*", "x-scf-remote-addr": "203.0.113.7"}
+	for k, v := range headers {
+		h[k] = v
+	}
+	b, _ := json.Marshal(map[string]any{"httpMethod": "GET", "path": "/", "queryString": q, "headers": h, "body": ""})
+	return string(b)
+}
+
+func apigwEvent(query url.Values, headers map[string]string) string {
+	q := map[string]any{}
+	for k, v := range query {
+		q[k] = v
+	}
+	b, _ := json.Marshal(map[string]any{
+		"httpMethod": "GET", "path": "/usage", "queryString": q, "headers": headers,
+		"headerParameters": map[string]any{}, "pathParameters": map[string]any{}, "queryStringParameters": map[string]any{},
+		"requestContext": map[string]any{"serviceId": "service-x", "path": "/usage", "httpMethod": "GET", "requestId": "gw-1", "identity": map[string]any{}, "sourceIp": "203.0.113.8", "stage": "release"},
+	})
+	return string(b)
+}
+
+func auth() map[string]string { return map[string]string{"authorization": "Bearer " + httpToken} }
+
+func httpAnswer(t *testing.T, fn *function.Function, event string) scfevent.HTTPResponse {
+	t.Helper()
+	out, err := invoke(t, fn, event)
+	require.NoError(t, err)
+	var r scfevent.HTTPResponse
+	require.NoError(t, json.Unmarshal(out, &r))
+	return r
+}
+
+// readJSONL reads a data file of the partition and returns its rows.
+func readJSONL(t *testing.T, dir, dataset, date, app string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, dataset, "v1", "dt="+date, "app="+app, "part-00000.jsonl"))
+	require.NoError(t, err)
+	var rows []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		d := json.NewDecoder(bytes.NewReader(sc.Bytes()))
+		d.UseNumber()
+		var m map[string]any
+		require.NoError(t, d.Decode(&m))
+		rows = append(rows, m)
+	}
+	return rows
+}
+
+func manifest(t *testing.T, dir, dataset, date string) *snapshot.Manifest {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, dataset, "v1", "dt="+date, "_manifest.json"))
+	require.NoError(t, err)
+	defer f.Close()
+	m, err := snapshot.DecodeManifest(f)
+	require.NoError(t, err)
+	return m
+}
+
+func num(t *testing.T, v any) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(string(v.(json.Number)), 10, 64)
+	require.NoError(t, err)
+	return n
+}
+
+func day(s string) emulator.Date {
+	d, err := emulator.ParseDate(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+func TestTelCallTimerMatchesGroundTruth(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	fn := e.build(function.TelCall)
+	out, err := invoke(t, fn, timerEvent(""))
+	require.NoError(t, err)
+	var sum struct{ Partitions []struct{ Date, Status string } }
+	require.NoError(t, json.Unmarshal(out, &sum))
+	require.Len(t, sum.Partitions, 2, "yesterday and one restatement day")
+	assert.Equal(t, "2024-05-09", sum.Partitions[0].Date)
+	assert.Equal(t, "2024-05-08", sum.Partitions[1].Date)
+
+	data := e.emu.Data()
+	for _, date := range []string{"2024-05-08", "2024-05-09"} {
+		m := manifest(t, e.dir, "telcall", date)
+		assert.Equal(t, snapshot.StatusComplete, m.Status)
+		assert.Equal(t, "DescribeTelCallInfo", m.Source.Action)
+		assert.Equal(t, "2020-02-10", m.Source.APIVersion)
+		assert.Len(t, m.RequestIDs, 2)
+		assert.Len(t, m.Files, 4)
+		assert.Equal(t, "2024-05-08T16:00:00Z", map[string]string{"2024-05-08": m.Window.StartUTC, "2024-05-09": "2024-05-08T16:00:00Z"}["2024-05-09"])
+		for _, app := range []int64{1400000001, 1400000002} {
+			rows := readJSONL(t, e.dir, "telcall", date, strconv.FormatInt(app, 10))
+			require.Len(t, rows, 1)
+			want := data.TelCall(app, day(date))
+			r := rows[0]
+			assert.Equal(t, date, r["date"])
+			assert.Equal(t, app, num(t, r["sdk_app_id"]))
+			assert.Equal(t, want.TelCallOut, num(t, r["outbound_minutes"]))
+			assert.Equal(t, want.TelCallIn, num(t, r["inbound_minutes"]))
+			assert.Equal(t, want.VOIPCallIn, num(t, r["voip_minutes"]))
+			assert.Equal(t, want.AsrOffline, num(t, r["asr_offline_minutes"]))
+			assert.Equal(t, want.AsrRealtime, num(t, r["asr_realtime_minutes"]))
+			assert.Equal(t, want.SeatUsed, num(t, r["seats_used"]))
+		}
+	}
+	// One call per app per day, each for exactly one app and one whole local day.
+	reqs := e.emu.Requests()
+	require.Len(t, reqs, 4)
+	for _, r := range reqs {
+		var body struct {
+			StartTimeStamp, EndTimeStamp int64
+			SdkAppIdList                 []int64
+		}
+		require.NoError(t, json.Unmarshal(r.Body, &body))
+		assert.Len(t, body.SdkAppIdList, 1)
+		assert.Equal(t, int64(86399), body.EndTimeStamp-body.StartTimeStamp)
+		assert.Equal(t, 0, time.Unix(body.StartTimeStamp, 0).In(emulator.Beijing()).Hour())
+	}
+}
+
+func TestTimerRerunSkipsThenForcedRerunIsByteIdentical(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	fn := e.build(function.Room)
+	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09"}`))
+	require.NoError(t, err)
+	first := manifest(t, e.dir, "roomusage", "2024-05-09")
+	calls := len(e.emu.Requests())
+	require.Equal(t, 2, calls)
+
+	// A second run in the same cycle (an SCF retry, another timer firing) finds the work done.
+	_, err = invoke(t, fn, timerEvent(`{"date":"2024-05-09"}`))
+	require.NoError(t, err)
+	assert.Len(t, e.emu.Requests(), calls, "no API call for app-days already delivered today")
+
+	// An HTTP save forces a refetch: identical data is recognised and not rewritten.
+	r := httpAnswer(t, fn, urlEvent(url.Values{"date": {"2024-05-09"}, "save": {"true"}}, auth()))
+	require.Equal(t, 200, r.StatusCode, r.Body)
+	second := manifest(t, e.dir, "roomusage", "2024-05-09")
+	require.Len(t, second.Files, len(first.Files))
+	for i := range first.Files {
+		assert.Equal(t, first.Files[i].Key, second.Files[i].Key)
+		assert.Equal(t, first.Files[i].SHA256, second.Files[i].SHA256)
+		assert.True(t, second.Files[i].Unchanged, second.Files[i].Key)
+	}
+}
+
+func TestTrtcInteractiveRowsSumToTheDay(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	fn := e.build(function.Trtc)
+	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09","apps":["1400000002"]}`))
+	require.NoError(t, err)
+	m := manifest(t, e.dir, "trtcusage", "2024-05-09")
+	assert.Equal(t, "DescribeTrtcInteractiveTime", m.Source.Action)
+	assert.Equal(t, snapshot.StatusPartial, m.Status, "only one of two configured apps delivered")
+	assert.Equal(t, []string{"1400000001"}, m.AppsPending)
+
+	rows := readJSONL(t, e.dir, "trtcusage", "2024-05-09", "1400000002")
+	sums := map[string]int64{}
+	points := map[string]bool{}
+	for _, r := range rows {
+		sums[r["usage_type"].(string)] += num(t, r["seconds"])
+		points[r["time"].(string)] = true
+		assert.Equal(t, "5m", r["granularity"])
+	}
+	assert.Len(t, points, 288)
+	want := e.emu.Data().TrtcDay(1400000002, day("2024-05-09"))
+	assert.Equal(t, int64(want.Audio), sums["audio"])
+	assert.Equal(t, int64(want.AudioVideo), sums["audio_video"])
+	assert.Equal(t, int64(want.SD), sums["sd"])
+	assert.Equal(t, int64(want.HD), sums["hd"])
+	assert.Equal(t, int64(want.FullHD), sums["fullhd"])
+}
+
+func TestTrtcFallsBackWhenInteractiveTimeIsOffline(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{InteractiveTimeOffline: true})
+	fn := e.build(function.Trtc)
+	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09"}`))
+	require.NoError(t, err)
+	m := manifest(t, e.dir, "trtcusage", "2024-05-09")
+	assert.Equal(t, "DescribeTrtcUsage", m.Source.Action)
+	assert.Equal(t, "DescribeTrtcInteractiveTime", m.Source.Details["fallback_from"])
+	assert.NotEmpty(t, m.Source.Details["fallback_reason"])
+	assert.Equal(t, snapshot.StatusComplete, m.Status)
+
+	// The old action was tried once; every later call went straight to the replacement.
+	var old, replacement int
+	for _, r := range e.emu.Requests() {
+		switch r.Action {
+		case "DescribeTrtcInteractiveTime":
+			old++
+		case "DescribeTrtcUsage":
+			replacement++
+		}
+	}
+	assert.Equal(t, 1, old)
+	assert.Equal(t, 2, replacement)
+
+	rows := readJSONL(t, e.dir, "trtcusage", "2024-05-09", "1400000001")
+	var audio float64
+	for _, r := range rows {
+		if r["usage_type"] == "audio" {
+			v, err := r["seconds"].(json.Number).Float64()
+			require.NoError(t, err)
+			audio += v
+		}
+	}
+	var wantMinutes float64
+	for _, p := range e.emu.Data().Trtc5Min(1400000001, day("2024-05-09")) {
+		wantMinutes += emulator.Minutes(p.Audio)
+	}
+	assert.InDelta(t, wantMinutes*60, audio, 0.01)
+
+	// Forcing the old action surfaces the error instead.
+	e.vars["TCUSAGE_TRTC_ACTION"] = "interactive"
+	_, err = invoke(t, e.build(function.Trtc), timerEvent(`{"date":"2024-05-08"}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ActionOffline")
+}
+
+func TestRoomUsageMatchesGroundTruth(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{Rooms: 400})
+	fn := e.build(function.Room)
+	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09"}`))
+	require.NoError(t, err)
+	for _, app := range []uint64{1400000001, 1400000002} {
+		want := e.emu.Data().Rooms(app, day("2024-05-09"))
+		slices.SortStableFunc(want, func(a, b emulator.RoomUsage) int { return strings.Compare(a.RoomID, b.RoomID) })
+		rows := readJSONL(t, e.dir, "roomusage", "2024-05-09", strconv.FormatUint(app, 10))
+		require.Len(t, rows, len(want))
+		for i, w := range want {
+			r := rows[i]
+			assert.Equal(t, w.RoomID, r["room_id"])
+			assert.Equal(t, int64(w.Audio), num(t, r["audio"]))
+			assert.Equal(t, int64(w.SD), num(t, r["sd"]))
+			assert.Equal(t, int64(w.HD), num(t, r["hd"]))
+			assert.Equal(t, int64(w.FullHD), num(t, r["fullhd"]))
+			assert.Equal(t, int64(w.TwoK), num(t, r["2k"]))
+			assert.Equal(t, int64(w.FourK), num(t, r["4k"]))
+		}
+		// The CSV twin holds the same rooms, quoted where needed.
+		b, err := os.ReadFile(filepath.Join(e.dir, "roomusage", "v1", "dt=2024-05-09", "app="+strconv.FormatUint(app, 10), "part-00000.csv"))
+		require.NoError(t, err)
+		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
+		require.NoError(t, err)
+		require.Len(t, recs, len(want)+1)
+		assert.Equal(t, []string{"date", "sdk_app_id", "room_id", "audio", "sd", "hd", "fullhd", "2k", "4k"}, recs[0])
+		for i, w := range want {
+			assert.Equal(t, w.RoomID, recs[i+1][2])
+		}
+	}
+	// One call per app-day, each covering 00:00 to 23:59.
+	for _, r := range e.emu.Requests() {
+		var body struct{ StartTime, EndTime string }
+		require.NoError(t, json.Unmarshal(r.Body, &body))
+		assert.Equal(t, "2024-05-09 00:00", body.StartTime)
+		assert.Equal(t, "2024-05-09 23:59", body.EndTime)
+		assert.Equal(t, "ap-guangzhou", r.Region)
+	}
+}
+
+func TestESSPagesThroughEveryRecord(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{ESSRecordsPerDay: 120})
+	fn := e.build(function.ESS)
+	_, err := invoke(t, fn, timerEvent(`{"from":"2024-05-08","to":"2024-05-09"}`))
+	require.NoError(t, err)
+	data := e.emu.Data()
+	for _, date := range []string{"2024-05-08", "2024-05-09"} {
+		rows := readJSONL(t, e.dir, "essbill", date, "ess_app_demo")
+		var want []string
+		refunds := 0
+		for _, org := range []string{"org_alpha", "org_beta", "org_gamma"} {
+			for _, r := range data.ESSRecords("ess_app_demo", org, day(date)) {
+				want = append(want, fmt.Sprintf("%s|%s|%d|%d|%d", org, r.FlowID, r.CostTime, r.UseCount, r.CostType))
+				if r.CostType == 2 {
+					refunds++
+					assert.Negative(t, r.UseCount)
+				}
+			}
+		}
+		var got []string
+		gotRefunds := 0
+		for _, r := range rows {
+			got = append(got, fmt.Sprintf("%s|%s|%d|%d|%d", r["proxy_organization_open_id"], r["flow_id"], num(t, r["cost_time_unix"]), num(t, r["use_count"]), num(t, r["cost_type"])))
+			if num(t, r["cost_type"]) == 2 {
+				gotRefunds++
+			}
+			ts, err := time.Parse(time.RFC3339, r["cost_time"].(string))
+			require.NoError(t, err)
+			assert.Equal(t, num(t, r["cost_time_unix"]), ts.Unix())
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		assert.Equal(t, want, got)
+		assert.Equal(t, refunds, gotRefunds, "refunds are kept")
+	}
+	// 3 orgs × 120 records = 3 pages of 50 each, per day.
+	pages := 0
+	for _, r := range e.emu.Requests() {
+		var body struct {
+			Offset, Limit int64
+		}
+		require.NoError(t, json.Unmarshal(r.Body, &body))
+		assert.Equal(t, int64(50), body.Limit)
+		assert.Less(t, body.Offset, int64(3))
+		pages++
+	}
+	assert.Equal(t, 2*3*3, pages)
+}
+
+func TestHTTPQueriesBothTriggerShapes(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	fn := e.build(function.TelCall)
+
+	r := httpAnswer(t, fn, urlEvent(url.Values{"from": {"2024-05-08"}, "to": {"2024-05-09"}, "app": {"1400000002"}}, auth()))
+	require.Equal(t, 200, r.StatusCode, r.Body)
+	assert.Equal(t, "application/json; charset=utf-8", r.Headers["Content-Type"])
+	var ans struct {
+		Dataset    string
+		Rows       []map[string]any
+		RequestIDs []string `json:"request_ids"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.Body), &ans))
+	assert.Equal(t, "telcall", ans.Dataset)
+	require.Len(t, ans.Rows, 2)
+	assert.Equal(t, "2024-05-08", ans.Rows[0]["date"])
+	assert.Equal(t, float64(e.emu.Data().TelCall(1400000002, day("2024-05-08")).TelCallOut), ans.Rows[0]["outbound_minutes"])
+	assert.Len(t, ans.RequestIDs, 2)
+	_, err := os.Stat(filepath.Join(e.dir, "telcall"))
+	assert.True(t, os.IsNotExist(err), "a query without save=true writes nothing")
+
+	r = httpAnswer(t, fn, apigwEvent(url.Values{"date": {"2024-05-09"}, "format": {"csv"}}, map[string]string{"Authorization": "Bearer " + httpToken}))
+	require.Equal(t, 200, r.StatusCode, r.Body)
+	assert.Equal(t, "text/csv; charset=utf-8", r.Headers["Content-Type"])
+	recs, err := csv.NewReader(strings.NewReader(r.Body)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, recs, 3, "header and one row per configured app")
+	assert.Equal(t, "sdk_app_id", recs[0][1])
+	assert.Equal(t, []string{"1400000001", "1400000002"}, []string{recs[1][1], recs[2][1]})
+}
+
+func TestHTTPRefusals(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	fn := e.build(function.TelCall)
+	type errAnswer struct {
+		Error struct{ Code, Message string }
+	}
+	check := func(event string, status int, code string) errAnswer {
+		t.Helper()
+		r := httpAnswer(t, fn, event)
+		require.Equal(t, status, r.StatusCode, r.Body)
+		var a errAnswer
+		require.NoError(t, json.Unmarshal([]byte(r.Body), &a), r.Body)
+		assert.Equal(t, code, a.Error.Code)
+		assert.NotContains(t, r.Body, emulator.TestSecretKey)
+		assert.NotContains(t, r.Body, httpToken)
+		return a
+	}
+	check(urlEvent(url.Values{}, nil), 401, "Unauthorized")
+	check(urlEvent(url.Values{}, map[string]string{"authorization": "Bearer wrong"}), 401, "Unauthorized")
+	check(urlEvent(url.Values{}, map[string]string{"authorization": "Basic " + httpToken}), 401, "Unauthorized")
+	a := check(urlEvent(url.Values{"date": {"2024-13-01"}}, auth()), 400, "InvalidParameter")
+	assert.Contains(t, a.Error.Message, "date")
+	a = check(urlEvent(url.Values{"app": {"1400000099"}}, auth()), 400, "InvalidParameter")
+	assert.Contains(t, a.Error.Message, "not a configured app")
+	check(urlEvent(url.Values{"date": {"2024-05-10"}}, auth()), 400, "InvalidParameter")
+	check(urlEvent(url.Values{"limit": {"5"}}, auth()), 400, "InvalidParameter")
+
+	post := strings.Replace(urlEvent(url.Values{}, auth()), `"GET"`, `"POST"`, 1)
+	check(post, 405, "MethodNotAllowed")
+
+	// Without a configured token, HTTP is off and says how to turn it on.
+	delete(e.vars, "TCUSAGE_HTTP_TOKEN_SHA256")
+	fn = e.build(function.TelCall)
+	a = check(urlEvent(url.Values{}, auth()), 403, "HTTPDisabled")
+	assert.Contains(t, a.Error.Message, "TCUSAGE_HTTP_TOKEN_SHA256")
+}
+
+func TestHTTPUpstreamErrorCarriesTheRequestID(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	e.vars["TCUSAGE_SDK_APP_IDS"] = "1400000001,1400009999" // the second is unknown to the cloud
+	fn := e.build(function.TelCall)
+	r := httpAnswer(t, fn, urlEvent(url.Values{"app": {"1400009999"}}, auth()))
+	require.Equal(t, 502, r.StatusCode, r.Body)
+	var a struct {
+		Error struct {
+			Code, Message string
+			RequestID     string `json:"request_id"`
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.Body), &a))
+	assert.Equal(t, "Upstream.InvalidParameterValue.InstanceNotExist", a.Error.Code)
+	assert.NotEmpty(t, a.Error.RequestID)
+
+	// The timer fails loudly and leaves that day without a manifest; the good app is not lost.
+	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09"}`))
+	require.Error(t, err)
+	_, statErr := os.Stat(filepath.Join(e.dir, "telcall", "v1", "dt=2024-05-09", "_manifest.json"))
+	assert.True(t, os.IsNotExist(statErr))
+}
+
+func TestTrtcSeedExampleThroughHTTP(t *testing.T) {
+	// The seed document's one-day example (app 1400243510 on 2020-09-08), reproduced by the
+	// emulator and normalised by the function.
+	e := newTestEnv(t, emulator.Config{})
+	e.vars["TCUSAGE_SDK_APP_IDS"] = "1400243510"
+	fn := e.build(function.Trtc)
+	r := httpAnswer(t, fn, urlEvent(url.Values{"date": {"2020-09-08"}}, auth()))
+	require.Equal(t, 200, r.StatusCode, r.Body)
+	var ans struct{ Rows []map[string]any }
+	require.NoError(t, json.Unmarshal([]byte(r.Body), &ans))
+	got := map[string]float64{}
+	for _, row := range ans.Rows {
+		got[row["time"].(string)+" "+row["usage_type"].(string)] = row["seconds"].(float64)
+	}
+	assert.Equal(t, float64(14706996), got["2020-09-07T09:50:00+08:00 audio_video"])
+	assert.Equal(t, float64(56820), got["2020-09-08T09:55:00+08:00 audio_video"])
+	assert.Len(t, ans.Rows, 10)
+}
+
+func TestConfigurationErrorsAtStartup(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	e.vars["TCUSAGE_SINK"] = "s3://bucket"
+	_, err := function.New(function.TelCall, func(k string) string { return e.vars[k] }, function.Options{Home: t.TempDir()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "TCUSAGE_SINK")
+
+	delete(e.vars, "TENCENTCLOUD_SECRET_ID")
+	delete(e.vars, "TENCENTCLOUD_SECRET_KEY")
+	e.vars["TCUSAGE_SINK"] = "file://" + t.TempDir()
+	_, err = function.New(function.TelCall, func(k string) string { return e.vars[k] }, function.Options{Home: t.TempDir()})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "TENCENTCLOUD_SECRETID")
+}
