@@ -179,7 +179,9 @@ func TestTelCallTimerMatchesGroundTruth(t *testing.T) {
 	fn := e.build(function.TelCall)
 	out, err := invoke(t, fn, timerEvent(""))
 	require.NoError(t, err)
-	var sum struct{ Partitions []struct{ Date, Status string } }
+	var sum struct {
+		Partitions []struct{ Date, Status string }
+	}
 	require.NoError(t, json.Unmarshal(out, &sum))
 	require.Len(t, sum.Partitions, 2, "yesterday and one restatement day")
 	assert.Equal(t, "2024-05-09", sum.Partitions[0].Date)
