@@ -170,33 +170,34 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rec := Request{Time: e.cfg.Now(), Host: r.Host}
 	ans, fault := e.handle(w, r, &rec)
 	rec.Fault = fault
-	defer func() { // deferred so that an aborted (reset) answer is recorded too
-		e.cfg.Logger.Debug("emulator call", "action", rec.Action, "code", rec.Code, "fault", string(fault), "requestId", rec.RequestID)
-		e.recMu.Lock()
-		e.reqs = append(e.reqs, rec)
-		e.recMu.Unlock()
-	}()
+	rec.Code, rec.RequestID = ans.code, ans.requestID
+	switch fault {
+	case FaultHTML502, FaultReset, FaultTruncatedJSON:
+		rec.Code, rec.RequestID = "Fault."+string(fault), ""
+	}
 	e.wait(r.Context(), e.cfg.Latency)
+	if fault == FaultSlow {
+		e.wait(r.Context(), e.cfg.SlowDelay)
+	}
+	// Record before answering, so that a client that has its answer also finds the record.
+	e.cfg.Logger.Debug("emulator call", "action", rec.Action, "code", rec.Code, "fault", string(fault), "requestId", rec.RequestID)
+	e.recMu.Lock()
+	e.reqs = append(e.reqs, rec)
+	e.recMu.Unlock()
+
 	switch fault {
 	case FaultHTML502:
-		rec.Code, rec.RequestID = "Fault."+string(fault), ""
 		w.Header().Set("Content-Type", "text/html")
 		w.WriteHeader(http.StatusBadGateway)
 		_, _ = io.WriteString(w, "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>stgw</center>\r\n</body>\r\n</html>\r\n")
 	case FaultReset:
-		rec.Code, rec.RequestID = "Fault."+string(fault), ""
 		e.reset(w)
 	case FaultTruncatedJSON:
-		rec.Code, rec.RequestID = "Fault."+string(fault), ""
 		half := ans.body[:len(ans.body)/2]
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(half)))
 		_, _ = w.Write(half)
 	default:
-		if fault == FaultSlow {
-			e.wait(r.Context(), e.cfg.SlowDelay)
-		}
-		rec.Code, rec.RequestID = ans.code, ans.requestID
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(ans.body)))
 		_, _ = w.Write(ans.body)
