@@ -70,6 +70,9 @@ type Options struct {
 	TempDir string
 	// Workers is how many app-days are fetched at once (default 4).
 	Workers int
+	// Latency is a typical answer time, used to plan around the deadline (default 2 s), and
+	// Margin the time kept to commit before the deadline (default 5 s).
+	Latency, Margin time.Duration
 }
 
 // Function is an assembled function.
@@ -118,6 +121,9 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if opt.Now != nil {
 		apiCfg.Now = opt.Now
 	}
+	if opt.Latency <= 0 {
+		opt.Latency = 2 * time.Second
+	}
 	fn := &Function{Spec: spec, Config: cfg}
 	api := opt.API
 	if api == nil {
@@ -142,7 +148,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		Runner: &job.Runner{
 			Source: src, API: api, Store: store, Prefix: prefix, Apps: apps, Formats: cfg.Formats,
 			Zone: cfg.TimeZone, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,
-			PerFetch: perFetch(src, apiCfg),
+			Interval: interval(src, apiCfg), Latency: opt.Latency, Margin: opt.Margin,
 		},
 		HTTPTokenSHA256: cfg.HTTPTokenSHA256,
 		RestateDays:     cfg.RestateDays,
@@ -166,9 +172,9 @@ func appIDs(cfg job.Config) []string {
 	return out
 }
 
-// perFetch is how long one app-day takes at the action's pacing: the interval between calls
-// times the calls it needs, plus a typical answer time.
-func perFetch(src source.Source, cfg tcloud.Config) time.Duration {
+// interval is the API time one app-day uses at the action's pacing: the interval between calls
+// times the calls it needs.
+func interval(src source.Source, cfg tcloud.Config) time.Duration {
 	limits := tcloud.DefaultLimits()
 	for k, v := range cfg.Limits {
 		limits[k] = v
@@ -177,5 +183,5 @@ func perFetch(src source.Source, cfg tcloud.Config) time.Duration {
 	if l, ok := limits[src.Action().Name]; ok {
 		every = l.Every
 	}
-	return time.Duration(src.CallsPerApp())*every + 500*time.Millisecond
+	return time.Duration(src.CallsPerApp()) * every
 }

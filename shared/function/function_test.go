@@ -28,9 +28,13 @@ import (
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
-// now is the fixed clock of these tests: 02:00 on 2024-05-10 in Beijing, so "yesterday" is
-// 2024-05-09.
+// now is when these tests run: 02:00 on 2024-05-10 in Beijing, so "yesterday" is 2024-05-09.
+// The test clock starts there and advances in real time, so that pacing and deadlines behave.
 var now = time.Date(2024, 5, 10, 2, 0, 0, 0, emulator.Beijing())
+
+var clockStart = time.Now()
+
+func clock() time.Time { return now.Add(time.Since(clockStart)) }
 
 const httpToken = "s3cret-http-token-for-tests"
 
@@ -48,7 +52,7 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, cfg emulator.Config) *testEnv {
 	t.Helper()
-	cfg.Now = func() time.Time { return now }
+	cfg.Now = clock
 	if cfg.TimeScale == 0 {
 		cfg.TimeScale = 0.001
 	}
@@ -71,7 +75,7 @@ func newTestEnv(t *testing.T, cfg emulator.Config) *testEnv {
 func (e *testEnv) build(spec function.Spec) *function.Function {
 	e.t.Helper()
 	fn, err := function.New(spec, func(k string) string { return e.vars[k] }, function.Options{
-		Home: e.t.TempDir(), Now: func() time.Time { return now }, TempDir: e.t.TempDir(),
+		Home: e.t.TempDir(), Now: clock, TempDir: e.t.TempDir(),
 	})
 	require.NoError(e.t, err)
 	return fn
@@ -538,4 +542,49 @@ func TestConfigurationErrorsAtStartup(t *testing.T) {
 	_, err = function.New(function.TelCall, func(k string) string { return e.vars[k] }, function.Options{Home: t.TempDir()})
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "TENCENTCLOUD_SECRETID")
+}
+
+func TestRoomUsageStopsBeforeTheDeadlineAndContinues(t *testing.T) {
+	var apps []uint64
+	var ids []string
+	for i := uint64(1); i <= 12; i++ {
+		apps = append(apps, 1400000100+i)
+		ids = append(ids, strconv.FormatUint(1400000100+i, 10))
+	}
+	e := newTestEnv(t, emulator.Config{SdkAppIDs: apps, Rooms: 5})
+	e.vars["TCUSAGE_SDK_APP_IDS"] = strings.Join(ids, ",")
+	e.vars["TCUSAGE_API_RATE"] = "DescribeTrtcRoomUsage=1/100ms"
+	fn, err := function.New(function.Room, func(k string) string { return e.vars[k] }, function.Options{
+		Home: t.TempDir(), Now: clock, TempDir: t.TempDir(),
+		Latency: 5 * time.Millisecond, Margin: 400 * time.Millisecond,
+	})
+	require.NoError(t, err)
+
+	run := func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+		defer cancel()
+		_, err := scf.Invoke(ctx, fn.Handle, []byte(timerEvent(`{"date":"2024-05-09"}`)))
+		return err
+	}
+	err = run()
+	require.Error(t, err, "12 app-days at one per 100 ms do not fit in 1.5 s with a 400 ms margin")
+	assert.Contains(t, err.Error(), "stopped before the deadline")
+	m := manifest(t, e.dir, "roomusage", "2024-05-09")
+	assert.Equal(t, snapshot.StatusPartial, m.Status)
+	require.NotEmpty(t, m.AppsPending)
+	done := len(m.Apps)
+	assert.Greater(t, done, 0)
+	assert.Equal(t, 12, done+len(m.AppsPending))
+	for _, f := range m.Files {
+		assert.Contains(t, m.Apps, f.App, "only delivered apps have files")
+	}
+
+	for i := 0; i < 3 && err != nil; i++ {
+		err = run()
+	}
+	require.NoError(t, err)
+	m = manifest(t, e.dir, "roomusage", "2024-05-09")
+	assert.Equal(t, snapshot.StatusComplete, m.Status)
+	assert.Equal(t, ids, m.Apps)
+	assert.Len(t, e.emu.Requests(), 12, "each app-day was fetched once across the invocations")
 }

@@ -85,7 +85,7 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 	dates := DateRange(q.From, q.To)
 	units := len(dates) * len(q.Apps)
 	if dl, ok := ctx.Deadline(); ok {
-		need := time.Duration(units)*r.PerFetch + r.margin()
+		need := r.Estimate(units)
 		if left := time.Until(dl); need > left {
 			return errorResponse(http.StatusBadRequest, "RangeTooLarge", fmt.Sprintf(
 				"%d app-day(s) take about %s at the API's rate limit, more than the %s left before the function's timeout; ask for fewer days or apps, or use tcusage backfill",
@@ -146,10 +146,8 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 			}
 		}
 	} else {
-		mem := *r
-		mem.Formats = []string{want}
 		for _, d := range dates {
-			results := mem.fetchAll(ctx, d, q.Apps, true)
+			results := r.fetchAll(ctx, d, q.Apps, []string{want}, true)
 			for _, f := range results {
 				if f.queued {
 					return errorResponse(http.StatusGatewayTimeout, "Timeout", "the function ran out of time; ask for fewer days or apps", "")

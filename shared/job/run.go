@@ -36,11 +36,16 @@ type Runner struct {
 	// Workers is how many app-days are fetched at once (default 4); the client's pacing keeps
 	// the calls within each action's rate limit.
 	Workers int
-	// PerFetch is how long one app-day normally takes (pacing interval × calls + latency). A run
-	// does not start an app-day that could not finish before the deadline.
-	PerFetch time.Duration
+	// Interval is the API time one app-day uses at the action's pacing (the interval between
+	// calls × the calls it needs), and Latency a typical answer time. With them a run schedules
+	// app-days as the pacing will let them through, and does not start one that could not finish
+	// before the deadline.
+	Interval, Latency time.Duration
 	// Margin is the time kept for committing before the deadline (default 5 s).
 	Margin time.Duration
+
+	mu       sync.Mutex
+	nextSlot time.Time // when the pacing lets the next app-day start
 }
 
 // RunOptions tune one run.
@@ -151,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 				continue
 			}
 		}
-		results := r.fetchAll(ctx, date, apps, false)
+		results := r.fetchAll(ctx, date, apps, r.Formats, false)
 		ps, err := r.commitDate(ctx, date, results, sum)
 		sum.Partitions = append(sum.Partitions, ps)
 		if err != nil {
@@ -192,7 +197,7 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 
 // fetchAll fetches the apps of one date with a pool of workers. Apps that cannot finish before
 // the deadline are not started. In memory mode the files are kept in buffers, not spools.
-func (r *Runner) fetchAll(ctx context.Context, date string, apps []string, memory bool) []*fetched {
+func (r *Runner) fetchAll(ctx context.Context, date string, apps, formats []string, memory bool) []*fetched {
 	out := make([]*fetched, len(apps))
 	workers := r.Workers
 	if workers <= 0 {
@@ -205,7 +210,7 @@ func (r *Runner) fetchAll(ctx context.Context, date string, apps []string, memor
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				out[i] = r.fetchOne(ctx, AppDay{Date: date, App: apps[i]}, memory)
+				out[i] = r.fetchOne(ctx, AppDay{Date: date, App: apps[i]}, formats, memory)
 			}
 		}()
 	}
@@ -217,22 +222,30 @@ func (r *Runner) fetchAll(ctx context.Context, date string, apps []string, memor
 	return out
 }
 
-// enoughTime reports whether one more app-day can finish before ctx's deadline.
-func (r *Runner) enoughTime(ctx context.Context) bool {
-	dl, ok := ctx.Deadline()
-	if !ok {
-		return true
+// reserve books the next app-day slot at the API's pacing and reports whether the app-day can
+// finish before ctx's deadline with the margin to commit; a slot that cannot is not booked.
+func (r *Runner) reserve(ctx context.Context) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	start := time.Now() // deadlines are wall-clock times, whatever clock dates come from
+	if r.nextSlot.After(start) {
+		start = r.nextSlot
 	}
-	margin := r.Margin
-	if margin <= 0 {
-		margin = 5 * time.Second
+	if dl, ok := ctx.Deadline(); ok && start.Add(r.Interval+r.Latency+r.margin()).After(dl) {
+		return false
 	}
-	return r.now().Add(r.PerFetch + margin).Before(dl)
+	r.nextSlot = start.Add(r.Interval)
+	return true
 }
 
-func (r *Runner) fetchOne(ctx context.Context, u AppDay, memory bool) *fetched {
+// Estimate is how long n app-days take at the API's pacing, with the margin to commit.
+func (r *Runner) Estimate(n int) time.Duration {
+	return time.Duration(n)*r.Interval + r.Latency + r.margin()
+}
+
+func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []string, memory bool) *fetched {
 	f := &fetched{unit: u}
-	if ctx.Err() != nil || !r.enoughTime(ctx) {
+	if ctx.Err() != nil || !r.reserve(ctx) {
 		f.queued = true
 		return f
 	}
@@ -243,7 +256,7 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, memory bool) *fetched {
 	}
 	open := func(columns []string) (usage.RowWriter, error) {
 		var ws usage.MultiWriter
-		for _, format := range r.Formats {
+		for _, format := range formats {
 			ef := &encodedFile{format: format}
 			var sink interface {
 				Write([]byte) (int, error)
@@ -274,6 +287,10 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, memory bool) *fetched {
 	f.res, f.err = r.Source.Fetch(ctx, r.API, source.Query{Date: u.Date, Start: start, Last: last, App: u.App, Open: open})
 	if f.err != nil {
 		f.discard()
+		if ctx.Err() != nil && errors.Is(f.err, ctx.Err()) {
+			// Out of time (or cancelled) while waiting or calling: pending, not failed.
+			f.err, f.queued = nil, true
+		}
 	}
 	return f
 }
