@@ -32,6 +32,7 @@ func emulate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "  export TENCENTCLOUD_SECRET_KEY=%s\n", emulator.TestSecretKey)
 		fmt.Fprintf(stdout, "  export TCUSAGE_SDK_APP_IDS=1400000001,1400000002,1400000003\n")
 		fmt.Fprintf(stdout, "  export TCUSAGE_ESS_APP_ID=ess_app_demo TCUSAGE_ESS_ORG_OPEN_IDS=org_alpha,org_beta,org_gamma\n")
+		fmt.Fprintf(stdout, "  export TCUSAGE_HTTP_TOKEN_SHA256=%s   # bearer token %q, as in events/*/\n", demoTokenSHA256, DemoToken)
 		if *scale != 1 {
 			fmt.Fprintf(stdout, "  export TCUSAGE_API_RATE='%s'\n", scaledRates(*scale))
 		}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -12,6 +14,17 @@ import (
 // demoTimeScale makes the emulator's rate-limit windows 1000× shorter, so that the demo's room
 // usage (one call per 15 s on the real service) takes milliseconds; the client paces to match.
 const demoTimeScale = 0.001
+
+// DemoToken is the bearer token HTTP events are checked against when a command runs with the
+// embedded emulator and no TCUSAGE_HTTP_TOKEN_SHA256 is set; the sample events in events/ carry it.
+// It guards nothing real: it exists so that local HTTP invocations work out of the box.
+const DemoToken = "demo-token"
+
+// demoTokenSHA256 is the hex SHA-256 of DemoToken.
+var demoTokenSHA256 = func() string {
+	sum := sha256.Sum256([]byte(DemoToken))
+	return hex.EncodeToString(sum[:])
+}()
 
 // startEmulator serves the embedded emulator on a loopback port until ctx ends and returns its
 // address.
@@ -39,9 +52,10 @@ func emulatorEnv(addr string, base func(string) string) func(string) string {
 		"TCUSAGE_API_RATE":        scaledRates(demoTimeScale),
 	}
 	defaults := map[string]string{
-		"TCUSAGE_SDK_APP_IDS":      "1400000001,1400000002,1400000003",
-		"TCUSAGE_ESS_APP_ID":       "ess_app_demo",
-		"TCUSAGE_ESS_ORG_OPEN_IDS": "org_alpha,org_beta,org_gamma",
+		"TCUSAGE_HTTP_TOKEN_SHA256": demoTokenSHA256,
+		"TCUSAGE_SDK_APP_IDS":       "1400000001,1400000002,1400000003",
+		"TCUSAGE_ESS_APP_ID":        "ess_app_demo",
+		"TCUSAGE_ESS_ORG_OPEN_IDS":  "org_alpha,org_beta,org_gamma",
 	}
 	return func(k string) string {
 		if v, ok := fixed[k]; ok {

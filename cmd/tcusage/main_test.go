@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/snapshot/file"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+func runCmd(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, func(k string) string { return env[k] })
+	return code, out.String(), errOut.String()
+}
+
+// TestDemoWritesVerifiableSnapshots runs the README's demo command and checks every object it
+// wrote against its manifest.
+func TestDemoWritesVerifiableSnapshots(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runCmd(t, nil, "demo", "--date", "2026-11-20", "--out", dir)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	for _, ds := range []string{"telcall", "trtcusage", "roomusage", "essbill"} {
+		assert.Contains(t, out, ds+"/v1/dt=2026-11-20/")
+	}
+
+	store, err := file.New(dir)
+	require.NoError(t, err)
+	ctx := context.Background()
+	for _, s := range usage.Schemas() {
+		rep, err := snapshot.Verify(ctx, store, "", s.Dataset, "2026-11-20")
+		require.NoError(t, err, s.Dataset)
+		assert.True(t, rep.OK(), "%s: %v", s.Dataset, rep.Problems)
+		assert.Equal(t, snapshot.StatusComplete, rep.Manifest.Status)
+		assert.NotEmpty(t, rep.Manifest.Files)
+		for _, f := range rep.Manifest.Files {
+			assert.Positive(t, f.Rows, f.Key)
+			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Key)))
+			require.NoError(t, err)
+			if f.Format == "csv" {
+				assert.True(t, strings.HasPrefix(string(b), strings.Join(f.Columns, ",")+"\n"), "%s starts with its header", f.Key)
+			}
+		}
+	}
+
+	code, out, _ = runCmd(t, nil, "verify", "--sink", "file://"+dir)
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "4 partition(s) checked, 0 with problems, 0 without a manifest")
+
+	// A tampered file is caught.
+	m, err := snapshot.ReadManifest(ctx, store, "", "telcall", "2026-11-20")
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.FromSlash(m.Files[0].Key)), []byte("tampered\n"), 0o644))
+	code, out, _ = runCmd(t, nil, "verify", "--sink", "file://"+dir)
+	assert.Equal(t, exitFailed, code)
+	assert.Contains(t, out, "BAD")
+}
+
+func TestUsageErrorsExitTwo(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"demo", "--date", "yesterday"},
+		{"demo", "extra"},
+		{"invoke"},
+		{"invoke", "nosuchfunction", "--event", "x.json"},
+		{"invoke", "telcall"},
+		{"backfill", "telcall", "--from", "2024-01-01"},
+		{"verify", "--no-such-flag"},
+	} {
+		code, _, errOut := runCmd(t, nil, args...)
+		assert.Equal(t, exitUsage, code, "%v: %s", args, errOut)
+		assert.NotEmpty(t, errOut, "%v says what is wrong", args)
+	}
+	code, out, _ := runCmd(t, nil, "help")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, "tcusage demo")
+}
+
+func TestInvokeWithEventFileOnTheEmulator(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"TCUSAGE_SINK": "file://" + dir, "HOME": t.TempDir()}
+	ev := filepath.Join(t.TempDir(), "timer.json")
+	require.NoError(t, os.WriteFile(ev, []byte(`{"Type":"Timer","TriggerName":"daily","Time":"2026-11-21T01:30:00Z","Message":"{\"date\":\"2026-11-20\"}"}`), 0o644))
+	code, out, errOut := runCmd(t, env, "invoke", "telcall", "--event", ev, "--emulator")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, `"dataset":"telcall"`)
+	_, err := os.Stat(filepath.Join(dir, "telcall", "v1", "dt=2026-11-20", "_manifest.json"))
+	assert.NoError(t, err)
+
+	// The generic Function URL sample is a POST: refused, as a query must be a GET.
+	code, out, _ = runCmd(t, env, "invoke", "telcall", "--event", "../../events/function-url.json", "--emulator")
+	assert.Equal(t, exitOK, code)
+	assert.Contains(t, out, `"statusCode":405`)
+}
+
+// TestEventSamplesOfEveryFunction runs each function on each of its sample events.
+func TestEventSamplesOfEveryFunction(t *testing.T) {
+	for _, fn := range []string{"telcall", "trtcusage", "roomusage", "essbill"} {
+		for _, name := range []string{"timer-date.json", "function-url.json", "apigw.json"} {
+			t.Run(fn+"/"+name, func(t *testing.T) {
+				dir := t.TempDir()
+				env := map[string]string{"TCUSAGE_SINK": "file://" + dir}
+				code, out, errOut := runCmd(t, env, "invoke", fn, "--event", filepath.Join("../../events", fn, name), "--emulator")
+				require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+				switch name {
+				case "timer-date.json":
+					assert.Contains(t, out, `"date":"2026-11-20","status":"complete"`)
+				case "function-url.json":
+					assert.Contains(t, out, `"statusCode":200`)
+					assert.Contains(t, out, `application/json`)
+				case "apigw.json":
+					assert.Contains(t, out, `"statusCode":200`)
+					assert.Contains(t, out, `text/csv`)
+				}
+			})
+		}
+	}
+}
+
+func TestBackfillResumes(t *testing.T) {
+	dir := t.TempDir()
+	env := map[string]string{"TCUSAGE_SINK": "file://" + dir}
+	code, out, errOut := runCmd(t, env, "backfill", "essbill", "--from", "2026-11-18", "--to", "2026-11-20", "--emulator")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, out, "3 day(s) delivered (0 already there)")
+	code, out, _ = runCmd(t, env, "backfill", "essbill", "--from", "2026-11-17", "--to", "2026-11-20", "--emulator")
+	require.Equal(t, exitOK, code)
+	assert.Contains(t, out, "4 day(s) delivered (3 already there)")
+}
