@@ -80,7 +80,7 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 	}
 	q, err := ParseQuery(req.Query, r.Apps, h.limits())
 	if err != nil {
-		return errorResponse(http.StatusBadRequest, "InvalidParameter", err.Error(), "")
+		return invalidParameter(err)
 	}
 	dates := DateRange(q.From, q.To)
 	units := len(dates) * len(q.Apps)
@@ -118,7 +118,7 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 	}
 	if q.Save {
 		if !contains(r.Formats, want) {
-			return errorResponse(http.StatusBadRequest, "InvalidParameter", fmt.Sprintf("format: this function writes only %s (TCUSAGE_FORMAT); ask for that format with save=true", strings.Join(r.Formats, ",")), "")
+			return invalidParameter(&InputError{Field: "format", Problem: fmt.Sprintf("this function writes only %s (TCUSAGE_FORMAT); ask for that format with save=true", strings.Join(r.Formats, ","))})
 		}
 		sum, err := r.Run(ctx, Window{Dates: dates, Apps: q.Apps}, RunOptions{Force: true})
 		if err != nil {
@@ -129,7 +129,8 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 			ans.Saved = append(ans.Saved, ps.ManifestKey)
 			m, err := snapshot.ReadManifest(ctx, r.Store, r.Prefix, ans.Dataset, ps.Date)
 			if err != nil {
-				return errorResponse(http.StatusInternalServerError, "StoreError", "cannot read back the snapshot just written", "")
+				log.ErrorContext(ctx, "HTTP save: cannot read back the manifest", "date", ps.Date, "error", err)
+				return errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "cannot read back the snapshot just written; try again later", "")
 			}
 			ans.RequestIDs = append(ans.RequestIDs, m.RequestIDs...)
 			for _, f := range m.Files {
@@ -138,7 +139,8 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 				}
 				b, err := readAll(ctx, r.Store, f.Key)
 				if err != nil {
-					return errorResponse(http.StatusInternalServerError, "StoreError", "cannot read back the snapshot just written", "")
+					log.ErrorContext(ctx, "HTTP save: cannot read back a data file", "key", f.Key, "error", err)
+					return errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "cannot read back the snapshot just written; try again later", "")
 				}
 				if resp := add(want, b); resp != nil {
 					return *resp

@@ -119,8 +119,10 @@ func ParseQuery(q map[string][]string, apps []string, lim Limits) (Query, error)
 // errorBody is the JSON error answer: {"error":{"code","message","request_id"}}.
 type errorBody struct {
 	Error struct {
-		Code      string `json:"code"`
-		Message   string `json:"message"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		// Field names the parameter at fault, for InvalidParameter answers.
+		Field     string `json:"field,omitempty"`
 		RequestID string `json:"request_id,omitempty"`
 	} `json:"error"`
 }
@@ -141,6 +143,18 @@ func errorResponse(status int, code, message, requestID string) scfevent.HTTPRes
 		r.Headers["WWW-Authenticate"] = `Bearer realm="tcusage"`
 	}
 	return r
+}
+
+// invalidParameter answers 400 InvalidParameter for a caller's mistake, naming the field at fault
+// when err is an *InputError.
+func invalidParameter(err error) scfevent.HTTPResponse {
+	var e errorBody
+	e.Error.Code, e.Error.Message = "InvalidParameter", err.Error()
+	var ie *InputError
+	if errors.As(err, &ie) {
+		e.Error.Field = ie.Field
+	}
+	return jsonResponse(http.StatusBadRequest, e)
 }
 
 // checkAuth enforces deny-by-default bearer-token auth. It returns nil when the caller may pass.
@@ -164,8 +178,10 @@ func checkAuth(want []byte, header http.Header) *scfevent.HTTPResponse {
 	return nil
 }
 
-// upstreamResponse turns a fetch failure into 502 (the API failed) or 504 (out of time), with
-// the upstream code and request ID but no internal detail.
+// upstreamResponse turns a run's failure into 502 (the API failed or answered nonsense), 503
+// (the snapshot store failed), 504 (out of time) or 500 (the function's own machinery), with the
+// upstream code and request ID but no internal detail: store and local errors name no bucket, key
+// or path (the log has them).
 func upstreamResponse(ctx context.Context, err error) scfevent.HTTPResponse {
 	var ae *tcloud.APIError
 	if errors.As(err, &ae) {
@@ -175,7 +191,13 @@ func upstreamResponse(ctx context.Context, err error) scfevent.HTTPResponse {
 		}
 		return errorResponse(status, "Upstream."+ae.Code, fmt.Sprintf("%s failed: %s", ae.Action, clipMessage(ae.Message)), ae.RequestID)
 	}
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+	if errors.Is(err, ErrStore) {
+		return errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "the snapshot store failed; try again later", "")
+	}
+	if errors.Is(err, errLocal) {
+		return errorResponse(http.StatusInternalServerError, "InternalError", "the function failed; its log says why", "")
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrDeadline) || ctx.Err() != nil {
 		return errorResponse(http.StatusGatewayTimeout, "Timeout", "the function ran out of time; ask for fewer days or apps", "")
 	}
 	return errorResponse(http.StatusBadGateway, "UpstreamInvalidAnswer", clipMessage(err.Error()), "")

@@ -95,6 +95,13 @@ type AppDayError struct {
 // ErrDeadline is wrapped by a run's error when it stopped early to finish before the deadline.
 var ErrDeadline = errors.New("stopped before the deadline")
 
+// ErrStore is wrapped by a run's error when the snapshot store failed while committing a
+// partition (the partition keeps its previous manifest or an interim one; see snapshot.Commit).
+var ErrStore = errors.New("snapshot store")
+
+// errLocal marks failures of the function's own machinery, such as temporary files.
+var errLocal = errors.New("local failure")
+
 // fetched is one app-day's output.
 type fetched struct {
 	unit   AppDay
@@ -267,7 +274,7 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []string, memor
 			} else {
 				sp, err := snapshot.NewSpool(r.TempDir)
 				if err != nil {
-					return nil, fmt.Errorf("spool: %w", err)
+					return nil, fmt.Errorf("%w: spool: %w", errLocal, err)
 				}
 				ef.spool = sp
 				sink = sp
@@ -383,7 +390,7 @@ func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched
 	res, err := snapshot.Commit(ctx, r.Store, r.Prefix, req)
 	if err != nil {
 		ps.Status = "failed"
-		return ps, fmt.Errorf("%s: %w", date, err)
+		return ps, fmt.Errorf("%s: %w: %w", date, ErrStore, err)
 	}
 	ps.Status = res.Manifest.Status
 	ps.Apps = req.Apps
