@@ -2,11 +2,12 @@ package usage
 
 import (
 	"bufio"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -85,17 +86,28 @@ func (j *JSONLWriter) WriteRow(r Row) error {
 func (j *JSONLWriter) Close() error { return j.w.Flush() }
 
 // CSVWriter writes rows as RFC 4180 CSV with a header row (written even when there are no rows).
+// Its output is byte for byte what encoding/csv's Writer writes (comma separator, LF line ends):
+// a field is quoted when it contains a comma, a quote, CR or LF, begins with a space character,
+// or is exactly `\.`; it appends straight into a buffer rather than field by field.
 type CSVWriter struct {
-	w      *csv.Writer
-	n      int
-	record []string
-	err    error
+	w   *bufio.Writer
+	n   int
+	buf []byte
+	err error
 }
 
 // NewCSVWriter returns a CSV writer and writes the header row.
 func NewCSVWriter(w io.Writer, columns []string) *CSVWriter {
-	c := &CSVWriter{w: csv.NewWriter(w), n: len(columns), record: make([]string, len(columns))}
-	c.err = c.w.Write(columns)
+	c := &CSVWriter{w: bufio.NewWriterSize(w, 64<<10), n: len(columns)}
+	b := c.buf[:0]
+	for i, col := range columns {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSVField(b, col)
+	}
+	c.buf = append(b, '\n')
+	_, c.err = c.w.Write(c.buf)
 	return c
 }
 
@@ -107,10 +119,19 @@ func (c *CSVWriter) WriteRow(r Row) error {
 	if len(r) != c.n {
 		return fmt.Errorf("csv: row has %d values, want %d", len(r), c.n)
 	}
+	b := c.buf[:0]
 	for i, v := range r {
-		c.record[i] = v.Text
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendCSVField(b, v.Text)
 	}
-	return c.w.Write(c.record)
+	b = append(b, '\n')
+	c.buf = b
+	if _, err := c.w.Write(b); err != nil {
+		c.err = err
+	}
+	return c.err
 }
 
 // Close flushes buffered output.
@@ -118,9 +139,53 @@ func (c *CSVWriter) Close() error {
 	if c.err != nil {
 		return c.err
 	}
-	c.w.Flush()
-	return c.w.Error()
+	c.err = c.w.Flush()
+	return c.err
 }
+
+// appendCSVField appends one field, quoted when encoding/csv would quote it.
+func appendCSVField(b []byte, s string) []byte {
+	if !csvNeedsQuotes(s) {
+		return append(b, s...)
+	}
+	b = append(b, '"')
+	for {
+		i := strings.IndexByte(s, '"')
+		if i < 0 {
+			break
+		}
+		b = append(b, s[:i+1]...)
+		b = append(b, '"')
+		s = s[i+1:]
+	}
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// csvNeedsQuotes mirrors encoding/csv's rule for a comma separator.
+func csvNeedsQuotes(s string) bool {
+	if s == "" {
+		return false
+	}
+	if s == `\.` {
+		return true
+	}
+	for i := 0; i < len(s); i++ {
+		if csvSpecial[s[i]] {
+			return true
+		}
+	}
+	if c := s[0]; c < utf8.RuneSelf {
+		return asciiSpace[c]
+	}
+	r, _ := utf8.DecodeRuneInString(s)
+	return unicode.IsSpace(r)
+}
+
+// csvSpecial marks the bytes that make encoding/csv quote a field; asciiSpace the ASCII bytes
+// unicode.IsSpace accepts.
+var csvSpecial, asciiSpace = [256]bool{',': true, '"': true, '\r': true, '\n': true},
+	[utf8.RuneSelf]bool{'\t': true, '\n': true, '\v': true, '\f': true, '\r': true, ' ': true}
 
 // MultiWriter writes every row to several writers.
 type MultiWriter []RowWriter

@@ -99,7 +99,7 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		return RoomUsageResult{Columns: cols}, w.Close()
 	}
 	// Pass 1: validate everything and see whether rooms are in order.
-	r := newRoomReader(data)
+	r := newRecordReader(data)
 	header, err := r.Read()
 	if err != nil {
 		return RoomUsageResult{}, fmt.Errorf("room usage CSV header: %w", err)
@@ -126,7 +126,7 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		if n > 1 && rec[0] < prev {
 			sorted = false
 		}
-		prev = strings.Clone(rec[0])
+		prev = rec[0] // both readers return fresh strings (or substrings of data) per record
 	}
 
 	w, err := open(cols)
@@ -134,18 +134,19 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		return RoomUsageResult{}, err
 	}
 	row := make(Row, len(cols))
+	dateV, appV := Str(date), Uint(app)
 	emit := func(rec []string) error {
 		for i := range row {
 			row[i] = Value{Number: true}
 		}
-		row[0], row[1], row[2] = Str(date), Uint(app), Str(rec[0])
+		row[0], row[1], row[2] = dateV, appV, Str(rec[0])
 		for i, v := range rec[1:] {
 			row[pos[i]] = Value{Text: v, Number: true}
 		}
 		return w.WriteRow(row)
 	}
 	// Pass 2: write, in order.
-	r = newRoomReader(data)
+	r = newRecordReader(data)
 	if _, err := r.Read(); err != nil {
 		return RoomUsageResult{}, errors.Join(err, w.Close())
 	}
@@ -178,11 +179,11 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		if err != nil {
 			return RoomUsageResult{}, errors.Join(err, w.Close())
 		}
-		spans = append(spans, span{room: strings.Clone(rec[0]), start: start, end: r.InputOffset()})
+		spans = append(spans, span{room: rec[0], start: start, end: r.InputOffset()})
 	}
 	slices.SortStableFunc(spans, func(a, b span) int { return strings.Compare(a.room, b.room) })
 	for _, s := range spans {
-		one := newRoomReader(data[s.start:s.end])
+		one := newRecordReader(data[s.start:s.end])
 		rec, err := one.Read()
 		if err == nil {
 			err = emit(rec)
