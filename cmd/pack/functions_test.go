@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +61,7 @@ func TestPackedFunctionsAnswerTheRuntimeProtocol(t *testing.T) {
 				"TCUSAGE_SDK_APP_IDS=1400000001", "TCUSAGE_ESS_APP_ID=ess_app_demo",
 				"TCUSAGE_SINK=file://"+sink, "HOME="+t.TempDir(),
 			)
-			var logs bytes.Buffer
+			var logs syncBuffer
 			cmd.Stdout, cmd.Stderr = &logs, &logs
 			require.NoError(t, cmd.Start())
 			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
@@ -87,6 +88,24 @@ func TestPackedFunctionsAnswerTheRuntimeProtocol(t *testing.T) {
 			assert.Contains(t, logs.String(), `"request_id":"req-`+tg.Name+`"`, "logs carry the invocation's request ID")
 		})
 	}
+}
+
+// syncBuffer is a buffer the child's output can be written to while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func unzipMain(t *testing.T, zipPath string) string {
