@@ -182,8 +182,15 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		spans = append(spans, span{room: rec[0], start: start, end: r.InputOffset()})
 	}
 	slices.SortStableFunc(spans, func(a, b span) int { return strings.Compare(a.room, b.room) })
+	_, plain := r.(*plainCSV)
+	var reuse plainCSV
 	for _, s := range spans {
-		one := newRecordReader(data[s.start:s.end])
+		var one recordReader = &reuse
+		if plain {
+			reuse = plainCSV{data: data[s.start:s.end], rec: reuse.rec}
+		} else {
+			one = newRoomReader(data[s.start:s.end])
+		}
 		rec, err := one.Read()
 		if err == nil {
 			err = emit(rec)
