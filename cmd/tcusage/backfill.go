@@ -13,7 +13,6 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
-	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/job"
 )
@@ -29,27 +28,16 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		fmt.Fprintf(stderr, "Usage: tcusage backfill <function> --from DATE --to DATE [--apps A,B] [--force]\n\nFetches every day of the range, one API-legal call per app-day at the API's pacing, and\ncommits each day as it completes. Days whose apps are already delivered are skipped, so an\ninterrupted backfill (Ctrl-C, crash) resumes where it stopped when run again.\n\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return &usageError{"backfill needs exactly one function name"}
-	}
-	spec, err := lookupFunction(pos[0])
+	spec, err := parseFunctionArgs(fs, args)
 	if err != nil {
 		return err
 	}
 	if *from == "" || *to == "" {
 		return &usageError{"backfill needs --from and --to"}
 	}
-	env := getenv
-	if *useEmulator {
-		addr, _, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale})
-		if err != nil {
-			return err
-		}
-		env = emulatorEnv(addr, getenv)
+	env, err := environment(ctx, *useEmulator, getenv)
+	if err != nil {
+		return err
 	}
 	interactive := false
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +23,31 @@ func lookupFunction(name string) (function.Spec, error) {
 	return s, nil
 }
 
+// parseFunctionArgs parses a command's flags and its one argument, the function's name.
+func parseFunctionArgs(fs *flag.FlagSet, args []string) (function.Spec, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return function.Spec{}, err
+	}
+	if len(pos) != 1 {
+		return function.Spec{}, &usageError{fs.Name() + " needs exactly one function name"}
+	}
+	return lookupFunction(pos[0])
+}
+
+// environment is the process environment, or with useEmulator the environment that points the
+// function at an embedded emulator started for the rest of ctx.
+func environment(ctx context.Context, useEmulator bool, getenv func(string) string) (func(string) string, error) {
+	if !useEmulator {
+		return getenv, nil
+	}
+	addr, _, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale})
+	if err != nil {
+		return nil, err
+	}
+	return emulatorEnv(addr, getenv), nil
+}
+
 func invoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	fs := newFlags("invoke", stderr)
 	eventFile := fs.String("event", "", "the event JSON file (see events/)")
@@ -31,14 +57,7 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		fmt.Fprintf(stderr, "Usage: tcusage invoke <function> --event FILE [--emulator]\n\nRuns the function's handler in this process on an event file, with the same environment\nconfiguration as on SCF, and prints its answer.\n\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 {
-		return &usageError{"invoke needs exactly one function name"}
-	}
-	spec, err := lookupFunction(pos[0])
+	spec, err := parseFunctionArgs(fs, args)
 	if err != nil {
 		return err
 	}
@@ -51,13 +70,9 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	env := getenv
-	if *useEmulator {
-		addr, _, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale})
-		if err != nil {
-			return err
-		}
-		env = emulatorEnv(addr, getenv)
+	env, err := environment(ctx, *useEmulator, getenv)
+	if err != nil {
+		return err
 	}
 	logger := slog.New(scf.NewLogHandler(slog.NewJSONHandler(stderr, nil))).With("function", spec.Name)
 	fn, err := function.New(spec, env, function.Options{Logger: logger})
