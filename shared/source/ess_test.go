@@ -1,0 +1,142 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+// pages is a Caller that answers ChannelDescribeBillUsageDetail from a script: answer(n, req)
+// gives the n-th call's Total and records.
+type pages struct {
+	calls  []tcapi.BillUsageDetailRequest
+	answer func(n int, req tcapi.BillUsageDetailRequest) (int64, int)
+}
+
+func (p *pages) Call(_ context.Context, a tcapi.Action, req, resp any) error {
+	r := req.(tcapi.BillUsageDetailRequest)
+	p.calls = append(p.calls, r)
+	total, n := p.answer(len(p.calls)-1, r)
+	out := resp.(*tcapi.BillUsageDetailResponse)
+	out.Total = &total
+	out.RequestID = fmt.Sprintf("req-%d", len(p.calls))
+	for i := 0; i < n; i++ {
+		idx := int(r.Offset)*ESSPageSize + i
+		out.Details = append(out.Details, tcapi.ChannelBillUsageDetail{
+			FlowID: fmt.Sprintf("flow-%04d", idx), CostTime: 1700000000 + int64(idx), CostType: 1, UseCount: 1, QuotaType: "SignFlow",
+		})
+	}
+	return nil
+}
+
+type rowCounter struct{ rows int }
+
+func (c *rowCounter) WriteRow(usage.Row) error { c.rows++; return nil }
+func (c *rowCounter) Close() error             { return nil }
+
+func essQuery(w *rowCounter, opened *int) Query {
+	start := time.Date(2024, 5, 9, 0, 0, 0, 0, time.FixedZone("UTC+8", 8*3600))
+	return Query{Date: "2024-05-09", Start: start, Last: start.Add(86399 * time.Second), App: "app1",
+		Open: func([]string) (usage.RowWriter, error) { *opened++; return w, nil }}
+}
+
+// full answers pages of a fixed Total.
+func full(total int64) func(int, tcapi.BillUsageDetailRequest) (int64, int) {
+	return func(_ int, r tcapi.BillUsageDetailRequest) (int64, int) {
+		left := total - r.Offset*ESSPageSize
+		return total, int(max(0, min(left, ESSPageSize)))
+	}
+}
+
+func TestESSPagesUntilTotal(t *testing.T) {
+	for _, total := range []int64{0, 1, 50, 51, 120} {
+		t.Run(fmt.Sprint(total), func(t *testing.T) {
+			p := &pages{answer: full(total)}
+			var w rowCounter
+			opened := 0
+			res, err := (&ESSBill{}).Fetch(context.Background(), p, essQuery(&w, &opened))
+			require.NoError(t, err)
+			assert.Equal(t, total, res.Rows)
+			assert.Equal(t, int(total), w.rows)
+			assert.Equal(t, 1, opened)
+			wantCalls := max(1, int((total+ESSPageSize-1)/ESSPageSize))
+			require.Len(t, p.calls, wantCalls)
+			for i, c := range p.calls {
+				assert.Equal(t, int64(i), c.Offset, "Offset is a page number")
+				assert.Equal(t, int64(ESSPageSize), c.Limit)
+				assert.Equal(t, "20240509", c.StartTime)
+				assert.Equal(t, "20240509", c.EndTime)
+				assert.Equal(t, "app1", c.Agent.AppID)
+			}
+			assert.Len(t, res.RequestIDs, wantCalls)
+		})
+	}
+}
+
+func TestESSOneQueryPerOrganisation(t *testing.T) {
+	p := &pages{answer: full(3)}
+	var w rowCounter
+	opened := 0
+	res, err := (&ESSBill{OrgOpenIDs: []string{"org_a", "org_b"}, QuotaType: "SignFace"}).Fetch(context.Background(), p, essQuery(&w, &opened))
+	require.NoError(t, err)
+	assert.Equal(t, int64(6), res.Rows)
+	require.Len(t, p.calls, 2)
+	assert.Equal(t, "org_a", p.calls[0].Agent.ProxyOrganizationOpenID)
+	assert.Equal(t, "org_b", p.calls[1].Agent.ProxyOrganizationOpenID)
+	assert.Equal(t, "SignFace", p.calls[0].QuotaType)
+}
+
+func TestESSRestartsWhenTotalChanges(t *testing.T) {
+	// Total grows from 60 to 61 between pages 0 and 1: paging starts over and reads 61.
+	p := &pages{answer: func(n int, r tcapi.BillUsageDetailRequest) (int64, int) {
+		if n == 0 {
+			return full(60)(n, r)
+		}
+		return full(61)(n, r)
+	}}
+	var w rowCounter
+	opened := 0
+	res, err := (&ESSBill{}).Fetch(context.Background(), p, essQuery(&w, &opened))
+	require.NoError(t, err)
+	assert.Equal(t, int64(61), res.Rows)
+	assert.Len(t, p.calls, 4, "page 0 (60), page 1 (61: restart), pages 0 and 1 again")
+}
+
+func TestESSGivesUpWhenTotalKeepsChanging(t *testing.T) {
+	p := &pages{answer: func(n int, r tcapi.BillUsageDetailRequest) (int64, int) {
+		return full(int64(60 + n))(n, r)
+	}}
+	var w rowCounter
+	opened := 0
+	_, err := (&ESSBill{}).Fetch(context.Background(), p, essQuery(&w, &opened))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "Total kept changing")
+	assert.Zero(t, opened, "nothing is written")
+}
+
+func TestESSRefusesShortAndOverfullPages(t *testing.T) {
+	for name, answer := range map[string]func(int, tcapi.BillUsageDetailRequest) (int64, int){
+		"short page":      func(int, tcapi.BillUsageDetailRequest) (int64, int) { return 120, 30 },
+		"empty page":      func(int, tcapi.BillUsageDetailRequest) (int64, int) { return 10, 0 },
+		"more than total": func(int, tcapi.BillUsageDetailRequest) (int64, int) { return 2, 5 },
+		"over page size":  func(int, tcapi.BillUsageDetailRequest) (int64, int) { return 500, 60 },
+		"negative total":  func(int, tcapi.BillUsageDetailRequest) (int64, int) { return -1, 0 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := &pages{answer: answer}
+			var w rowCounter
+			opened := 0
+			_, err := (&ESSBill{}).Fetch(context.Background(), p, essQuery(&w, &opened))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "request req-")
+			assert.Zero(t, opened, "nothing is written")
+		})
+	}
+}
