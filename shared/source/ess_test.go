@@ -111,7 +111,7 @@ func TestESSRestartsWhenTotalChanges(t *testing.T) {
 
 func TestESSGivesUpWhenTotalKeepsChanging(t *testing.T) {
 	p := &pages{answer: func(n int, r tcapi.BillUsageDetailRequest) (int64, int) {
-		return full(int64(60 + n))(n, r)
+		return full(int64(60+n))(n, r)
 	}}
 	var w rowCounter
 	opened := 0
