@@ -316,7 +316,7 @@ func (c *Client) sdkClient(region string) *common.Client {
 func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out any) *APIError {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	info := &attemptInfo{}
+	info := &attemptInfo{target: out}
 	actx = context.WithValue(actx, attemptKey{}, info)
 
 	req := &apiRequest{BaseRequest: &tchttp.BaseRequest{}, body: body}
@@ -325,7 +325,7 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 	// The SDK signs with the X-TC-Timestamp header when the request carries one; setting it
 	// from the injected clock keeps signing and pacing on one time source.
 	req.SetHeader(map[string]string{"X-TC-Timestamp": strconv.FormatInt(c.now().Unix(), 10)})
-	resp := &apiResponse{BaseResponse: &tchttp.BaseResponse{}, target: out}
+	resp := &apiResponse{BaseResponse: &tchttp.BaseResponse{}, target: out, info: info}
 
 	err := c.sdkClient(a.Region).Send(req, resp)
 	ae := &APIError{Action: a.Name, HTTPStatus: info.status()}
@@ -371,6 +371,7 @@ func (r *apiRequest) MarshalJSON() ([]byte, error) { return r.body, nil }
 type apiResponse struct {
 	*tchttp.BaseResponse
 	target    any
+	info      *attemptInfo // set when the transport may have decoded the answer already
 	seen      bool
 	decodeErr error
 }
@@ -392,17 +393,34 @@ func (f responseField) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	f.r.seen = true
-	if err := json.Unmarshal(b, f.r.target); err != nil {
+	if f.r.info != nil {
+		if done, err := f.r.info.predecoded(); done {
+			f.r.decodeErr = err
+			return nil
+		}
+	}
+	if err := decodeResponse(b, f.r.target); err != nil {
 		f.r.decodeErr = err
 	}
 	return nil
 }
 
-// attemptInfo collects what the transport saw of one attempt's response.
+// attemptInfo collects what the transport saw of one attempt's response, and carries the
+// caller's target so that the transport can decode a large answer itself (see predecode).
 type attemptInfo struct {
-	mu     sync.Mutex
-	code   int
-	header http.Header
+	target any
+
+	mu        sync.Mutex
+	code      int
+	header    http.Header
+	decoded   bool
+	decodeErr error
+}
+
+func (i *attemptInfo) predecoded() (bool, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.decoded, i.decodeErr
 }
 
 func (i *attemptInfo) status() int {
@@ -429,6 +447,9 @@ func (s statusRecorder) RoundTrip(r *http.Request) (*http.Response, error) {
 		info.mu.Lock()
 		info.code, info.header = resp.StatusCode, resp.Header
 		info.mu.Unlock()
+		if err == nil {
+			predecode(resp, info)
+		}
 	}
 	return resp, err
 }

@@ -1,0 +1,108 @@
+package tcloud
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
+)
+
+func TestDecodeRoomUsageMatchesEncodingJSON(t *testing.T) {
+	for name, body := range map[string]string{
+		"seed":            `{"Data":"RoomId,Audio,SD,hd,FullHD,2K,4K\ntest_room,1,2,3,4,5,6\n","RequestId":"r1"}`,
+		"escapes":         `{"RequestId":"r2","Data":"a\"b\\c\/d\te\rf\bg\fh\n"}`,
+		"unicode escape":  `{"Data":"\u623f\u95f4,1\n\ud83d\ude00","RequestId":"r3"}`,
+		"utf8":            `{"Data":"房间,1\n","RequestId":"r4"}`,
+		"invalid utf8":    "{\"Data\":\"r\xff\xfe,1\",\"RequestId\":\"r5\"}",
+		"empty":           `{"Data":"","RequestId":"r6"}`,
+		"null":            `{"Data":null,"RequestId":"r7"}`,
+		"absent":          `{"RequestId":"r8"}`,
+		"number":          `{"Data":12,"RequestId":"r9"}`,
+		"bad request id":  `{"Data":"x","RequestId":5}`,
+		"unknown fields":  `{"Extra":[1,2,{"a":"b"}],"Data":"x","RequestId":"r10"}`,
+		"duplicate Data":  `{"Data":"first","Data":"second","RequestId":"r11"}`,
+		"case folded key": `{"data":"lower","requestid":"r12"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			var want, got tcapi.TrtcRoomUsageResponse
+			wantErr := json.Unmarshal([]byte(body), &want)
+			gotErr := decodeResponse([]byte(body), &got)
+			if wantErr != nil {
+				require.Error(t, gotErr)
+				assert.Equal(t, wantErr.Error(), gotErr.Error())
+				return
+			}
+			require.NoError(t, gotErr)
+			assert.Equal(t, want, got)
+		})
+	}
+}
+
+// Large answers take the transport's own decoding; what the caller gets must not change.
+func TestLargeAnswersDecodeAsSmallOnes(t *testing.T) {
+	csv := "RoomId,Audio\n" + strings.Repeat("room-\u623f\"q\",1\n", 20000) // > predecodeMin
+	data, err := json.Marshal(csv)
+	require.NoError(t, err)
+	tests := []struct {
+		name     string
+		answer   string
+		resp     any
+		wantCode string
+		check    func(t *testing.T, resp any)
+	}{
+		{
+			name:   "room usage",
+			answer: `{"Response":{"Data":` + string(data) + `,"RequestId":"r-big"}}`,
+			resp:   &tcapi.TrtcRoomUsageResponse{},
+			check: func(t *testing.T, resp any) {
+				r := resp.(*tcapi.TrtcRoomUsageResponse)
+				require.NotNil(t, r.Data)
+				assert.Equal(t, csv, *r.Data)
+				assert.Equal(t, "r-big", r.RequestID)
+			},
+		},
+		{
+			name:   "other action",
+			answer: `{"Response":{"Total":1,"Details":[],"Pad":` + string(data) + `,"RequestId":"r-ess"}}`,
+			resp:   &tcapi.BillUsageDetailResponse{},
+			check: func(t *testing.T, resp any) {
+				r := resp.(*tcapi.BillUsageDetailResponse)
+				require.NotNil(t, r.Total)
+				assert.Equal(t, int64(1), *r.Total)
+				assert.Equal(t, "r-ess", r.RequestID)
+			},
+		},
+		{
+			name:     "error answer",
+			answer:   `{"Response":{"Error":{"Code":"InvalidParameter","Message":` + string(data[:100]) + `"},"Pad":` + string(data) + `,"RequestId":"r-err"}}`,
+			resp:     &tcapi.TrtcRoomUsageResponse{},
+			wantCode: "InvalidParameter",
+		},
+		{
+			name:     "undecodable answer",
+			answer:   `{"Response":{"Data":12,"Pad":` + string(data) + `,"RequestId":"r-bad"}}`,
+			resp:     &tcapi.TrtcRoomUsageResponse{},
+			wantCode: CodeDecodeError,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newTCServer(t, nil, ok(tt.answer))
+			c := newTestClient(t, srv, nil)
+			err := c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, tcapi.TrtcRoomUsageRequest{SdkAppid: 1, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"}, tt.resp)
+			if tt.wantCode != "" {
+				var ae *APIError
+				require.ErrorAs(t, err, &ae)
+				assert.Equal(t, tt.wantCode, ae.Code)
+				return
+			}
+			require.NoError(t, err)
+			tt.check(t, tt.resp)
+		})
+	}
+}
