@@ -143,6 +143,29 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 		cycleStart = time.Time{}
 	}
 	var errs []error
+	// A date's commit runs while the next date is fetched, so that the API's pacing never waits
+	// for the store. finish waits for the commit in flight (if any), records it, and reports
+	// whether the run must stop because its context ended.
+	var inFlight chan struct{}
+	var flightPS PartitionSummary
+	var flightErr error
+	finish := func() (stop bool) {
+		if inFlight == nil {
+			return false
+		}
+		<-inFlight
+		inFlight = nil
+		sum.Partitions = append(sum.Partitions, flightPS)
+		if flightErr != nil {
+			errs = append(errs, flightErr)
+		}
+		if ctx.Err() != nil {
+			errs = append(errs, fmt.Errorf("%w: %w", ErrDeadline, ctx.Err()))
+			return true
+		}
+		return false
+	}
+	stopped := false
 	for _, date := range w.Dates {
 		apps := w.Apps
 		prev, err := snapshot.ReadManifest(ctx, r.Store, r.Prefix, schema.Dataset, date)
@@ -151,6 +174,9 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 			prev = nil
 		case err != nil:
 			if ctx.Err() != nil {
+				if finish() {
+					return sum, errors.Join(errs...)
+				}
 				return sum, errors.Join(append(errs, ctx.Err())...)
 			}
 			log.WarnContext(ctx, "previous manifest unreadable; fetching every app", "date", date, "error", err)
@@ -159,20 +185,29 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 		if !opt.Force && prev != nil {
 			apps = pendingApps(prev, apps, cycleStart)
 			if len(apps) == 0 {
+				if stopped = finish(); stopped {
+					break
+				}
 				sum.Partitions = append(sum.Partitions, PartitionSummary{Date: date, Status: "skipped", ManifestKey: manifestKey(r, schema.Dataset, date)})
 				continue
 			}
 		}
 		results := r.fetchAll(ctx, date, apps, r.Formats, false)
-		ps, err := r.commitDate(ctx, date, results, sum)
-		sum.Partitions = append(sum.Partitions, ps)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if ctx.Err() != nil {
-			errs = append(errs, fmt.Errorf("%w: %w", ErrDeadline, ctx.Err()))
+		if stopped = finish(); stopped {
+			for _, f := range results {
+				f.discard()
+			}
 			break
 		}
+		done := make(chan struct{})
+		inFlight = done
+		go func() {
+			defer close(done)
+			flightPS, flightErr = r.commitDate(ctx, date, results, sum)
+		}()
+	}
+	if !stopped {
+		finish()
 	}
 	if len(sum.Pending) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %d app-day(s) left for the next invocation (first: %s app %s)", ErrDeadline, len(sum.Pending), sum.Pending[0].Date, sum.Pending[0].App))
@@ -206,10 +241,7 @@ func startOfDay(t time.Time, loc *time.Location) time.Time {
 // the deadline are not started. In memory mode the files are kept in buffers, not spools.
 func (r *Runner) fetchAll(ctx context.Context, date string, apps, formats []string, memory bool) []*fetched {
 	out := make([]*fetched, len(apps))
-	workers := r.Workers
-	if workers <= 0 {
-		workers = 4
-	}
+	workers := r.workers()
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(workers, len(apps)) {
@@ -227,6 +259,19 @@ func (r *Runner) fetchAll(ctx context.Context, date string, apps, formats []stri
 	close(next)
 	wg.Wait()
 	return out
+}
+
+// workers returns Workers, or by default enough workers to keep the action's pacing busy while
+// answers take Latency: ceil(Latency / interval between calls) + 1, at least 4 and at most 64.
+func (r *Runner) workers() int {
+	if r.Workers > 0 {
+		return r.Workers
+	}
+	n := 4
+	if every := r.Interval / time.Duration(max(1, r.Source.CallsPerApp())); every > 0 {
+		n = max(n, int((r.Latency+every-1)/every)+1)
+	}
+	return min(n, 64)
 }
 
 // reserve books the next app-day slot at the API's pacing and reports whether the app-day can
