@@ -159,14 +159,19 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 		if flightErr != nil {
 			errs = append(errs, flightErr)
 		}
-		if ctx.Err() != nil {
-			errs = append(errs, fmt.Errorf("%w: %w", ErrDeadline, ctx.Err()))
-			return true
+		return ctx.Err() != nil
+	}
+	// leave records the apps of dates not started as pending: out of time, they are the next
+	// invocation's work.
+	leave := func(dates []string) {
+		for _, d := range dates {
+			for _, a := range w.Apps {
+				sum.Pending = append(sum.Pending, AppDay{Date: d, App: a})
+			}
 		}
-		return false
 	}
 	stopped := false
-	for _, date := range w.Dates {
+	for i, date := range w.Dates {
 		apps := w.Apps
 		prev, err := snapshot.ReadManifest(ctx, r.Store, r.Prefix, schema.Dataset, date)
 		switch {
@@ -186,6 +191,7 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 			apps = pendingApps(prev, apps, cycleStart)
 			if len(apps) == 0 {
 				if stopped = finish(); stopped {
+					leave(w.Dates[i+1:])
 					break
 				}
 				sum.Partitions = append(sum.Partitions, PartitionSummary{Date: date, Status: "skipped", ManifestKey: manifestKey(r, schema.Dataset, date)})
@@ -196,7 +202,9 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 		if stopped = finish(); stopped {
 			for _, f := range results {
 				f.discard()
+				sum.Pending = append(sum.Pending, f.unit)
 			}
+			leave(w.Dates[i+1:])
 			break
 		}
 		done := make(chan struct{})
@@ -208,6 +216,9 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 	}
 	if !stopped {
 		finish()
+	}
+	if ctx.Err() != nil && len(sum.Pending) == 0 {
+		errs = append(errs, fmt.Errorf("%w: %w", ErrDeadline, ctx.Err()))
 	}
 	if len(sum.Pending) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %d app-day(s) left for the next invocation (first: %s app %s)", ErrDeadline, len(sum.Pending), sum.Pending[0].Date, sum.Pending[0].App))
@@ -262,7 +273,8 @@ func (r *Runner) fetchAll(ctx context.Context, date string, apps, formats []stri
 }
 
 // workers returns Workers, or by default enough workers to keep the action's pacing busy while
-// answers take Latency: ceil(Latency / interval between calls) + 1, at least 4 and at most 64.
+// answers take Latency: ceil(Latency / interval between calls) + 1, at least 4 and at most 16
+// (more goroutines waiting on one limiter buy nothing but contention).
 func (r *Runner) workers() int {
 	if r.Workers > 0 {
 		return r.Workers
@@ -271,7 +283,7 @@ func (r *Runner) workers() int {
 	if every := r.Interval / time.Duration(max(1, r.Source.CallsPerApp())); every > 0 {
 		n = max(n, int((r.Latency+every-1)/every)+1)
 	}
-	return min(n, 64)
+	return min(n, 16)
 }
 
 // reserve books the next app-day slot at the API's pacing and reports whether the app-day can
