@@ -70,6 +70,9 @@ type Options struct {
 	TempDir string
 	// Workers is how many app-days are fetched at once (default 4).
 	Workers int
+	// Retry replaces the API client's retry policy (tests use short delays); zero keeps the
+	// defaults.
+	Retry tcloud.RetryPolicy
 	// Latency is a typical answer time, used to plan around the deadline (default 2 s), and
 	// Margin the time kept to commit before the deadline (default 5 s).
 	Latency, Margin time.Duration
@@ -120,6 +123,9 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	}
 	if opt.Now != nil {
 		apiCfg.Now = opt.Now
+	}
+	if opt.Retry != (tcloud.RetryPolicy{}) {
+		apiCfg.Retry = opt.Retry
 	}
 	if opt.Latency <= 0 {
 		opt.Latency = 2 * time.Second
