@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/tcapi"
+	"github.com/tcusage/tcusage/shared/tcloud"
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -139,4 +140,47 @@ func TestESSRefusesShortAndOverfullPages(t *testing.T) {
 			assert.Zero(t, opened, "nothing is written")
 		})
 	}
+}
+
+// trtcCloud answers the old TRTC action until offlineAfter calls, then ActionOffline.
+type trtcCloud struct {
+	calls        []string
+	offlineAfter int
+}
+
+func (c *trtcCloud) Call(_ context.Context, a tcapi.Action, req, resp any) error {
+	c.calls = append(c.calls, a.Name)
+	switch out := resp.(type) {
+	case *tcapi.TrtcInteractiveTimeResponse:
+		if len(c.calls) > c.offlineAfter {
+			return &tcloud.APIError{Action: a.Name, Code: "ActionOffline", Message: "接口已下线", RequestID: "r-off"}
+		}
+		out.Usages = []tcapi.OneSdkAppIDUsagesInfo{{SdkAppID: "7", SdkAppIDTrtcTimeUsages: []tcapi.SdkAppIDTrtcUsage{{TimeKey: "2024-05-09 00:05:00", AudioTime: 60}}}}
+	case *tcapi.TrtcUsageResponse:
+		out.UsageKey = []string{"Audio"}
+		out.UsageList = []tcapi.TrtcUsage{{TimeKey: "2024-05-09 00:05:00", UsageValue: []float64{1}}}
+	}
+	return nil
+}
+
+func TestTrtcFallsBackWhenTheOldActionGoesOfflineLater(t *testing.T) {
+	c := &trtcCloud{offlineAfter: 1}
+	src := &Trtc{Mode: TrtcAuto}
+	var w rowCounter
+	opened := 0
+	q := essQuery(&w, &opened)
+	q.App = "7"
+	res, err := src.Fetch(context.Background(), c, q)
+	require.NoError(t, err)
+	assert.Equal(t, "DescribeTrtcInteractiveTime", res.Action.Name)
+
+	res, err = src.Fetch(context.Background(), c, q)
+	require.NoError(t, err)
+	assert.Equal(t, "DescribeTrtcUsage", res.Action.Name)
+	assert.Equal(t, "ActionOffline", res.Details["fallback_reason"])
+
+	res, err = src.Fetch(context.Background(), c, q)
+	require.NoError(t, err)
+	assert.Equal(t, "DescribeTrtcUsage", res.Action.Name)
+	assert.Equal(t, []string{"DescribeTrtcInteractiveTime", "DescribeTrtcInteractiveTime", "DescribeTrtcUsage", "DescribeTrtcUsage"}, c.calls)
 }

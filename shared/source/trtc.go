@@ -90,7 +90,14 @@ func (t *Trtc) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 		}
 	}
 	if reason == "" {
-		return t.interactive(ctx, api, q, app)
+		res, err := t.interactive(ctx, api, q, app)
+		var ae *tcloud.APIError
+		if err == nil || t.Mode == TrtcInteractive || !errors.As(err, &ae) || !offlineCodes[ae.Code] {
+			return res, err
+		}
+		// The old action answered before and is gone now: fall back from here on.
+		reason = ae.Code
+		t.setState(reason)
 	}
 	return t.usage(ctx, api, q, app, map[string]string{
 		"fallback_from":   tcapi.DescribeTrtcInteractiveTime.Name,
