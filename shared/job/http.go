@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/tcloud"
@@ -43,7 +46,7 @@ func ParseQuery(q map[string][]string, apps []string, lim Limits) (Query, error)
 	slices.Sort(keys)
 	for _, k := range keys {
 		if !slices.Contains(queryParams, k) {
-			return Query{}, &InputError{Field: clip(k), Problem: "unknown parameter; known: " + strings.Join(queryParams, ", ")}
+			return Query{}, &InputError{Field: fieldName(k), Problem: "unknown parameter; known: " + strings.Join(queryParams, ", ")}
 		}
 		if k != "app" && len(q[k]) > 1 {
 			return Query{}, &InputError{Field: k, Problem: "given more than once"}
@@ -114,6 +117,16 @@ func ParseQuery(q map[string][]string, apps []string, lim Limits) (Query, error)
 		return Query{}, &InputError{Field: "save", Problem: fmt.Sprintf("%q: want true or false", clip(s))}
 	}
 	return out, nil
+}
+
+// fieldName shows a caller's parameter name: clipped, and quoted when it is empty or holds
+// anything but printable characters, so that it is never blank and never breaks a log line.
+func fieldName(k string) string {
+	k = clip(k)
+	if k == "" || strings.IndexFunc(k, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) >= 0 || !utf8.ValidString(k) {
+		return strconv.Quote(k)
+	}
+	return k
 }
 
 // errorBody is the JSON error answer: {"error":{"code","message","request_id"}}.

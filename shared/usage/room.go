@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // RoomUsageSchema is the roomusage dataset: TRTC usage per room per app per day, parsed from the
@@ -98,6 +99,11 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		}
 		return RoomUsageResult{Columns: cols}, w.Close()
 	}
+	if !utf8.ValidString(data) {
+		// Room IDs and column names would differ between the JSON Lines (which must replace
+		// invalid bytes) and the CSV (which would carry them): refuse rather than guess.
+		return RoomUsageResult{}, errors.New("room usage CSV is not valid UTF-8")
+	}
 	// Pass 1: validate everything and see whether rooms are in order.
 	r := newRecordReader(data)
 	header, err := r.Read()
@@ -141,7 +147,7 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		}
 		row[0], row[1], row[2] = dateV, appV, Str(rec[0])
 		for i, v := range rec[1:] {
-			row[pos[i]] = Value{Text: v, Number: true}
+			row[pos[i]] = Value{Text: trimZeros(v), Number: true}
 		}
 		return w.WriteRow(row)
 	}
@@ -240,6 +246,15 @@ func isDecimal(s string) bool {
 		}
 	}
 	return digits > 0
+}
+
+// trimZeros drops redundant leading zeros from a decimal checked by isDecimal ("007" → "7",
+// "00.5" → "0.5"), since JSON numbers may not have them.
+func trimZeros(s string) string {
+	for len(s) > 1 && s[0] == '0' && s[1] != '.' {
+		s = s[1:]
+	}
+	return s
 }
 
 func truncate(s string, n int) string {
