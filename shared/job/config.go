@@ -37,8 +37,9 @@ type Config struct {
 	ESSOrgOpenIDs []string
 	// ESSQuotaType optionally filters ESS records by package type (TCUSAGE_ESS_QUOTA_TYPE).
 	ESSQuotaType string
-	// TimeZone decides what "yesterday" is and the bounds of a day (TCUSAGE_TIMEZONE, default
-	// Asia/Shanghai: the APIs count China-local days).
+	// TimeZone decides what "yesterday" is and when a new cycle of timer runs begins
+	// (TCUSAGE_TIMEZONE, default Asia/Shanghai). Days themselves are always China Standard Time
+	// days (APIZone), as the APIs count them.
 	TimeZone *time.Location
 	// Sink is the snapshot store URL (TCUSAGE_SINK); default file://./snapshots outside SCF.
 	Sink string

@@ -188,11 +188,14 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 	return resp
 }
 
+// margin is the time kept before the deadline to commit: Margin, or by default 5 s plus 200 ms
+// for each file a day of every configured app writes (a PUT and a HEAD each on COS).
 func (r *Runner) margin() time.Duration {
 	if r.Margin > 0 {
 		return r.Margin
 	}
-	return 5 * time.Second
+	files := len(r.Apps) * max(1, len(r.Formats))
+	return 5*time.Second + time.Duration(files)*200*time.Millisecond
 }
 
 func contains(s []string, v string) bool {

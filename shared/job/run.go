@@ -13,6 +13,7 @@ import (
 
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/tcloud"
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -313,7 +314,7 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []string, memor
 		f.queued = true
 		return f
 	}
-	start, last, _, err := DayBounds(u.Date, r.Zone)
+	start, last, _, err := DayBounds(u.Date, APIZone)
 	if err != nil {
 		f.err = err
 		return f
@@ -351,12 +352,23 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []string, memor
 	f.res, f.err = r.Source.Fetch(ctx, r.API, source.Query{Date: u.Date, Start: start, Last: last, App: u.App, Open: open})
 	if f.err != nil {
 		f.discard()
-		if ctx.Err() != nil && errors.Is(f.err, ctx.Err()) {
+		if outOfTime(ctx, f.err) {
 			// Out of time (or cancelled) while waiting or calling: pending, not failed.
 			f.err, f.queued = nil, true
 		}
 	}
 	return f
+}
+
+// outOfTime reports whether err means the run ran out of time rather than that the fetch
+// failed: ctx is done, or the client refused to wait or retry past ctx's deadline (it says so
+// before the deadline comes). A single attempt timing out is a failure, not this.
+func outOfTime(ctx context.Context, err error) bool {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return true
+	}
+	_, hasDeadline := ctx.Deadline()
+	return hasDeadline && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, tcloud.ErrAttemptTimeout)
 }
 
 // closeAll closes the row writers, then the spools under them.
@@ -414,12 +426,12 @@ func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched
 		return ps, nil
 	}
 	schema := r.Source.Schema()
-	start, _, end, _ := DayBounds(date, r.Zone)
+	start, _, end, _ := DayBounds(date, APIZone)
 	now := r.now()
 	req := snapshot.CommitRequest{
 		Dataset:      schema.Dataset,
 		Date:         date,
-		Window:       snapshot.NewWindow(r.Zone, start, end),
+		Window:       snapshot.NewWindow(APIZone, start, end),
 		GeneratedAt:  now.UTC(),
 		Merge:        true,
 		ExpectedApps: r.Apps,

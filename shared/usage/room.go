@@ -18,7 +18,7 @@ var RoomUsageSchema = Schema{
 	Description: "TRTC usage per room, per SdkAppId per day (TRTC DescribeTrtcRoomUsage). Tencent notes these figures are for analysis, not billing reconciliation.",
 	Open:        true,
 	Columns: []Column{
-		{Name: "date", Type: TypeDate, Description: "The day queried (00:00 to 23:59), in the configured time zone."},
+		{Name: "date", Type: TypeDate, Description: "The day queried (00:00 to 23:59): a China Standard Time (UTC+8) day, as the API counts days."},
 		{Name: "sdk_app_id", Type: TypeInt64, Description: "The TRTC application (SdkAppid)."},
 		{Name: "room_id", Type: TypeString, Description: "The room (RoomId), as the API gives it."},
 		{Name: "audio", Type: TypeDecimal, Unit: "second", Description: "Audio duration (column Audio)."},

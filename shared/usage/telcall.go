@@ -13,7 +13,7 @@ var TelCallSchema = Schema{
 	Version:     "v1",
 	Description: "Cloud Contact Center call-package consumption per SdkAppId per day (CCC DescribeTelCallInfo).",
 	Columns: []Column{
-		{Name: "date", Type: TypeDate, Description: "The day, in the configured time zone (Asia/Shanghai by default)."},
+		{Name: "date", Type: TypeDate, Description: "The day (00:00:00 to 23:59:59): a China Standard Time (UTC+8) day, as the API counts days."},
 		{Name: "sdk_app_id", Type: TypeInt64, Description: "The CCC application (SdkAppId)."},
 		{Name: "outbound_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the outbound call package (TelCallOutCount)."},
 		{Name: "inbound_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the inbound call package (TelCallInCount)."},

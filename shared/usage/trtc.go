@@ -20,7 +20,7 @@ var TrtcUsageSchema = Schema{
 	Version:     "v1",
 	Description: "TRTC billable audio/video interaction time per SdkAppId, per 5-minute point and usage type (TRTC DescribeTrtcInteractiveTime, or DescribeTrtcUsage where the former is offline).",
 	Columns: []Column{
-		{Name: "date", Type: TypeDate, Description: "The day queried, in the configured time zone."},
+		{Name: "date", Type: TypeDate, Description: "The day queried: a China Standard Time (UTC+8) day, as the API counts days."},
 		{Name: "sdk_app_id", Type: TypeInt64, Description: "The TRTC application (SdkAppId)."},
 		{Name: "time", Type: TypeTimestamp, Description: "The API's time key (TimeKey) as RFC 3339 in the API's zone (UTC+08:00)."},
 		{Name: "granularity", Type: TypeString, Description: "`5m` for 5-minute points, `1d` for daily points."},
