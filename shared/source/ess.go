@@ -3,6 +3,7 @@ package source
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tcusage/tcusage/shared/tcapi"
@@ -43,31 +44,54 @@ func (e *ESSBill) CallsPerApp() int { return max(1, len(e.OrgOpenIDs)) }
 // Limit 50, until Total records are in. A Total that changes between pages makes it start that
 // organisation over (a few times at most); a short or empty page before Total is reached, or
 // more records than Total, is an error.
+//
+// Memory stays flat however many records a day has: each organisation's records go through an
+// external merge sort (essSorter) that keeps at most essRunSize of them in memory and spills
+// sorted runs to temporary files. Organisations are written in ID order, each sorted, which is
+// the order usage.SortESS gives (application, then organisation first).
 func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 	orgs := e.OrgOpenIDs
 	if len(orgs) == 0 {
 		orgs = []string{""}
 	}
-	var recs []usage.ESSRecord
+	sorters := make([]*essSorter, len(orgs))
+	defer func() {
+		for _, s := range sorters {
+			if s != nil {
+				s.close()
+			}
+		}
+	}()
 	var ids []string
-	for _, org := range orgs {
-		got, reqIDs, err := e.fetchOrg(ctx, api, q, org)
+	var n int64
+	var invalid error // the first invalid record, reported once every page is in
+	for i, org := range orgs {
+		got, err := e.fetchOrg(ctx, api, q, org, n)
 		if err != nil {
 			return Result{}, err
 		}
-		recs = append(recs, got...)
-		ids = append(ids, reqIDs...)
+		if invalid == nil {
+			invalid = got.invalid
+		}
+		n += got.count
+		sorters[i] = got.recs
+		ids = append(ids, got.ids...)
 	}
-	if err := usage.SortESS(recs); err != nil {
-		return Result{}, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s: %w", q.App, q.Date, err)
+	if invalid != nil {
+		return Result{}, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s: %w", q.App, q.Date, invalid)
 	}
+	order := make([]int, len(orgs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(orgs[a], orgs[b]) })
 	cols := usage.ESSBillSchema.Names()
 	w, err := q.Open(cols)
 	if err != nil {
 		return Result{}, err
 	}
-	for _, r := range recs {
-		if err := w.WriteRow(usage.ESSRow(q.Date, r)); err != nil {
+	for _, i := range order {
+		if err := sorters[i].each(func(r usage.ESSRecord) error { return w.WriteRow(usage.ESSRow(q.Date, r)) }); err != nil {
 			w.Close()
 			return Result{}, fmt.Errorf("write rows: %w", err)
 		}
@@ -75,10 +99,21 @@ func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error
 	if err := w.Close(); err != nil {
 		return Result{}, fmt.Errorf("write rows: %w", err)
 	}
-	return Result{Rows: int64(len(recs)), Columns: cols, RequestIDs: ids, Action: tcapi.ChannelDescribeBillUsageDetail}, nil
+	return Result{Rows: n, Columns: cols, RequestIDs: ids, Action: tcapi.ChannelDescribeBillUsageDetail}, nil
 }
 
-func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string) ([]usage.ESSRecord, []string, error) {
+// orgRecords is one organisation's paging: its records, the request IDs of every page, how many
+// records the completed attempt holds and the first invalid one among them.
+type orgRecords struct {
+	recs    *essSorter
+	ids     []string
+	count   int64
+	invalid error
+}
+
+// fetchOrg pages through one organisation's records into a sorter. Records are checked in
+// arrival order and numbered from base, as usage.SortESS numbers them.
+func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string, base int64) (orgRecords, error) {
 	day := strings.ReplaceAll(q.Date, "-", "")
 	what := q.App
 	if org != "" {
@@ -86,10 +121,16 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string)
 	}
 	var ids []string
 	for restart := 0; ; restart++ {
-		var recs []usage.ESSRecord
+		recs := &essSorter{}
+		var got int64
+		var invalid error
+		fail := func(err error) (orgRecords, error) {
+			recs.close()
+			return orgRecords{}, err
+		}
 		total := int64(-1)
 		changed := false
-		for page := int64(0); total < 0 || int64(len(recs)) < total; page++ {
+		for page := int64(0); total < 0 || got < total; page++ {
 			req := tcapi.BillUsageDetailRequest{
 				Agent:     tcapi.Agent{AppID: q.App, ProxyOrganizationOpenID: org},
 				StartTime: day, EndTime: day, QuotaType: e.QuotaType,
@@ -97,11 +138,11 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string)
 			}
 			var resp tcapi.BillUsageDetailResponse
 			if err := api.Call(ctx, tcapi.ChannelDescribeBillUsageDetail, req, &resp); err != nil {
-				return nil, nil, err
+				return fail(err)
 			}
 			ids = append(ids, resp.RequestID)
 			if resp.Total == nil || *resp.Total < 0 {
-				return nil, nil, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has no valid Total (request %s)", what, q.Date, page, resp.RequestID)
+				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has no valid Total (request %s)", what, q.Date, page, resp.RequestID))
 			}
 			if total >= 0 && *resp.Total != total {
 				changed = true
@@ -109,21 +150,29 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string)
 			}
 			total = *resp.Total
 			if int64(len(resp.Details)) > ESSPageSize {
-				return nil, nil, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, more than the page size %d (request %s)", what, q.Date, page, len(resp.Details), ESSPageSize, resp.RequestID)
+				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, more than the page size %d (request %s)", what, q.Date, page, len(resp.Details), ESSPageSize, resp.RequestID))
 			}
-			remaining := total - int64(len(recs))
+			remaining := total - got
 			if want := min(remaining, ESSPageSize); int64(len(resp.Details)) != want {
-				return nil, nil, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, want %d of Total %d (request %s)", what, q.Date, page, len(resp.Details), want, total, resp.RequestID)
+				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, want %d of Total %d (request %s)", what, q.Date, page, len(resp.Details), want, total, resp.RequestID))
 			}
 			for _, d := range resp.Details {
-				recs = append(recs, usage.ESSRecord{AppID: q.App, OrgOpenID: org, ChannelBillUsageDetail: d})
+				r := usage.ESSRecord{AppID: q.App, OrgOpenID: org, ChannelBillUsageDetail: d}
+				if invalid == nil {
+					invalid = usage.CheckESS(int(base+got), r)
+				}
+				if err := recs.add(r); err != nil {
+					return fail(err)
+				}
+				got++
 			}
 		}
 		if !changed {
-			return recs, ids, nil
+			return orgRecords{recs: recs, ids: ids, count: got, invalid: invalid}, nil
 		}
+		recs.close()
 		if restart >= essMaxRestarts {
-			return nil, nil, fmt.Errorf("ChannelDescribeBillUsageDetail for %s on %s: Total kept changing while paging (%d attempts)", what, q.Date, restart+1)
+			return orgRecords{}, fmt.Errorf("ChannelDescribeBillUsageDetail for %s on %s: Total kept changing while paging (%d attempts)", what, q.Date, restart+1)
 		}
 	}
 }

@@ -17,7 +17,7 @@ var ESSBillSchema = Schema{
 	Version:     "v1",
 	Description: "Tencent Electronic Signature (ESS) channel package consumption records per day (essbasic ChannelDescribeBillUsageDetail). Refunds are kept as records with cost_type 2 and a negative use_count.",
 	Columns: []Column{
-		{Name: "date", Type: TypeDate, Description: "The day queried (yyyymmdd in the API), in the configured time zone."},
+		{Name: "date", Type: TypeDate, Description: "The day queried (yyyymmdd in the API): a China Standard Time (UTC+8) day, as the API counts days."},
 		{Name: "app_id", Type: TypeString, Description: "The channel application (Agent.AppId)."},
 		{Name: "proxy_organization_open_id", Type: TypeString, Description: "The sub-customer queried (Agent.ProxyOrganizationOpenId); empty when the whole application was queried."},
 		{Name: "flow_id", Type: TypeString, Description: "Contract flow ID (FlowId)."},
@@ -42,36 +42,48 @@ type ESSRecord struct {
 	tcapi.ChannelBillUsageDetail
 }
 
-// SortESS validates the records of one app-day and sorts them in a stable order: by
-// application, organisation, time, flow, package, cost type, then every other field. A record
-// without a CostTime, or with a CostType other than 1 and 2, is an error naming it.
+// SortESS validates the records of one app-day and sorts them in a stable order (see
+// CompareESS). A record without a CostTime, or with a CostType other than 1 and 2, is an error
+// naming it.
 func SortESS(recs []ESSRecord) error {
 	for i, r := range recs {
-		switch {
-		case r.CostTime <= 0:
-			return fmt.Errorf("ESS record %d (flow %q) has no CostTime", i, r.FlowID)
-		case r.CostType != 1 && r.CostType != 2:
-			return fmt.Errorf("ESS record %d (flow %q) has CostType %d, want 1 or 2", i, r.FlowID, r.CostType)
+		if err := CheckESS(i, r); err != nil {
+			return err
 		}
 	}
-	slices.SortStableFunc(recs, func(a, b ESSRecord) int {
-		return cmp.Or(
-			strings.Compare(a.AppID, b.AppID),
-			strings.Compare(a.OrgOpenID, b.OrgOpenID),
-			cmp.Compare(a.CostTime, b.CostTime),
-			strings.Compare(a.FlowID, b.FlowID),
-			strings.Compare(a.QuotaType, b.QuotaType),
-			cmp.Compare(a.CostType, b.CostType),
-			cmp.Compare(a.UseCount, b.UseCount),
-			strings.Compare(a.QuotaName, b.QuotaName),
-			strings.Compare(a.FlowName, b.FlowName),
-			strings.Compare(a.FlowStatus, b.FlowStatus),
-			strings.Compare(a.OperatorName, b.OperatorName),
-			strings.Compare(a.CreateOrganizationName, b.CreateOrganizationName),
-			strings.Compare(a.Remark, b.Remark),
-		)
-	})
+	slices.SortStableFunc(recs, CompareESS)
 	return nil
+}
+
+// CheckESS validates record i of an app-day: it needs a CostTime, and a CostType of 1 or 2.
+func CheckESS(i int, r ESSRecord) error {
+	switch {
+	case r.CostTime <= 0:
+		return fmt.Errorf("ESS record %d (flow %q) has no CostTime", i, r.FlowID)
+	case r.CostType != 1 && r.CostType != 2:
+		return fmt.Errorf("ESS record %d (flow %q) has CostType %d, want 1 or 2", i, r.FlowID, r.CostType)
+	}
+	return nil
+}
+
+// CompareESS orders ESS records: by application, organisation, time, flow, package, cost type,
+// then every other field.
+func CompareESS(a, b ESSRecord) int {
+	return cmp.Or(
+		strings.Compare(a.AppID, b.AppID),
+		strings.Compare(a.OrgOpenID, b.OrgOpenID),
+		cmp.Compare(a.CostTime, b.CostTime),
+		strings.Compare(a.FlowID, b.FlowID),
+		strings.Compare(a.QuotaType, b.QuotaType),
+		cmp.Compare(a.CostType, b.CostType),
+		cmp.Compare(a.UseCount, b.UseCount),
+		strings.Compare(a.QuotaName, b.QuotaName),
+		strings.Compare(a.FlowName, b.FlowName),
+		strings.Compare(a.FlowStatus, b.FlowStatus),
+		strings.Compare(a.OperatorName, b.OperatorName),
+		strings.Compare(a.CreateOrganizationName, b.CreateOrganizationName),
+		strings.Compare(a.Remark, b.Remark),
+	)
 }
 
 // ESSRow converts one record into a row of the essbill dataset.
