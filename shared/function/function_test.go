@@ -588,3 +588,29 @@ func TestRoomUsageStopsBeforeTheDeadlineAndContinues(t *testing.T) {
 	assert.Equal(t, ids, m.Apps)
 	assert.Len(t, e.emu.Requests(), 12, "each app-day was fetched once across the invocations")
 }
+
+func TestDaysAreChinaDaysWhateverTheConfiguredZone(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	e.vars["TCUSAGE_TIMEZONE"] = "America/New_York"
+	fn := e.build(function.TelCall)
+	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-08"}`))
+	require.NoError(t, err)
+	for _, r := range e.emu.Requests() {
+		var body struct{ StartTimeStamp, EndTimeStamp int64 }
+		require.NoError(t, json.Unmarshal(r.Body, &body))
+		assert.Equal(t, "2024-05-08T00:00:00+08:00", time.Unix(body.StartTimeStamp, 0).In(emulator.Beijing()).Format(time.RFC3339))
+		assert.Equal(t, "2024-05-08T23:59:59+08:00", time.Unix(body.EndTimeStamp, 0).In(emulator.Beijing()).Format(time.RFC3339))
+	}
+	m := manifest(t, e.dir, "telcall", "2024-05-08")
+	assert.Equal(t, "2024-05-07T16:00:00Z", m.Window.StartUTC)
+	assert.Equal(t, "2024-05-08T16:00:00Z", m.Window.EndUTC)
+	rows := readJSONL(t, e.dir, "telcall", "2024-05-08", "1400000001")
+	assert.Equal(t, e.emu.Data().TelCall(1400000001, day("2024-05-08")).TelCallOut, num(t, rows[0]["outbound_minutes"]))
+
+	// The zone still decides which day is yesterday: at 02:00 on 2024-05-10 in Beijing it is
+	// 14:00 on 2024-05-09 in New York, so yesterday there is 2024-05-08.
+	e.vars["TCUSAGE_RESTATE_DAYS"] = "0"
+	out, err := invoke(t, e.build(function.TelCall), timerEvent(""))
+	require.NoError(t, err)
+	assert.Contains(t, string(out), `"date":"2024-05-08"`)
+}
