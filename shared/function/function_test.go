@@ -587,6 +587,13 @@ func TestRoomUsageStopsBeforeTheDeadlineAndContinues(t *testing.T) {
 	assert.Equal(t, snapshot.StatusComplete, m.Status)
 	assert.Equal(t, ids, m.Apps)
 	assert.Len(t, e.emu.Requests(), 12, "each app-day was fetched once across the invocations")
+	// The provenance of apps delivered by earlier invocations is kept.
+	assert.Len(t, m.AppRequestIDs, 12)
+	assert.Len(t, m.RequestIDs, 12)
+	assert.Len(t, m.FetchedAt, 12)
+	for _, id := range ids {
+		assert.Equal(t, "DescribeTrtcRoomUsage", m.AppActions[id])
+	}
 }
 
 func TestDaysAreChinaDaysWhateverTheConfiguredZone(t *testing.T) {

@@ -429,19 +429,23 @@ func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched
 	start, _, end, _ := DayBounds(date, APIZone)
 	now := r.now()
 	req := snapshot.CommitRequest{
-		Dataset:      schema.Dataset,
-		Date:         date,
-		Window:       snapshot.NewWindow(APIZone, start, end),
-		GeneratedAt:  now.UTC(),
-		Merge:        true,
-		ExpectedApps: r.Apps,
-		FetchedAt:    map[string]time.Time{},
-		Logger:       r.logger(),
+		Dataset:       schema.Dataset,
+		Date:          date,
+		Window:        snapshot.NewWindow(APIZone, start, end),
+		GeneratedAt:   now.UTC(),
+		Merge:         true,
+		ExpectedApps:  r.Apps,
+		FetchedAt:     map[string]time.Time{},
+		AppRequestIDs: map[string][]string{},
+		AppActions:    map[string]string{},
+		Logger:        r.logger(),
 	}
 	details := map[string]string{}
 	for _, f := range done {
 		req.Apps = append(req.Apps, f.unit.App)
 		req.FetchedAt[f.unit.App] = now.UTC()
+		req.AppRequestIDs[f.unit.App] = f.res.RequestIDs
+		req.AppActions[f.unit.App] = f.res.Action.Name
 		req.RequestIDs = append(req.RequestIDs, f.res.RequestIDs...)
 		ps.Rows += f.res.Rows
 		a := f.res.Action

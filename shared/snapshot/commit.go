@@ -47,6 +47,12 @@ type CommitRequest struct {
 	// FetchedAt records when each app's data was fetched; it is kept in the manifest (carried
 	// over for merged apps), so that a later run can tell what is already done.
 	FetchedAt map[string]time.Time
+	// AppRequestIDs and AppActions record, per app, the API request IDs and the action that
+	// produced its data; they are carried over for merged apps like FetchedAt, so that a day
+	// filled app by app keeps the provenance of every app. When AppRequestIDs is set, the
+	// manifest's request_ids are the union over all apps.
+	AppRequestIDs map[string][]string
+	AppActions    map[string]string
 	// Logger receives progress at debug level and anomalies at warn level; nil discards.
 	Logger *slog.Logger
 }
@@ -183,6 +189,18 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 			fetchedAt[a] = t.UTC()
 		}
 	}
+	appIDs := map[string][]string{}
+	for a, ids := range req.AppRequestIDs {
+		if scope[a] {
+			appIDs[a] = slices.Clone(ids)
+		}
+	}
+	appActions := map[string]string{}
+	for a, act := range req.AppActions {
+		if scope[a] {
+			appActions[a] = act
+		}
+	}
 	if req.Merge && prev != nil {
 		byApp := map[string][]FileEntry{}
 		for _, e := range prev.Files {
@@ -215,6 +233,12 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 			covered[app] = true
 			if t, ok := prev.FetchedAt[app]; ok {
 				fetchedAt[app] = t
+			}
+			if ids, ok := prev.AppRequestIDs[app]; ok {
+				appIDs[app] = ids
+			}
+			if act, ok := prev.AppActions[app]; ok {
+				appActions[app] = act
 			}
 			for _, e := range byApp[app] {
 				e.Unchanged = true
@@ -275,6 +299,8 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 		Apps:           nonNil(sortedKeys(covered)),
 		Files:          final,
 		FetchedAt:      fetchedAt,
+		AppActions:     appActions,
+		AppRequestIDs:  appIDs,
 		RequestIDs:     nonNil(req.RequestIDs),
 		Totals:         req.Totals,
 	}
@@ -283,6 +309,19 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 	}
 	if len(m.FetchedAt) == 0 {
 		m.FetchedAt = nil
+	}
+	if len(m.AppActions) == 0 {
+		m.AppActions = nil
+	}
+	if len(m.AppRequestIDs) == 0 {
+		m.AppRequestIDs = nil
+	} else {
+		var all []string
+		for _, ids := range m.AppRequestIDs {
+			all = append(all, ids...)
+		}
+		slices.Sort(all)
+		m.RequestIDs = slices.Compact(all)
 	}
 	body, err := m.Encode()
 	if err != nil {
@@ -388,6 +427,18 @@ func invalidate(ctx context.Context, store Store, mkey string, prev *Manifest, t
 		interim.FetchedAt = maps.Clone(prev.FetchedAt)
 		for a := range lost {
 			delete(interim.FetchedAt, a)
+		}
+	}
+	if len(prev.AppRequestIDs) > 0 {
+		interim.AppRequestIDs = maps.Clone(prev.AppRequestIDs)
+		for a := range lost {
+			delete(interim.AppRequestIDs, a)
+		}
+	}
+	if len(prev.AppActions) > 0 {
+		interim.AppActions = maps.Clone(prev.AppActions)
+		for a := range lost {
+			delete(interim.AppActions, a)
 		}
 	}
 	interim.Apps = nonNil(apps)

@@ -35,8 +35,13 @@ type Manifest struct {
 	Apps           []string    `json:"apps"`
 	Files          []FileEntry `json:"files"`
 	// FetchedAt records when each app's data was fetched from the API.
-	FetchedAt  map[string]time.Time `json:"fetched_at,omitempty"`
-	RequestIDs []string             `json:"request_ids"`
+	FetchedAt map[string]time.Time `json:"fetched_at,omitempty"`
+	// AppActions names, per app, the API action that produced its data (the source's action can
+	// differ between apps of a day filled over several runs, e.g. after a fallback).
+	AppActions map[string]string `json:"app_actions,omitempty"`
+	// AppRequestIDs holds, per app, the API request IDs of its data; RequestIDs is their union.
+	AppRequestIDs map[string][]string `json:"app_request_ids,omitempty"`
+	RequestIDs    []string            `json:"request_ids"`
 	// Totals holds optional sums over the partition (e.g. "rows", "minutes").
 	Totals map[string]float64 `json:"totals,omitempty"`
 }
