@@ -1,5 +1,5 @@
 # Developer shortcuts; CI runs .ci/run.
-.PHONY: test check package demo
+.PHONY: test check package demo bench
 
 test:
 	go test -race -shuffle=on ./...
@@ -17,3 +17,8 @@ package:
 
 demo:
 	go run ./cmd/tcusage demo
+
+# bench: the performance measurements of docs/performance.md (on demand; not part of CI's tests).
+bench:
+	go test -run '^$$' -bench . -benchmem ./shared/usage/ ./shared/tcloud/ ./shared/source/
+	go run ./cmd/bench all
