@@ -72,7 +72,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		for _, f := range []func() error{
 			func() error { return sizes(ctx, out) },
 			func() error { return coldStart(ctx, out, 30, ".tools/node-sdk") },
-			func() error { return daily(ctx, out, dailyOptions{Apps: 200, Dates: 1, Latency: defaultLatency}, false) },
+			func() error {
+				return daily(ctx, out, dailyOptions{Apps: 200, Dates: 1, Latency: defaultLatency}, false)
+			},
 			func() error { return large(ctx, out, []int{1_000_000}) },
 			func() error { return scale(ctx, out) },
 		} {
