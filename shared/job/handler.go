@@ -55,7 +55,7 @@ func (h *Handler) timer(ctx context.Context, t *scfevent.Timer) (any, error) {
 		return nil, err
 	}
 	log.InfoContext(ctx, "timer run", "trigger", t.TriggerName, "dataset", r.Source.Schema().Dataset, "dates", w.Dates, "apps", len(w.Apps))
-	sum, err := r.Run(ctx, w, RunOptions{})
+	sum, err := r.Run(ctx, w, RunOptions{Force: w.Force})
 	if err != nil {
 		log.ErrorContext(ctx, "timer run incomplete", "error", err, "pending", len(sum.Pending), "failed", len(sum.Failed))
 		return nil, fmt.Errorf("%s: %w", r.Source.Schema().Dataset, err)

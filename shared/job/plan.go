@@ -76,6 +76,8 @@ func DateRange(from, to string) []string {
 type Window struct {
 	Dates []string // newest first: yesterday is the most valuable if time runs out
 	Apps  []string
+	// Force fetches app-days already delivered in the current cycle again.
+	Force bool
 }
 
 // Limits bound what a request may ask for: Earliest is the first date the API serves ("" =
@@ -133,6 +135,8 @@ type Override struct {
 	To          string   `json:"to,omitempty"`
 	Apps        []string `json:"apps,omitempty"`
 	RestateDays *int     `json:"restate_days,omitempty"`
+	// Force re-fetches app-days already delivered today (by default a run skips them).
+	Force bool `json:"force,omitempty"`
 }
 
 // TimerWindow plans a timer run: yesterday in the configured zone plus restateDays before it,
@@ -144,13 +148,13 @@ func TimerWindow(message string, now time.Time, loc *time.Location, restateDays 
 		dec := json.NewDecoder(bytes.NewReader([]byte(m)))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&o); err != nil {
-			return Window{}, &InputError{Field: "Message", Problem: "want empty or a JSON object with date, from, to, apps, restate_days: " + jsonProblem(err)}
+			return Window{}, &InputError{Field: "Message", Problem: "want empty or a JSON object with date, from, to, apps, restate_days, force: " + jsonProblem(err)}
 		}
 		if dec.More() {
 			return Window{}, &InputError{Field: "Message", Problem: "trailing data after the JSON object"}
 		}
 	}
-	w := Window{Apps: apps}
+	w := Window{Apps: apps, Force: o.Force}
 	if len(o.Apps) > 0 {
 		sel, err := SelectApps("Message.apps", o.Apps, apps)
 		if err != nil {

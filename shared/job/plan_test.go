@@ -47,6 +47,11 @@ func TestTimerWindowOverrides(t *testing.T) {
 	w, err = TimerWindow(`{"restate_days":0}`, now, shanghai, 2, []string{"1"}, lim)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"2024-05-09"}, w.Dates)
+	assert.False(t, w.Force)
+
+	w, err = TimerWindow(`{"date":"2024-05-01","force":true}`, now, shanghai, 2, []string{"1"}, lim)
+	require.NoError(t, err)
+	assert.True(t, w.Force)
 }
 
 func TestTimerWindowRefuses(t *testing.T) {
