@@ -153,6 +153,9 @@ func TimerWindow(message string, now time.Time, loc *time.Location, restateDays 
 		if dec.More() {
 			return Window{}, &InputError{Field: "Message", Problem: "trailing data after the JSON object"}
 		}
+		if k, ok := repeatedKey(m); ok {
+			return Window{}, &InputError{Field: "Message." + k, Problem: "given more than once"}
+		}
 	}
 	w := Window{Apps: apps, Force: o.Force}
 	if len(o.Apps) > 0 {
@@ -197,6 +200,33 @@ func TimerWindow(message string, now time.Time, loc *time.Location, restateDays 
 	}
 	slices.Reverse(w.Dates) // newest first
 	return w, nil
+}
+
+// repeatedKey reports a key given twice in the JSON object m (compared as encoding/json matches
+// fields, ignoring case), which encoding/json would otherwise resolve silently to the last value.
+func repeatedKey(m string) (string, bool) {
+	dec := json.NewDecoder(strings.NewReader(m))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		k, _ := t.(string)
+		k = strings.ToLower(k)
+		if seen[k] {
+			return k, true
+		}
+		seen[k] = true
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // SelectApps checks that every requested app is configured and returns them sorted, without
