@@ -117,7 +117,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 	if v := getenv(EnvAPIEndpoint); v != "" {
 		if _, _, err := parseEndpoint(v); err != nil {
-			return Config{}, fmt.Errorf("%s=%q: %w", EnvAPIEndpoint, v, err)
+			return Config{}, fmt.Errorf("%s=%q: %w", EnvAPIEndpoint, redactUserinfo(v), err)
 		}
 		cfg.Endpoint = v
 	}
@@ -184,6 +184,22 @@ func ParseRates(s string) (map[string]Limit, error) {
 		return nil, fmt.Errorf("no Action=N/period entries")
 	}
 	return out, nil
+}
+
+// redactUserinfo hides anything between "://" and "@" (a user and password someone put in a
+// URL), so that an error quoting the value cannot leak it.
+func redactUserinfo(s string) string {
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		rest, scheme = s, ""
+	}
+	if i := strings.LastIndex(rest, "@"); i >= 0 {
+		rest = "***@" + rest[i+1:]
+	}
+	if ok {
+		return scheme + "://" + rest
+	}
+	return rest
 }
 
 // parseEndpoint splits an endpoint into the SDK's host[:port] and scheme ("http" or "https").

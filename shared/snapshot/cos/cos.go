@@ -79,8 +79,10 @@ type Config struct {
 	// Region is the bucket's region, e.g. ap-guangzhou.
 	Region      string
 	Credentials Credentials
-	// Endpoint, when set (host:port), sends every connection to that address over plain HTTP,
-	// keeping the production Host and signature (TCUSAGE_COS_ENDPOINT; tests, private gateways).
+	// Endpoint, when set, sends every connection to that address over plain HTTP, keeping the
+	// production Host and signature (TCUSAGE_COS_ENDPOINT; tests, private gateways). A bare
+	// host:port must be a loopback address; another host must be written http://host:port, to
+	// say knowingly that credentials' signatures and the session token cross the network in clear.
 	Endpoint string
 	// Transport is the base transport under the signing one; nil uses http.DefaultTransport, or
 	// a transport dialing Endpoint when Endpoint is set. With a Transport and an Endpoint the
@@ -140,9 +142,19 @@ func New(cfg Config) (*Store, error) {
 	}
 	base := cfg.Transport
 	if cfg.Endpoint != "" {
-		if _, _, err := net.SplitHostPort(cfg.Endpoint); err != nil {
-			return nil, fmt.Errorf("cos: endpoint %q: want host:port", cfg.Endpoint)
+		addr, explicit := strings.CutPrefix(cfg.Endpoint, "http://")
+		host, _, err := net.SplitHostPort(addr)
+		if err != nil || strings.ContainsAny(addr, "/@?#") {
+			shown := cfg.Endpoint
+			if strings.Contains(shown, "@") {
+				shown = "(a value with user info, not shown)"
+			}
+			return nil, fmt.Errorf("cos: endpoint %q: want host:port (loopback) or http://host:port", shown)
 		}
+		if !explicit && !isLoopback(host) {
+			return nil, fmt.Errorf("cos: endpoint %q is not a loopback address: write http://%s to send COS traffic there in clear text", cfg.Endpoint, addr)
+		}
+		cfg.Endpoint = addr
 		if base == nil {
 			base = EndpointTransport(cfg.Endpoint)
 		}
@@ -168,6 +180,14 @@ func New(cfg Config) (*Store, error) {
 		page = 1000
 	}
 	return &Store{c: client, bucket: cfg.Bucket, pageSize: page, log: log}, nil
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // EndpointTransport returns a transport that connects to addr (host:port) whatever host a
