@@ -1,0 +1,227 @@
+package function_test
+
+import (
+	"encoding/json"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/function"
+)
+
+// errorAnswer is the JSON body of a refused HTTP query.
+type errorAnswer struct {
+	Error struct {
+		Code, Message, Field string
+	}
+}
+
+// The tests run at 02:00 on 2024-05-10 in Beijing: the latest complete day is 2024-05-09, and
+// room usage serves 90 days back, from 2024-02-10.
+
+// TestHostileHTTPQueries drives hostile queries through a real function handler, as a Function
+// URL or an API gateway would deliver them, and pins the exact answer each gets: never a panic,
+// never a 5xx for a caller's mistake, always the field at fault.
+func TestHostileHTTPQueries(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{})
+	fns := map[string]*function.Function{"telcall": e.build(function.TelCall), "roomusage": e.build(function.Room)}
+	huge := strings.Repeat("9", 1<<20)
+	cases := []struct {
+		name   string
+		fn     string
+		query  url.Values
+		apigw  bool
+		status int
+		code   string
+		field  string
+	}{
+		{"path traversal in app", "telcall", url.Values{"app": {"../../etc/passwd"}}, false, 400, "InvalidParameter", "app"},
+		{"traversal inside a configured app", "telcall", url.Values{"app": {"1400000001/../1400000002"}}, false, 400, "InvalidParameter", "app"},
+		{"NUL in app", "telcall", url.Values{"app": {"1400000001\x00"}}, false, 400, "InvalidParameter", "app"},
+		{"CRLF header injection in app", "telcall", url.Values{"app": {"1400000001\r\nX-Evil: 1"}}, false, 400, "InvalidParameter", "app"},
+		{"non-numeric app", "telcall", url.Values{"app": {"abc"}}, false, 400, "InvalidParameter", "app"},
+		{"negative app", "telcall", url.Values{"app": {"-1"}}, false, 400, "InvalidParameter", "app"},
+		{"zero-padded app", "telcall", url.Values{"app": {"01400000001"}}, false, 400, "InvalidParameter", "app"},
+		{"app unknown here", "telcall", url.Values{"app": {"1400000003"}}, false, 400, "InvalidParameter", "app"},
+		{"megabyte app", "telcall", url.Values{"app": {huge}}, false, 400, "InvalidParameter", "app"},
+		{"empty app", "telcall", url.Values{"app": {" , "}}, false, 400, "InvalidParameter", "app"},
+		{"huge range", "telcall", url.Values{"from": {"2000-01-01"}, "to": {"2024-05-09"}}, false, 400, "InvalidParameter", "to"},
+		{"range of the whole calendar", "telcall", url.Values{"from": {"0001-01-01"}, "to": {"9999-12-31"}}, false, 400, "InvalidParameter", "to"},
+		{"32 days", "telcall", url.Values{"from": {"2024-04-08"}, "to": {"2024-05-09"}}, false, 400, "InvalidParameter", "to"},
+		{"reversed range", "telcall", url.Values{"from": {"2024-05-09"}, "to": {"2024-05-01"}}, false, 400, "InvalidParameter", "from"},
+		{"future date", "telcall", url.Values{"date": {"2030-01-01"}}, false, 400, "InvalidParameter", "date"},
+		{"today is not complete", "telcall", url.Values{"date": {"2024-05-10"}}, false, 400, "InvalidParameter", "date"},
+		{"before the data window", "roomusage", url.Values{"date": {"2024-02-09"}}, false, 400, "InvalidParameter", "date"},
+		{"range starting before the window", "roomusage", url.Values{"from": {"2024-02-01"}, "to": {"2024-02-20"}}, false, 400, "InvalidParameter", "from"},
+		{"impossible date", "telcall", url.Values{"date": {"2024-02-30"}}, false, 400, "InvalidParameter", "date"},
+		{"traversal in date", "telcall", url.Values{"date": {"2024-05-09/../../x"}}, false, 400, "InvalidParameter", "date"},
+		{"duplicate date", "telcall", url.Values{"date": {"2024-05-09", "2024-05-08"}}, false, 400, "InvalidParameter", "date"},
+		{"duplicate date via the gateway", "telcall", url.Values{"date": {"2024-05-09", "2024-05-08"}}, true, 400, "InvalidParameter", "date"},
+		{"duplicate format", "telcall", url.Values{"format": {"json", "csv"}}, false, 400, "InvalidParameter", "format"},
+		{"date and from", "telcall", url.Values{"date": {"2024-05-09"}, "from": {"2024-05-08"}}, false, 400, "InvalidParameter", "date"},
+		{"from without to", "telcall", url.Values{"from": {"2024-05-08"}}, false, 400, "InvalidParameter", "from"},
+		{"unknown parameter", "telcall", url.Values{"limit": {"5"}}, false, 400, "InvalidParameter", "limit"},
+		{"unnamed parameter", "telcall", url.Values{"": {"x"}}, false, 400, "InvalidParameter", `""`},
+		{"control character in a parameter name", "telcall", url.Values{"a\x1bb": {"x"}}, false, 400, "InvalidParameter", `"a\x1bb"`},
+		{"unknown format", "telcall", url.Values{"format": {"xml"}}, false, 400, "InvalidParameter", "format"},
+		{"bad save", "telcall", url.Values{"save": {"maybe"}}, false, 400, "InvalidParameter", "save"},
+		{"repeated app is one app", "telcall", url.Values{"app": {"1400000001", "1400000001,1400000001"}, "date": {"2024-05-09"}}, false, 200, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ev := urlEvent(c.query, auth())
+			if c.apigw {
+				ev = apigwEvent(c.query, map[string]string{"Authorization": "Bearer " + httpToken})
+			}
+			r := httpAnswer(t, fns[c.fn], ev)
+			require.Equal(t, c.status, r.StatusCode, r.Body)
+			assert.Less(t, len(r.Body), 2000, "a refusal quotes the input clipped")
+			if c.status == 200 {
+				var ans struct{ Apps []string }
+				require.NoError(t, json.Unmarshal([]byte(r.Body), &ans))
+				assert.Equal(t, []string{"1400000001"}, ans.Apps)
+				return
+			}
+			var a errorAnswer
+			require.NoError(t, json.Unmarshal([]byte(r.Body), &a), r.Body)
+			assert.Equal(t, c.code, a.Error.Code)
+			assert.Equal(t, c.field, a.Error.Field)
+			assert.True(t, strings.HasPrefix(a.Error.Message, c.field+": "), a.Error.Message)
+			assert.NotContains(t, r.Body, "\x00")
+			assert.NotContains(t, r.Body, "\r\n")
+		})
+	}
+	reqs := len(e.emu.Requests())
+	assert.Equal(t, 1, reqs, "only the one valid query reached the API")
+}
+
+// TestHostileHTTPEvents covers requests that are wrong as a whole: methods, bodies and events
+// too large for the platform.
+func TestHostileHTTPEvents(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{})
+	fn := e.build(function.TelCall)
+	withMethod := func(method, body string) string {
+		var ev map[string]any
+		require.NoError(t, json.Unmarshal([]byte(urlEvent(url.Values{}, auth())), &ev))
+		ev["httpMethod"], ev["body"] = method, body
+		b, err := json.Marshal(ev)
+		require.NoError(t, err)
+		return string(b)
+	}
+	for _, c := range []struct {
+		name, method, body string
+		status             int
+		code               string
+	}{
+		{"POST with a 5 MB body", "POST", strings.Repeat("A", 5<<20), 405, "MethodNotAllowed"},
+		{"PUT", "PUT", "", 405, "MethodNotAllowed"},
+		{"DELETE", "DELETE", "", 405, "MethodNotAllowed"},
+		{"OPTIONS", "OPTIONS", "", 405, "MethodNotAllowed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httpAnswer(t, fn, withMethod(c.method, c.body))
+			require.Equal(t, c.status, r.StatusCode)
+			var a errorAnswer
+			require.NoError(t, json.Unmarshal([]byte(r.Body), &a))
+			assert.Equal(t, c.code, a.Error.Code)
+			assert.Equal(t, "GET, HEAD", r.Headers["Allow"])
+		})
+	}
+	assert.Empty(t, e.emu.Requests(), "no refused request reached the API")
+	t.Run("HEAD answers headers only", func(t *testing.T) {
+		r := httpAnswer(t, fn, withMethod("HEAD", ""))
+		require.Equal(t, 200, r.StatusCode)
+		assert.Empty(t, r.Body)
+	})
+	t.Run("an event over SCF's 6 MB limit is refused before the handler", func(t *testing.T) {
+		_, err := invoke(t, fn, withMethod("GET", strings.Repeat("A", 6<<20)))
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "byte limit")
+	})
+}
+
+// TestHostileTimerMessages drives hostile timer Messages through the handler: each run fails
+// before any API call with an error naming the Message field at fault.
+func TestHostileTimerMessages(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{})
+	fns := map[string]*function.Function{"telcall": e.build(function.TelCall), "roomusage": e.build(function.Room)}
+	for _, c := range []struct {
+		name, fn, message, want string
+	}{
+		{"path traversal in apps", "telcall", `{"apps":["../../etc/passwd"]}`, `Message.apps: "../../etc/passwd" is not a configured app`},
+		{"NUL in apps", "telcall", `{"apps":["1400000001\u0000"]}`, `Message.apps: "1400000001\x00" is not a configured app`},
+		{"non-numeric app", "telcall", `{"apps":["abc"]}`, `Message.apps: "abc" is not a configured app`},
+		{"app as a number", "telcall", `{"apps":[1400000001]}`, "Message: want empty or a JSON object"},
+		{"huge range", "telcall", `{"from":"2000-01-01","to":"2024-05-09"}`, "Message.to: the range 2000-01-01..2024-05-09 covers 8896 days; at most 31 per run"},
+		{"reversed range", "telcall", `{"from":"2024-05-09","to":"2024-05-01"}`, "Message.from: 2024-05-09 is after Message.to=2024-05-01"},
+		{"future date", "telcall", `{"date":"2030-01-01"}`, "Message.date: 2030-01-01 is not a complete day yet"},
+		{"before the data window", "roomusage", `{"date":"2024-01-01"}`, "Message.date: 2024-01-01 is before 2024-02-10"},
+		{"restatement out of bounds", "telcall", `{"restate_days":100000}`, "Message.restate_days: want 0 to 30"},
+		{"duplicate field", "telcall", `{"date":"2024-05-09","date":"2024-05-08"}`, "Message.date: given more than once"},
+		{"duplicate field in another case", "telcall", `{"date":"2024-05-09","Date":"2024-05-08"}`, "Message.date: given more than once"},
+		{"unknown field", "telcall", `{"dates":["2024-05-09"]}`, `Message: want empty or a JSON object`},
+		{"not JSON", "telcall", `yesterday please`, "Message: want empty or a JSON object"},
+		{"trailing data", "telcall", `{"date":"2024-05-09"} {"date":"2024-05-08"}`, "Message: trailing data after the JSON object"},
+		{"megabyte date", "telcall", `{"date":"` + strings.Repeat("2", 1<<20) + `"}`, "Message.date: \"2222"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := invoke(t, fns[c.fn], timerEvent(c.message))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.want)
+			assert.Less(t, len(err.Error()), 1000, "errors quote the input clipped")
+		})
+	}
+	assert.Empty(t, e.emu.Requests(), "no refused Message reached the API")
+}
+
+// TestHostileConfiguration gives hostile values to the configuration variables: the function
+// refuses to start, naming the variable, without echoing anything secret.
+func TestHostileConfiguration(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{})
+	for _, c := range []struct {
+		name     string
+		spec     function.Spec
+		variable string
+		value    string
+	}{
+		{"traversal in the COS prefix", function.TelCall, "TCUSAGE_SINK", "cos://tcusage-1250000000/../../etc?region=ap-guangzhou"},
+		{"NUL in the COS prefix", function.TelCall, "TCUSAGE_SINK", "cos://tcusage-1250000000/a%00b?region=ap-guangzhou"},
+		{"control character in the COS prefix", function.TelCall, "TCUSAGE_SINK", "cos://tcusage-1250000000/a%1Bb?region=ap-guangzhou"},
+		{"traversal in the COS region", function.TelCall, "TCUSAGE_SINK", "cos://tcusage-1250000000/p?region=../x"},
+		{"credentials in the sink URL", function.TelCall, "TCUSAGE_SINK", "cos://AKIDx:topsecretvalue@tcusage-1250000000/p?region=ap-guangzhou"},
+		{"empty file sink", function.TelCall, "TCUSAGE_SINK", "file://"},
+		{"unknown sink scheme", function.TelCall, "TCUSAGE_SINK", "s3://bucket/p"},
+		{"traversal in app IDs", function.TelCall, "TCUSAGE_SDK_APP_IDS", "1400000001,../x"},
+		{"newline in app IDs", function.TelCall, "TCUSAGE_SDK_APP_IDS", "1400000001\n1400000002"},
+		{"non-numeric app ID", function.TelCall, "TCUSAGE_SDK_APP_IDS", "abc"},
+		{"app ID over 64 bits", function.TelCall, "TCUSAGE_SDK_APP_IDS", "18446744073709551616"},
+		{"duplicate app ID", function.TelCall, "TCUSAGE_SDK_APP_IDS", "1400000001,1400000001"},
+		{"traversal in the ESS app", function.ESS, "TCUSAGE_ESS_APP_ID", "../../etc"},
+		{"traversal in an ESS organisation", function.ESS, "TCUSAGE_ESS_ORG_OPEN_IDS", "org_a,../b"},
+		{"time zone as a path", function.TelCall, "TCUSAGE_TIMEZONE", "../../../etc/passwd"},
+		{"restatement out of bounds", function.TelCall, "TCUSAGE_RESTATE_DAYS", "100000"},
+		{"token digest not hex", function.TelCall, "TCUSAGE_HTTP_TOKEN_SHA256", "topsecretvalue"},
+		{"endpoint with a path", function.TelCall, "TCUSAGE_API_ENDPOINT", "http://127.0.0.1:1/x?y=1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			vars := map[string]string{}
+			for k, v := range e.vars {
+				vars[k] = v
+			}
+			vars[c.variable] = c.value
+			_, err := function.New(c.spec, func(k string) string { return vars[k] }, function.Options{Home: t.TempDir()})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.variable)
+			assert.NotContains(t, err.Error(), "topsecretvalue")
+			assert.NotContains(t, err.Error(), emulator.TestSecretKey)
+		})
+	}
+}
