@@ -53,6 +53,8 @@ type dailyResult struct {
 	Bound     time.Duration `json:"bound"`
 	Wall      time.Duration `json:"wall"`
 	HeapPeak  uint64        `json:"heap_peak"`
+	// PeakRSS is this process's VmHWM after the run (emulators included).
+	PeakRSS int64 `json:"peak_rss"`
 }
 
 // daily runs all four functions in parallel, in process, for o.Apps apps over o.Dates dates,
@@ -180,6 +182,7 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 	wg.Wait()
 	res.Wall = time.Since(start)
 	stopHeap()
+	res.PeakRSS, _ = vmHWM(os.Getpid())
 	for i := range res.Functions {
 		f := &res.Functions[i]
 		res.Bound = max(res.Bound, f.Bound)

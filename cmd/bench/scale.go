@@ -20,7 +20,7 @@ func scale(ctx context.Context, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintln(out, "\n### Cost against apps: daily run, all four functions, one date, latency 30 ms (one process per row; RSS includes the two in-process emulators)")
-	fmt.Fprintln(out, "\n| apps | bound | wall | wall ÷ bound | Go heap peak | process peak RSS |")
+	fmt.Fprintln(out, "\n| apps | bound | wall | wall ÷ bound | Go heap peak | process peak RSS (VmHWM) |")
 	fmt.Fprintln(out, "|---|---|---|---|---|---|")
 	for _, n := range []int{1, 10, 100, 200} {
 		cmd := exec.CommandContext(ctx, self, "daily", "-json", "-apps", strconv.Itoa(n))
@@ -35,7 +35,7 @@ func scale(ctx context.Context, out io.Writer) error {
 			return fmt.Errorf("daily -apps %d: %w", n, err)
 		}
 		fmt.Fprintf(out, "| %d | %s | %s | %.3f | %s | %s |\n", n, r.Bound.Round(time.Millisecond), r.Wall.Round(time.Millisecond),
-			float64(r.Wall)/float64(r.Bound), mb(int64(r.HeapPeak)), mb(maxRSS(cmd.ProcessState)))
+			float64(r.Wall)/float64(r.Bound), mb(int64(r.HeapPeak)), mb(r.PeakRSS))
 	}
 	fmt.Fprintln(out, "\n### Cost against rows")
 	return large(ctx, out, []int{10_000, 100_000, 1_000_000})
