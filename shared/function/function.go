@@ -13,9 +13,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/job"
+	"github.com/tcusage/tcusage/shared/scf"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/cos"
@@ -85,11 +87,67 @@ type Function struct {
 	Handler *job.Handler
 	// Client is the API client built from the environment (nil when Options.API was given).
 	Client *tcloud.Client
+
+	getenv  func(string) string
+	home    string
+	log     *slog.Logger
+	credsMu sync.Mutex
+	creds   tcloud.Credentials
 }
 
-// Handle serves one event; it is what the runtime calls.
+// Handle serves one event; it is what the runtime calls. It first reads the credentials again:
+// SCF renews the run role's temporary keys while a warm instance lives on, and hands the current
+// ones with each invocation.
 func (f *Function) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
+	f.refreshCredentials(ctx)
 	return f.Handler.Handle(ctx, ev)
+}
+
+// credentialSetter is a store whose signing keys can be replaced (COS).
+type credentialSetter interface {
+	SetCredentials(cos.Credentials) error
+}
+
+// refreshCredentials re-resolves the credentials from the invocation's environment (falling
+// back to the process's) and hands changed ones to the API client and the store. A failure keeps
+// the current credentials: the calls will say what is wrong.
+func (f *Function) refreshCredentials(ctx context.Context) {
+	if f.getenv == nil {
+		return
+	}
+	env := f.getenv
+	if ic, ok := scf.FromContext(ctx); ok && len(ic.Environment) > 0 {
+		env = func(k string) string {
+			if v, ok := ic.Environment[k]; ok {
+				return v
+			}
+			return f.getenv(k)
+		}
+	}
+	f.credsMu.Lock()
+	defer f.credsMu.Unlock()
+	cr, err := tcloud.LoadCredentials(env, f.home)
+	if err != nil {
+		f.log.WarnContext(ctx, "cannot read credentials again; keeping the current ones", "error", err)
+		return
+	}
+	if cr.SecretID == f.creds.SecretID && cr.SecretKey == f.creds.SecretKey && cr.Token == f.creds.Token {
+		return
+	}
+	if f.Client != nil {
+		if err := f.Client.SetCredentials(cr); err != nil {
+			f.log.WarnContext(ctx, "cannot use the new credentials", "error", err)
+			return
+		}
+	}
+	if s, ok := f.Handler.Runner.Store.(credentialSetter); ok {
+		if err := s.SetCredentials(cos.Credentials{SecretID: cr.SecretID, SecretKey: cr.SecretKey, Token: cr.Token}); err != nil {
+			f.log.WarnContext(ctx, "cannot use the new credentials for the store", "error", err)
+			return
+		}
+	}
+	f.log.InfoContext(ctx, "credentials renewed", "credentials", cr)
+	f.creds = cr
 }
 
 // New builds function spec from the environment (getenv is os.Getenv in production). Every
@@ -130,7 +188,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if opt.Latency <= 0 {
 		opt.Latency = 2 * time.Second
 	}
-	fn := &Function{Spec: spec, Config: cfg}
+	fn := &Function{Spec: spec, Config: cfg, getenv: getenv, home: home, log: log, creds: creds}
 	api := opt.API
 	if api == nil {
 		c, err := tcloud.New(apiCfg)

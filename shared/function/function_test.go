@@ -621,3 +621,29 @@ func TestDaysAreChinaDaysWhateverTheConfiguredZone(t *testing.T) {
 	require.NoError(t, err)
 	assert.Contains(t, string(out), `"date":"2024-05-08"`)
 }
+
+func TestCredentialsAreReadAgainAtEachInvocation(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{Credentials: []emulator.Credential{
+		{SecretID: emulator.TestSecretID, SecretKey: emulator.TestSecretKey},
+		{SecretID: "AKIDrenewedRunRoleKey000000000000001", SecretKey: "renewed-secret-key-000000000000001", Token: "renewed-session-token"},
+	}})
+	fn := e.build(function.TelCall)
+	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09","apps":["1400000001"]}`))
+	require.NoError(t, err)
+
+	// The next invocation carries the run role's renewed keys in its environment, as SCF does.
+	ctx := scf.NewContext(context.Background(), &scf.InvocationContext{RequestID: "r2", Environment: map[string]string{
+		"TENCENTCLOUD_SECRETID":     "AKIDrenewedRunRoleKey000000000000001",
+		"TENCENTCLOUD_SECRETKEY":    "renewed-secret-key-000000000000001",
+		"TENCENTCLOUD_SESSIONTOKEN": "renewed-session-token",
+	}})
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	_, err = scf.Invoke(ctx, fn.Handle, []byte(timerEvent(`{"date":"2024-05-08","apps":["1400000001"]}`)))
+	require.NoError(t, err)
+	reqs := e.emu.Requests()
+	require.Len(t, reqs, 2)
+	assert.Equal(t, emulator.TestSecretID, reqs[0].SecretID)
+	assert.Equal(t, "AKIDrenewedRunRoleKey000000000000001", reqs[1].SecretID, "the renewed key signed the second call")
+	assert.Empty(t, reqs[1].Code, "with its session token")
+}

@@ -355,7 +355,31 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 	return ae
 }
 
-func (c *Client) clean(s string) string { return cleanMessage(s, c.creds) }
+func (c *Client) clean(s string) string { return cleanMessage(s, c.credentials()) }
+
+// credentials returns the credentials in use.
+func (c *Client) credentials() Credentials {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.creds
+}
+
+// SetCredentials replaces the credentials for the calls that start from now on. SCF hands a
+// function fresh run-role credentials (they last at most a few hours) while a warm instance
+// lives on, so a function reads them again at each invocation.
+func (c *Client) SetCredentials(cr Credentials) error {
+	if cr.SecretID == "" || cr.SecretKey == "" {
+		return errors.New("tcloud: credentials need a SecretId and a SecretKey")
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if cr.SecretID == c.creds.SecretID && cr.SecretKey == c.creds.SecretKey && cr.Token == c.creds.Token {
+		return nil
+	}
+	c.creds = cr
+	c.sdk = map[string]*common.Client{} // SDK clients hold their credential: build new ones
+	return nil
+}
 
 // apiRequest is the SDK request: BaseRequest supplies the plumbing, body the JSON payload.
 type apiRequest struct {
@@ -460,7 +484,7 @@ func (c *Client) String() string {
 	if c.host == "" {
 		target = c.scheme + "://<service>." + c.root
 	}
-	return fmt.Sprintf("tcloud.Client{%s, credentials %s}", target, c.creds)
+	return fmt.Sprintf("tcloud.Client{%s, credentials %s}", target, c.credentials())
 }
 
 // Format implements fmt.Formatter so that no verb prints the client's fields (which hold the

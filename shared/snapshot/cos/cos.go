@@ -118,6 +118,7 @@ func ValidRegion(region string) error {
 // Store is a snapshot.Store on one COS bucket. It is safe for concurrent use.
 type Store struct {
 	c        *cossdk.Client
+	auth     *cossdk.AuthorizationTransport
 	bucket   string
 	pageSize int
 	log      *slog.Logger
@@ -163,14 +164,13 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cos: bucket URL: %w", err)
 	}
-	client := cossdk.NewClient(&cossdk.BaseURL{BucketURL: u}, &http.Client{
-		Transport: &cossdk.AuthorizationTransport{
-			SecretID:     cfg.Credentials.SecretID,
-			SecretKey:    cfg.Credentials.SecretKey,
-			SessionToken: cfg.Credentials.Token,
-			Transport:    base,
-		},
-	})
+	auth := &cossdk.AuthorizationTransport{
+		SecretID:     cfg.Credentials.SecretID,
+		SecretKey:    cfg.Credentials.SecretKey,
+		SessionToken: cfg.Credentials.Token,
+		Transport:    base,
+	}
+	client := cossdk.NewClient(&cossdk.BaseURL{BucketURL: u}, &http.Client{Transport: auth})
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -179,7 +179,7 @@ func New(cfg Config) (*Store, error) {
 	if page <= 0 || page > 1000 {
 		page = 1000
 	}
-	return &Store{c: client, bucket: cfg.Bucket, pageSize: page, log: log}, nil
+	return &Store{c: client, auth: auth, bucket: cfg.Bucket, pageSize: page, log: log}, nil
 }
 
 func isLoopback(host string) bool {
@@ -200,6 +200,19 @@ func EndpointTransport(addr string) *http.Transport {
 		return d.DialContext(ctx, network, addr)
 	}
 	return t
+}
+
+// SetCredentials replaces the keys the requests that start from now on are signed with (SCF
+// renews run-role credentials while a warm instance lives on).
+func (s *Store) SetCredentials(c Credentials) error {
+	if c.SecretID == "" || c.SecretKey == "" {
+		return errors.New("cos: credentials need a SecretID and a SecretKey")
+	}
+	if strings.TrimSpace(c.SecretID) != c.SecretID || strings.TrimSpace(c.SecretKey) != c.SecretKey {
+		return errors.New("cos: credentials have leading or trailing spaces")
+	}
+	s.auth.SetCredential(c.SecretID, c.SecretKey, c.Token)
+	return nil
 }
 
 // Bucket returns the bucket name.
