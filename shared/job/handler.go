@@ -95,7 +95,17 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 	ans := rowsAnswer{Dataset: r.Source.Schema().Dataset, SchemaVersion: r.Source.Schema().Version, From: q.From, To: q.To, Apps: q.Apps, Rows: []json.RawMessage{}}
 	var csvOut bytes.Buffer
 	var csvHeader string
+	var size int
+	tooLarge := func(n int) *scfevent.HTTPResponse {
+		resp := errorResponse(http.StatusRequestEntityTooLarge, "AnswerTooLarge", fmt.Sprintf(
+			"the answer is over %d bytes, more than an SCF response may carry; ask for fewer days or apps, or save=true and read the snapshot from the store", n), "")
+		return &resp
+	}
 	add := func(format string, b []byte) *scfevent.HTTPResponse {
+		// Stop as soon as the answer cannot fit, instead of building it whole in memory.
+		if size += len(b); size > MaxResponseBytes {
+			return tooLarge(MaxResponseBytes)
+		}
 		if format == FormatJSONL {
 			ans.Rows = splitJSONL(b, ans.Rows)
 			return nil
@@ -177,9 +187,9 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 	} else {
 		resp = jsonResponse(http.StatusOK, ans)
 	}
-	if len(resp.Body) > MaxResponseBytes {
-		return errorResponse(http.StatusRequestEntityTooLarge, "AnswerTooLarge", fmt.Sprintf(
-			"the answer is %d bytes, over the %d bytes an SCF response may carry; ask for fewer days or apps, or save=true and read the snapshot from the store", len(resp.Body), MaxResponseBytes), "")
+	// The body travels as a JSON string inside SCF's answer: count it as escaped there.
+	if escapedLen(resp.Body) > MaxResponseBytes {
+		return *tooLarge(MaxResponseBytes)
 	}
 	if req.Method == http.MethodHead {
 		resp.Body = ""
@@ -196,6 +206,21 @@ func (r *Runner) margin() time.Duration {
 	}
 	files := len(r.Apps) * max(1, len(r.Formats))
 	return 5*time.Second + time.Duration(files)*200*time.Millisecond
+}
+
+// escapedLen is the length of s once encoded as a JSON string by encoding/json (which also
+// escapes <, > and &).
+func escapedLen(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+			n++
+		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			n += 5
+		}
+	}
+	return n
 }
 
 func contains(s []string, v string) bool {
