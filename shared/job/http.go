@@ -202,7 +202,12 @@ func upstreamResponse(ctx context.Context, err error) scfevent.HTTPResponse {
 		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, tcloud.ErrAttemptTimeout) {
 			status = http.StatusGatewayTimeout
 		}
-		return errorResponse(status, "Upstream."+ae.Code, fmt.Sprintf("%s failed: %s", ae.Action, clipMessage(ae.Message)), ae.RequestID)
+		msg := ae.Message // the service's own words
+		if strings.HasPrefix(ae.Code, "ClientError.") {
+			// Our side of the call: its message names addresses and transport internals.
+			msg = "the API could not be reached or its answer could not be read"
+		}
+		return errorResponse(status, "Upstream."+ae.Code, fmt.Sprintf("%s failed: %s", ae.Action, clipMessage(msg)), ae.RequestID)
 	}
 	if errors.Is(err, ErrStore) {
 		return errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "the snapshot store failed; try again later", "")
