@@ -365,6 +365,11 @@ func TestDeadlineDuringAFetchLeavesNoPartition(t *testing.T) {
 		_, err := scf.Invoke(ctx, fn.Handle, []byte(timerEvent(`{"date":"2024-05-09"}`)))
 		return err
 	}
+	// Already out of time: nothing starts, and the error says what is left.
+	err = run(time.Nanosecond)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "telcall: stopped before the deadline: 2 app-day(s) left for the next invocation")
+
 	err = run(700 * time.Millisecond)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "telcall: stopped before the deadline: 2 app-day(s) left for the next invocation")

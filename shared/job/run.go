@@ -178,15 +178,17 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			prev = nil
+		case err != nil && ctx.Err() != nil:
+			// Out of time before this date could start: it and the rest are left pending.
+			finish()
+			leave(w.Dates[i:])
+			stopped = true
 		case err != nil:
-			if ctx.Err() != nil {
-				if finish() {
-					return sum, errors.Join(errs...)
-				}
-				return sum, errors.Join(append(errs, ctx.Err())...)
-			}
 			log.WarnContext(ctx, "previous manifest unreadable; fetching every app", "date", date, "error", err)
 			prev = nil
+		}
+		if stopped {
+			break
 		}
 		if !opt.Force && prev != nil {
 			apps = pendingApps(prev, apps, cycleStart)
