@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 )
 
 // File is one encoded data file given to Commit: the rows of one app in one format.
@@ -74,6 +76,9 @@ type plannedWrite struct {
 	content Content
 	md5     [16]byte
 }
+
+// parallelism is how many data objects a commit writes or deletes at once.
+const parallelism = 8
 
 // Commit delivers one partition following the protocol in the package documentation: unchanged
 // files are kept, changed files are written, stale files are deleted and the manifest lands last.
@@ -156,22 +161,34 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 	var final []FileEntry
 	pending := map[string]bool{}
 
-	// Keep byte-identical files that are really in place.
-	toWrite := writes[:0]
-	for _, w := range writes {
+	// Keep byte-identical files that are really in place (checked with HEADs, several at once).
+	present := make([]bool, len(writes))
+	hg, hctx := errgroup.WithContext(ctx)
+	hg.SetLimit(parallelism)
+	for i, w := range writes {
 		p, ok := prevByKey[w.entry.Key]
-		if ok && p.SHA256 == w.entry.SHA256 && p.Bytes == w.entry.Bytes {
-			present, err := presentWithSize(ctx, store, w.entry.Key, w.entry.Bytes)
-			if err != nil {
-				return nil, fmt.Errorf("commit %s: %w", dir, err)
+		if !ok || p.SHA256 != w.entry.SHA256 || p.Bytes != w.entry.Bytes {
+			continue
+		}
+		hg.Go(func() error {
+			ok, err := presentWithSize(hctx, store, w.entry.Key, w.entry.Bytes)
+			present[i] = ok
+			if err == nil && !ok {
+				log.Warn("file listed in the manifest is missing or has another size; rewriting", "key", w.entry.Key)
 			}
-			if present {
-				w.entry.Unchanged = true
-				final = append(final, w.entry)
-				res.Unchanged = append(res.Unchanged, w.entry.Key)
-				continue
-			}
-			log.Warn("file listed in the manifest is missing or has another size; rewriting", "key", w.entry.Key)
+			return err
+		})
+	}
+	if err := hg.Wait(); err != nil {
+		return nil, fmt.Errorf("commit %s: %w", dir, err)
+	}
+	toWrite := writes[:0]
+	for i, w := range writes {
+		if present[i] {
+			w.entry.Unchanged = true
+			final = append(final, w.entry)
+			res.Unchanged = append(res.Unchanged, w.entry.Key)
+			continue
 		}
 		toWrite = append(toWrite, w)
 		final = append(final, w.entry)
@@ -344,23 +361,42 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 		res.Invalidated = done
 	}
 
-	// Step 2: write changed data.
+	// Step 2: write changed data, several files at once (the order does not matter: nothing
+	// lists them until the manifest lands).
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(parallelism)
 	for _, w := range toWrite {
-		if err := putContent(ctx, store, w.entry.Key, w.content, w.entry.ContentType, w.md5); err != nil {
-			return res, fmt.Errorf("commit %s: %w", dir, err)
-		}
+		g.Go(func() error {
+			if err := putContent(gctx, store, w.entry.Key, w.content, w.entry.ContentType, w.md5); err != nil {
+				return err
+			}
+			log.Debug("wrote data file", "key", w.entry.Key, "bytes", w.entry.Bytes)
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return res, fmt.Errorf("commit %s: %w", dir, err)
+	}
+	for _, w := range toWrite {
 		res.Written = append(res.Written, w.entry.Key)
-		log.Debug("wrote data file", "key", w.entry.Key, "bytes", w.entry.Bytes)
 	}
 
 	// Step 3: delete stale data.
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(parallelism)
 	for _, k := range stale {
-		if err := store.Delete(ctx, k); err != nil {
-			return res, fmt.Errorf("commit %s: delete stale: %w", dir, err)
-		}
-		res.Deleted = append(res.Deleted, k)
-		log.Debug("deleted stale file", "key", k)
+		g.Go(func() error {
+			if err := store.Delete(gctx, k); err != nil {
+				return fmt.Errorf("delete stale: %w", err)
+			}
+			log.Debug("deleted stale file", "key", k)
+			return nil
+		})
 	}
+	if err := g.Wait(); err != nil {
+		return res, fmt.Errorf("commit %s: %w", dir, err)
+	}
+	res.Deleted = append(res.Deleted, stale...)
 
 	// Step 4: the manifest, last.
 	if err := putContent(ctx, store, mkey, Bytes(body), "application/json", md5Of(body)); err != nil {
