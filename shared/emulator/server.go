@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 )
@@ -43,6 +44,19 @@ func (s *Server) Close() {
 func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	e := New(cfg)
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second}
+	// Connections opened but not yet used (a client's spare dial) count as busy for the first
+	// 5 s of a Shutdown; they are tracked so that the shutdown can close them at once.
+	var mu sync.Mutex
+	fresh := map[net.Conn]bool{}
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		if s == http.StateNew {
+			fresh[c] = true
+		} else {
+			delete(fresh, c)
+		}
+	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	select {
@@ -51,6 +65,12 @@ func Serve(ctx context.Context, ln net.Listener, cfg Config) error {
 	case <-ctx.Done():
 	}
 	e.Close()
+	srv.SetKeepAlivesEnabled(false)
+	mu.Lock()
+	for c := range fresh {
+		c.Close()
+	}
+	mu.Unlock()
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
