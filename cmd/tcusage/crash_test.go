@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -83,10 +82,7 @@ func dataFiles(t *testing.T, dir string) map[string][]byte {
 		if strings.HasSuffix(o.Key, snapshot.ManifestName) {
 			continue
 		}
-		rc, err := st.Get(ctx, o.Key)
-		require.NoError(t, err)
-		b, err := io.ReadAll(rc)
-		rc.Close()
+		b, err := snapshot.ReadObject(ctx, st, o.Key)
 		require.NoError(t, err)
 		out[o.Key] = b
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"net/url"
 	"slices"
@@ -118,10 +117,7 @@ func objects(t *testing.T, store snapshot.Store, prefix string) (map[string][]by
 	data := map[string][]byte{}
 	manifests := map[string]*snapshot.Manifest{}
 	for _, o := range infos {
-		rc, err := store.Get(ctx, o.Key)
-		require.NoError(t, err)
-		b, err := io.ReadAll(rc)
-		rc.Close()
+		b, err := snapshot.ReadObject(ctx, store, o.Key)
 		require.NoError(t, err)
 		rel := strings.TrimPrefix(o.Key, lp)
 		if strings.HasSuffix(o.Key, "/"+snapshot.ManifestName) {
@@ -150,20 +146,11 @@ func checkSound(t *testing.T, store snapshot.Store, prefix, dataset string, date
 		require.True(t, rep.OK(), "%s %s: %v", dataset, d, rep.Problems)
 		for _, f := range rep.Manifest.Files {
 			rel := strings.TrimPrefix(f.Key, prefix+"/")
-			b, err := readKey(ctx, store, f.Key)
+			b, err := snapshot.ReadObject(ctx, store, f.Key)
 			require.NoError(t, err)
 			require.True(t, bytes.Equal(want[rel], b), "%s listed by a manifest differs from the fault-free run", rel)
 		}
 	}
-}
-
-func readKey(ctx context.Context, s snapshot.Store, key string) ([]byte, error) {
-	rc, err := s.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(rc)
 }
 
 // figures add up what the fault-injection runs did.

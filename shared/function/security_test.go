@@ -21,6 +21,7 @@ import (
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/scf"
 	"github.com/tcusage/tcusage/shared/scfevent"
+	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/costest"
 )
 
@@ -248,7 +249,7 @@ func TestNothingWrittenHoldsASecret(t *testing.T) {
 	require.NotEmpty(t, objs)
 	var stored bytes.Buffer
 	for _, o := range objs {
-		b, err := readKey(context.Background(), store, o.Key)
+		b, err := snapshot.ReadObject(context.Background(), store, o.Key)
 		require.NoError(t, err)
 		stored.WriteString(o.Key + "\n")
 		stored.Write(b)

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -147,7 +146,7 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 				if string(f.Format) != want || !contains(q.Apps, f.App) {
 					continue
 				}
-				b, err := readAll(ctx, r.Store, f.Key)
+				b, err := snapshot.ReadObject(ctx, r.Store, f.Key)
 				if err != nil {
 					log.ErrorContext(ctx, "HTTP save: cannot read back a data file", "key", f.Key, "error", err)
 					return errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "cannot read back the snapshot just written; try again later", "")
@@ -230,13 +229,4 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
-}
-
-func readAll(ctx context.Context, s snapshot.Store, key string) ([]byte, error) {
-	rc, err := s.Get(ctx, key)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(rc)
 }

@@ -137,3 +137,18 @@ func validText(s string) error {
 	}
 	return nil
 }
+
+// ReadObject returns the whole content of the object at key (missing: an error wrapping
+// fs.ErrNotExist).
+func ReadObject(ctx context.Context, store Store, key string) ([]byte, error) {
+	rc, err := store.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", key, err)
+	}
+	return b, nil
+}

@@ -79,10 +79,7 @@ func put(t *testing.T, st snapshot.Store, k, body string) {
 
 func get(t *testing.T, st snapshot.Store, k string) string {
 	t.Helper()
-	rc, err := st.Get(t.Context(), k)
-	require.NoError(t, err)
-	defer rc.Close()
-	b, err := io.ReadAll(rc)
+	b, err := snapshot.ReadObject(t.Context(), st, k)
 	require.NoError(t, err)
 	return string(b)
 }
