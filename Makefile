@@ -4,10 +4,11 @@
 test:
 	go test -race -shuffle=on ./...
 
-# check: formatting (gofmt -l must print nothing), vet, module checksums, then the tests.
+# check: formatting (gofmt -l must print nothing), vet, staticcheck, module checksums, the tests.
 check:
-	@unformatted="$$(gofmt -l .)"; if [ -n "$$unformatted" ]; then echo "gofmt -l:"; echo "$$unformatted"; exit 1; fi
+	@unformatted="$$(gofmt -l $$(git ls-files '*.go'))"; if [ -n "$$unformatted" ]; then echo "gofmt -l:"; echo "$$unformatted"; exit 1; fi
 	go vet ./...
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 	go mod verify
 	$(MAKE) test
 
