@@ -99,6 +99,9 @@ func unquoteJSON(q []byte) (string, bool) {
 	return sb.String(), true
 }
 
+// maxAnswerBytes is the largest answer the API documents (50 MB), with some room.
+const maxAnswerBytes = 64 << 20
+
 // predecodeMin is the answer size from which the transport decodes answers itself.
 const predecodeMin = 64 << 10
 
@@ -116,7 +119,9 @@ func predecode(resp *http.Response, info *attemptInfo) {
 	}
 	var buf bytes.Buffer
 	if resp.ContentLength > 0 {
-		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+		// Trust the announced size only up to the API's documented 50 MB answer limit, so that a
+		// bogus Content-Length cannot make us allocate gigabytes before reading a byte.
+		buf.Grow(int(min(resp.ContentLength, maxAnswerBytes)) + bytes.MinRead)
 	}
 	_, rerr := buf.ReadFrom(resp.Body)
 	resp.Body.Close()
