@@ -75,3 +75,22 @@ func writeRows(q Query, columns []string, rows []usage.Row) (int64, error) {
 	}
 	return int64(len(rows)), nil
 }
+
+// callRows makes the one call an app-day takes, converts the answer into rows with conv (which
+// also returns the answer's request ID) and writes them: the shape of every source but ESS.
+func callRows[Resp any](ctx context.Context, api Caller, q Query, a tcapi.Action, req any, schema usage.Schema, conv func(*Resp) ([]usage.Row, string, error)) (Result, error) {
+	var resp Resp
+	if err := api.Call(ctx, a, req, &resp); err != nil {
+		return Result{}, err
+	}
+	rows, requestID, err := conv(&resp)
+	if err != nil {
+		return Result{}, err
+	}
+	cols := schema.Names()
+	n, err := writeRows(q, cols, rows)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Rows: n, Columns: cols, RequestIDs: []string{requestID}, Action: a}, nil
+}

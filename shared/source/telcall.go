@@ -34,18 +34,9 @@ func (TelCall) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 		return Result{}, fmt.Errorf("telcall: app %q is not an SdkAppId", q.App)
 	}
 	req := tcapi.TelCallInfoRequest{StartTimeStamp: q.Start.Unix(), EndTimeStamp: q.Last.Unix(), SdkAppIDList: []int64{app}}
-	var resp tcapi.TelCallInfoResponse
-	if err := api.Call(ctx, tcapi.DescribeTelCallInfo, req, &resp); err != nil {
-		return Result{}, err
-	}
-	row, err := usage.TelCallRow(q.Date, app, &resp)
-	if err != nil {
-		return Result{}, err
-	}
-	cols := usage.TelCallSchema.Names()
-	n, err := writeRows(q, cols, []usage.Row{row})
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{Rows: n, Columns: cols, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTelCallInfo}, nil
+	return callRows(ctx, api, q, tcapi.DescribeTelCallInfo, req, usage.TelCallSchema,
+		func(r *tcapi.TelCallInfoResponse) ([]usage.Row, string, error) {
+			row, err := usage.TelCallRow(q.Date, app, r)
+			return []usage.Row{row}, r.RequestID, err
+		})
 }

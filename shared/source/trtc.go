@@ -119,36 +119,20 @@ func (t *Trtc) setState(fellBack string) {
 
 func (t *Trtc) interactive(ctx context.Context, api Caller, q Query, app uint64) (Result, error) {
 	req := tcapi.TrtcInteractiveTimeRequest{StartTime: q.Date, EndTime: q.Date, SdkAppID: &app}
-	var resp tcapi.TrtcInteractiveTimeResponse
-	if err := api.Call(ctx, tcapi.DescribeTrtcInteractiveTime, req, &resp); err != nil {
-		return Result{}, err
-	}
-	rows, err := usage.TrtcInteractiveRows(q.Date, app, &resp)
-	if err != nil {
-		return Result{}, err
-	}
-	cols := usage.TrtcUsageSchema.Names()
-	n, err := writeRows(q, cols, rows)
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{Rows: n, Columns: cols, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTrtcInteractiveTime}, nil
+	return callRows(ctx, api, q, tcapi.DescribeTrtcInteractiveTime, req, usage.TrtcUsageSchema,
+		func(r *tcapi.TrtcInteractiveTimeResponse) ([]usage.Row, string, error) {
+			rows, err := usage.TrtcInteractiveRows(q.Date, app, r)
+			return rows, r.RequestID, err
+		})
 }
 
 func (t *Trtc) usage(ctx context.Context, api Caller, q Query, app uint64, details map[string]string) (Result, error) {
 	req := tcapi.TrtcUsageRequest{StartTime: q.Date, EndTime: q.Date, SdkAppID: &app}
-	var resp tcapi.TrtcUsageResponse
-	if err := api.Call(ctx, tcapi.DescribeTrtcUsage, req, &resp); err != nil {
-		return Result{}, err
-	}
-	rows, err := usage.TrtcUsageRows(q.Date, app, &resp)
-	if err != nil {
-		return Result{}, err
-	}
-	cols := usage.TrtcUsageSchema.Names()
-	n, err := writeRows(q, cols, rows)
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{Rows: n, Columns: cols, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTrtcUsage, Details: details}, nil
+	res, err := callRows(ctx, api, q, tcapi.DescribeTrtcUsage, req, usage.TrtcUsageSchema,
+		func(r *tcapi.TrtcUsageResponse) ([]usage.Row, string, error) {
+			rows, err := usage.TrtcUsageRows(q.Date, app, r)
+			return rows, r.RequestID, err
+		})
+	res.Details = details
+	return res, err
 }
