@@ -196,10 +196,14 @@ func checkAuth(want []byte, header http.Header) *scfevent.HTTPResponse {
 // upstream code and request ID but no internal detail: store and local errors name no bucket, key
 // or path (the log has them).
 func upstreamResponse(ctx context.Context, err error) scfevent.HTTPResponse {
+	// Out of time first: a store or API error caused by the deadline is a timeout.
+	if errors.Is(err, ErrDeadline) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		return errorResponse(http.StatusGatewayTimeout, "Timeout", "the function ran out of time; ask for fewer days or apps", "")
+	}
 	var ae *tcloud.APIError
 	if errors.As(err, &ae) {
 		status := http.StatusBadGateway
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, tcloud.ErrAttemptTimeout) {
+		if errors.Is(err, tcloud.ErrAttemptTimeout) {
 			status = http.StatusGatewayTimeout
 		}
 		msg := ae.Message // the service's own words
@@ -214,9 +218,6 @@ func upstreamResponse(ctx context.Context, err error) scfevent.HTTPResponse {
 	}
 	if errors.Is(err, errLocal) {
 		return errorResponse(http.StatusInternalServerError, "InternalError", "the function failed; its log says why", "")
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, ErrDeadline) || ctx.Err() != nil {
-		return errorResponse(http.StatusGatewayTimeout, "Timeout", "the function ran out of time; ask for fewer days or apps", "")
 	}
 	return errorResponse(http.StatusBadGateway, "UpstreamInvalidAnswer", clipMessage(err.Error()), "")
 }

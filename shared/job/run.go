@@ -2,12 +2,14 @@ package job
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -135,6 +137,10 @@ func (r *Runner) logger() *slog.Logger {
 // Run fetches and commits every date of w, newest first. Each date's apps are fetched in
 // parallel and committed together; a date with a failed app gets no new manifest. The error
 // lists what failed or was left pending; the summary says what was done.
+//
+// With a deadline on ctx, fetches run under a deadline earlier by the commit margin, and commits
+// under ctx itself: the margin is kept for committing what was fetched, whatever the fetches
+// (pacing waits, retries, slow answers) do with their time.
 func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, error) {
 	log := r.logger()
 	schema := r.Source.Schema()
@@ -143,24 +149,31 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 	if opt.Resume {
 		cycleStart = time.Time{}
 	}
+	fetchCtx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		fetchCtx, cancel = context.WithDeadline(ctx, dl.Add(-r.margin()))
+		defer cancel()
+	}
 	var errs []error
 	// A date's commit runs while the next date is fetched, so that the API's pacing never waits
-	// for the store. finish waits for the commit in flight (if any), records it, and reports
-	// whether the run must stop because its context ended.
+	// for the store. finish waits for the commit in flight (if any) and records it.
 	var inFlight chan struct{}
 	var flightPS PartitionSummary
+	var flightSum *Summary // the commit's own pending and failed app-days, merged by finish
 	var flightErr error
-	finish := func() (stop bool) {
+	finish := func() {
 		if inFlight == nil {
-			return false
+			return
 		}
 		<-inFlight
 		inFlight = nil
 		sum.Partitions = append(sum.Partitions, flightPS)
+		sum.Pending = append(sum.Pending, flightSum.Pending...)
+		sum.Failed = append(sum.Failed, flightSum.Failed...)
 		if flightErr != nil {
 			errs = append(errs, flightErr)
 		}
-		return ctx.Err() != nil
 	}
 	// leave records the apps of dates not started as pending: out of time, they are the next
 	// invocation's work.
@@ -171,58 +184,47 @@ func (r *Runner) Run(ctx context.Context, w Window, opt RunOptions) (*Summary, e
 			}
 		}
 	}
-	stopped := false
 	for i, date := range w.Dates {
+		if fetchCtx.Err() != nil {
+			leave(w.Dates[i:])
+			break
+		}
 		apps := w.Apps
-		prev, err := snapshot.ReadManifest(ctx, r.Store, r.Prefix, schema.Dataset, date)
+		prev, err := snapshot.ReadManifest(fetchCtx, r.Store, r.Prefix, schema.Dataset, date)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
 			prev = nil
-		case err != nil && ctx.Err() != nil:
+		case err != nil && fetchCtx.Err() != nil:
 			// Out of time before this date could start: it and the rest are left pending.
-			finish()
 			leave(w.Dates[i:])
-			stopped = true
 		case err != nil:
 			log.WarnContext(ctx, "previous manifest unreadable; fetching every app", "date", date, "error", err)
 			prev = nil
 		}
-		if stopped {
+		if err != nil && fetchCtx.Err() != nil {
 			break
 		}
 		if !opt.Force && prev != nil {
 			apps = pendingApps(prev, apps, cycleStart)
 			if len(apps) == 0 {
-				if stopped = finish(); stopped {
-					leave(w.Dates[i+1:])
-					break
-				}
 				sum.Partitions = append(sum.Partitions, PartitionSummary{Date: date, Status: "skipped", ManifestKey: manifestKey(r, schema.Dataset, date)})
 				continue
 			}
 		}
-		results := r.fetchAll(ctx, date, apps, r.Formats, false)
-		if stopped = finish(); stopped {
-			for _, f := range results {
-				f.discard()
-				sum.Pending = append(sum.Pending, f.unit)
-			}
-			leave(w.Dates[i+1:])
-			break
-		}
-		done := make(chan struct{})
-		inFlight = done
-		go func() {
-			defer close(done)
-			flightPS, flightErr = r.commitDate(ctx, date, results, sum)
-		}()
-	}
-	if !stopped {
+		results := r.fetchAll(fetchCtx, date, apps, r.Formats, false)
 		finish()
+		done := make(chan struct{})
+		inFlight, flightSum = done, &Summary{}
+		go func(part *Summary) {
+			defer close(done)
+			flightPS, flightErr = r.commitDate(ctx, date, results, part)
+		}(flightSum)
 	}
-	if ctx.Err() != nil && len(sum.Pending) == 0 {
-		errs = append(errs, fmt.Errorf("%w: %w", ErrDeadline, ctx.Err()))
-	}
+	finish()
+	// Newest first, as dates are worked through.
+	slices.SortStableFunc(sum.Pending, func(a, b AppDay) int {
+		return cmp.Or(strings.Compare(b.Date, a.Date), compareApps(a.App, b.App))
+	})
 	if len(sum.Pending) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %d app-day(s) left for the next invocation (first: %s app %s)", ErrDeadline, len(sum.Pending), sum.Pending[0].Date, sum.Pending[0].App))
 	}
@@ -290,7 +292,8 @@ func (r *Runner) workers() int {
 }
 
 // reserve books the next app-day slot at the API's pacing and reports whether the app-day can
-// finish before ctx's deadline with the margin to commit; a slot that cannot is not booked.
+// finish before ctx's deadline (for a run, the fetch deadline, which already keeps the margin to
+// commit); a slot that cannot is not booked.
 func (r *Runner) reserve(ctx context.Context) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -298,7 +301,7 @@ func (r *Runner) reserve(ctx context.Context) bool {
 	if r.nextSlot.After(start) {
 		start = r.nextSlot
 	}
-	if dl, ok := ctx.Deadline(); ok && start.Add(r.Interval+r.Latency+r.margin()).After(dl) {
+	if dl, ok := ctx.Deadline(); ok && start.Add(r.Interval+r.Latency).After(dl) {
 		return false
 	}
 	r.nextSlot = start.Add(r.Interval)
@@ -398,8 +401,9 @@ func (f *fetched) discard() {
 	f.files = nil
 }
 
-// commitDate commits the fetched apps of one date, unless any of them failed.
-func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched, sum *Summary) (PartitionSummary, error) {
+// commitDate commits the fetched apps of one date, unless any of them failed; it records the
+// date's pending and failed app-days in part.
+func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched, part *Summary) (PartitionSummary, error) {
 	defer func() {
 		for _, f := range results {
 			f.discard()
@@ -411,9 +415,9 @@ func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched
 	for _, f := range results {
 		switch {
 		case f.queued:
-			sum.Pending = append(sum.Pending, f.unit)
+			part.Pending = append(part.Pending, f.unit)
 		case f.err != nil:
-			sum.Failed = append(sum.Failed, AppDayError{AppDay: f.unit, Error: f.err.Error()})
+			part.Failed = append(part.Failed, AppDayError{AppDay: f.unit, Error: f.err.Error()})
 			failed = append(failed, fmt.Errorf("%s app %s: %w", f.unit.Date, f.unit.App, f.err))
 		default:
 			done = append(done, f)
