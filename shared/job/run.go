@@ -354,7 +354,7 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []string, memor
 		}
 		return closeAll{ws, f.files}, nil
 	}
-	f.res, f.err = r.Source.Fetch(ctx, r.API, source.Query{Date: u.Date, Start: start, Last: last, App: u.App, Open: open})
+	f.res, f.err = r.Source.Fetch(ctx, r.API, source.Query{Date: u.Date, Start: start, Last: last, App: u.App, Open: open, TempDir: r.TempDir})
 	if f.err != nil {
 		f.discard()
 		if outOfTime(ctx, f.err) {

@@ -47,7 +47,8 @@ func (e *ESSBill) CallsPerApp() int { return max(1, len(e.OrgOpenIDs)) }
 //
 // Memory stays flat however many records a day has: each organisation's records go through an
 // external merge sort (essSorter) that keeps at most essRunSize of them in memory and spills
-// sorted runs to temporary files. Organisations are written in ID order, each sorted, which is
+// sorted runs to temporary files (in Query.TempDir), and finished organisations together keep at
+// most essRunSize more. Organisations are written in ID order, each sorted, which is
 // the order usage.SortESS gives (application, then organisation first).
 func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 	orgs := e.OrgOpenIDs
@@ -76,6 +77,21 @@ func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error
 		n += got.count
 		sorters[i] = got.recs
 		ids = append(ids, got.ids...)
+		// Memory stays flat across organisations too: once the finished organisations hold more
+		// than one run's worth of records in memory, their buffers go to run files.
+		held := 0
+		for _, s := range sorters[:i+1] {
+			held += s.buffered()
+		}
+		if held > essRunSize {
+			for _, s := range sorters[:i+1] {
+				if s.buffered() > 0 {
+					if err := s.spill(); err != nil {
+						return Result{}, err
+					}
+				}
+			}
+		}
 	}
 	if invalid != nil {
 		return Result{}, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s: %w", q.App, q.Date, invalid)
@@ -121,7 +137,7 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string,
 	}
 	var ids []string
 	for restart := 0; ; restart++ {
-		recs := &essSorter{}
+		recs := &essSorter{dir: q.TempDir}
 		var got int64
 		var invalid error
 		fail := func(err error) (orgRecords, error) {

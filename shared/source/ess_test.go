@@ -3,6 +3,8 @@ package source
 import (
 	"context"
 	"fmt"
+	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -183,4 +185,64 @@ func TestTrtcFallsBackWhenTheOldActionGoesOfflineLater(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "DescribeTrtcUsage", res.Action.Name)
 	assert.Equal(t, []string{"DescribeTrtcInteractiveTime", "DescribeTrtcInteractiveTime", "DescribeTrtcUsage", "DescribeTrtcUsage"}, c.calls)
+}
+
+// rowCapture keeps the rows written.
+type rowCapture struct{ rows []usage.Row }
+
+func (c *rowCapture) WriteRow(r usage.Row) error {
+	c.rows = append(c.rows, slices.Clone(r))
+	return nil
+}
+func (c *rowCapture) Close() error { return nil }
+
+// TestESSManyOrganisationsSpillAndKeepTheOrder pages three organisations whose records together
+// exceed what is kept in memory, with many ties, and checks the rows against the stable
+// in-memory sort of every record.
+func TestESSManyOrganisationsSpillAndKeepTheOrder(t *testing.T) {
+	const perOrg = essRunSize/2 + 700
+	record := func(org string, i int) tcapi.ChannelBillUsageDetail {
+		return tcapi.ChannelBillUsageDetail{
+			FlowID: fmt.Sprintf("flow-%03d", (i*7919)%300), CostTime: 1700000000 + int64((i*104729)%500),
+			CostType: 1 + int64(i%2), UseCount: int64(i%3) - 1, QuotaType: "SignFlow", Remark: org,
+		}
+	}
+	var calls int
+	api := callerFunc(func(req tcapi.BillUsageDetailRequest, out *tcapi.BillUsageDetailResponse) {
+		calls++
+		total := int64(perOrg)
+		out.Total = &total
+		for i := req.Offset * ESSPageSize; i < min(total, (req.Offset+1)*ESSPageSize); i++ {
+			out.Details = append(out.Details, record(req.Agent.ProxyOrganizationOpenID, int(i)))
+		}
+	})
+	orgs := []string{"org_c", "org_a", "org_b"}
+	var got rowCapture
+	tmp := t.TempDir()
+	q := Query{Date: "2024-05-09", App: "app1", TempDir: tmp, Open: func([]string) (usage.RowWriter, error) { return &got, nil }}
+	res, err := (&ESSBill{OrgOpenIDs: orgs}).Fetch(context.Background(), api, q)
+	require.NoError(t, err)
+	assert.Equal(t, int64(3*perOrg), res.Rows)
+
+	var all []usage.ESSRecord
+	for _, org := range orgs {
+		for i := 0; i < perOrg; i++ {
+			all = append(all, usage.ESSRecord{AppID: "app1", OrgOpenID: org, ChannelBillUsageDetail: record(org, i)})
+		}
+	}
+	want, err := usage.ESSRows("2024-05-09", all)
+	require.NoError(t, err)
+	require.Equal(t, len(want), len(got.rows))
+	assert.Equal(t, want, got.rows)
+	left, err := os.ReadDir(tmp)
+	require.NoError(t, err)
+	assert.Empty(t, left, "run files are removed")
+}
+
+// callerFunc answers ChannelDescribeBillUsageDetail with fn.
+type callerFunc func(tcapi.BillUsageDetailRequest, *tcapi.BillUsageDetailResponse)
+
+func (f callerFunc) Call(_ context.Context, _ tcapi.Action, req, resp any) error {
+	f(req.(tcapi.BillUsageDetailRequest), resp.(*tcapi.BillUsageDetailResponse))
+	return nil
 }

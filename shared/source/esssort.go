@@ -25,8 +25,11 @@ type essSorter struct {
 	dir  string // "" = os.TempDir()
 	size int    // records per run (essRunSize when 0)
 	buf  []usage.ESSRecord
-	runs []*os.File
+	runs []string // run files, closed between writing and merging (any number stay cheap)
 }
+
+// buffered is how many records the sorter holds in memory.
+func (s *essSorter) buffered() int { return len(s.buf) }
 
 // add appends one record, spilling a sorted run when the buffer is full.
 func (s *essSorter) add(r usage.ESSRecord) error {
@@ -50,15 +53,20 @@ func (s *essSorter) spill() error {
 	if err != nil {
 		return fmt.Errorf("ESS sort run: %w", err)
 	}
-	s.runs = append(s.runs, f)
+	s.runs = append(s.runs, f.Name())
 	w := bufio.NewWriterSize(f, 64<<10)
 	enc := gob.NewEncoder(w)
 	for i := range s.buf {
 		if err := enc.Encode(&s.buf[i]); err != nil {
+			f.Close()
 			return fmt.Errorf("ESS sort run: %w", err)
 		}
 	}
 	if err := w.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("ESS sort run: %w", err)
+	}
+	if err := f.Close(); err != nil {
 		return fmt.Errorf("ESS sort run: %w", err)
 	}
 	clear(s.buf)
@@ -83,10 +91,12 @@ func (s *essSorter) each(fn func(usage.ESSRecord) error) error {
 		}
 	}
 	h := &runHeap{}
-	for i, f := range s.runs {
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
+	for i, name := range s.runs {
+		f, err := os.Open(name)
+		if err != nil {
 			return fmt.Errorf("ESS sort merge: %w", err)
 		}
+		defer f.Close()
 		c := &runCursor{run: i, dec: gob.NewDecoder(bufio.NewReaderSize(f, 32<<10))}
 		ok, err := c.next()
 		if err != nil {
@@ -117,9 +127,8 @@ func (s *essSorter) each(fn func(usage.ESSRecord) error) error {
 
 // close removes the runs.
 func (s *essSorter) close() {
-	for _, f := range s.runs {
-		f.Close()
-		os.Remove(f.Name())
+	for _, name := range s.runs {
+		os.Remove(name)
 	}
 	s.runs, s.buf = nil, nil
 }

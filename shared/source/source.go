@@ -30,6 +30,8 @@ type Query struct {
 	// and only after the whole answer has been received and validated, so that a bad answer
 	// never leaves a partial file.
 	Open func(columns []string) (usage.RowWriter, error)
+	// TempDir is where a source may spill temporary files ("" = the system's).
+	TempDir string
 }
 
 // Result tells what one Fetch produced.
