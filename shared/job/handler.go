@@ -141,10 +141,15 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 				log.ErrorContext(ctx, "HTTP save: cannot read back the manifest", "date", ps.Date, "error", err)
 				return errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "cannot read back the snapshot just written; try again later", "")
 			}
-			ans.RequestIDs = append(ans.RequestIDs, m.RequestIDs...)
+			for _, app := range q.Apps {
+				ans.RequestIDs = append(ans.RequestIDs, m.AppRequestIDs[app]...)
+			}
 			for _, f := range m.Files {
 				if string(f.Format) != want || !contains(q.Apps, f.App) {
 					continue
+				}
+				if int64(size)+f.Bytes > MaxResponseBytes {
+					return *tooLarge(MaxResponseBytes) // known from the manifest: no need to read it
 				}
 				b, err := snapshot.ReadObject(ctx, r.Store, f.Key)
 				if err != nil {
@@ -162,6 +167,9 @@ func (h *Handler) http(ctx context.Context, req *scfevent.HTTPRequest) scfevent.
 			for _, f := range results {
 				if f.queued {
 					return errorResponse(http.StatusGatewayTimeout, "Timeout", "the function ran out of time; ask for fewer days or apps", "")
+				}
+				if errors.Is(f.err, errAnswerTooLarge) {
+					return *tooLarge(MaxResponseBytes)
 				}
 				if f.err != nil {
 					log.ErrorContext(ctx, "HTTP query failed", "date", f.unit.Date, "app", f.unit.App, "error", f.err)

@@ -117,7 +117,24 @@ type fetched struct {
 type encodedFile struct {
 	format string
 	spool  *snapshot.Spool
-	mem    *bytes.Buffer
+	mem    *cappedBuffer
+}
+
+// errAnswerTooLarge is returned by an in-memory file (HTTP answers) that would outgrow what an
+// SCF response can carry; the fetch stops there instead of holding the whole answer.
+var errAnswerTooLarge = errors.New("answer too large for an SCF response")
+
+// cappedBuffer is a buffer that refuses to grow past limit bytes.
+type cappedBuffer struct {
+	bytes.Buffer
+	limit int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if c.Len()+len(p) > c.limit {
+		return 0, errAnswerTooLarge
+	}
+	return c.Buffer.Write(p)
 }
 
 func (r *Runner) now() time.Time {
@@ -332,7 +349,7 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []string, memor
 				Write([]byte) (int, error)
 			}
 			if memory {
-				ef.mem = new(bytes.Buffer)
+				ef.mem = &cappedBuffer{limit: MaxResponseBytes}
 				sink = ef.mem
 			} else {
 				sp, err := snapshot.NewSpool(r.TempDir)

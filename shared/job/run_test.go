@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -126,4 +128,42 @@ func TestOutOfTime(t *testing.T) {
 	done, cancel2 := context.WithCancel(context.Background())
 	cancel2()
 	assert.True(t, outOfTime(done, context.Canceled))
+}
+
+// bigSource writes rows until told to stop: an answer too large for an SCF response.
+type bigSource struct{ slowSource }
+
+func (bigSource) Fetch(ctx context.Context, _ source.Caller, q source.Query) (source.Result, error) {
+	cols := usage.TelCallSchema.Names()
+	w, err := q.Open(cols)
+	if err != nil {
+		return source.Result{}, err
+	}
+	row := usage.Row{usage.Str(q.Date), usage.Str(strings.Repeat("x", 200))}
+	for range cols[2:] {
+		row = append(row, usage.Int(1))
+	}
+	for i := 0; i < 1_000_000; i++ {
+		if err := w.WriteRow(row); err != nil {
+			w.Close()
+			return source.Result{}, fmt.Errorf("write rows: %w", err)
+		}
+	}
+	return source.Result{}, w.Close()
+}
+
+func TestHTTPAnswerStopsGrowingAtTheLimit(t *testing.T) {
+	r := newTestRunner(t, bigSource{}, []string{"1"})
+	r.Now = func() time.Time { return time.Date(2024, 5, 10, 3, 0, 0, 0, APIZone) }
+	sum := sha256.Sum256([]byte("tok"))
+	h := &Handler{Runner: r, HTTPTokenSHA256: sum[:]}
+	for _, format := range []string{"json", "csv"} {
+		req := &scfevent.HTTPRequest{Method: http.MethodGet, Query: map[string][]string{"date": {"2024-05-09"}, "format": {format}},
+			Header: http.Header{"Authorization": {"Bearer tok"}}}
+		out, err := h.Handle(context.Background(), scfevent.Event{HTTP: req})
+		require.NoError(t, err)
+		resp := out.(scfevent.HTTPResponse)
+		assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode, format)
+		assert.Contains(t, resp.Body, "AnswerTooLarge")
+	}
 }
