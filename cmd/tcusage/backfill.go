@@ -53,7 +53,7 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		return err
 	}
 	r := fn.Handler.Runner
-	today := job.Today(time.Now(), r.Zone)
+	today := min(job.Today(time.Now(), r.Zone), job.Today(time.Now(), job.APIZone)) // never a China day not over yet
 	lim := job.Limits{Earliest: r.Source.Earliest(today), Latest: job.AddDays(today, -1)}
 	for _, c := range []struct{ name, v string }{{"--from", *from}, {"--to", *to}} {
 		if _, err := job.ParseDate(c.v); err != nil {

@@ -40,8 +40,11 @@ func (h *Handler) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
 	return nil, errors.New("event is neither a timer nor an HTTP request")
 }
 
+// limits are the dates a request may ask for: up to yesterday in the configured zone, but never a
+// China day that is not over yet (east of UTC+8, "yesterday" can still be today in China).
 func (h *Handler) limits() Limits {
-	today := Today(h.Runner.now(), h.Runner.Zone)
+	now := h.Runner.now()
+	today := min(Today(now, h.Runner.Zone), Today(now, APIZone))
 	return Limits{Earliest: h.Runner.Source.Earliest(today), Latest: AddDays(today, -1)}
 }
 

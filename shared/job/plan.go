@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -150,7 +151,7 @@ func TimerWindow(message string, now time.Time, loc *time.Location, restateDays 
 		if err := dec.Decode(&o); err != nil {
 			return Window{}, &InputError{Field: "Message", Problem: "want empty or a JSON object with date, from, to, apps, restate_days, force: " + jsonProblem(err)}
 		}
-		if dec.More() {
+		if _, err := dec.Token(); err != io.EOF {
 			return Window{}, &InputError{Field: "Message", Problem: "trailing data after the JSON object"}
 		}
 		if k, ok := repeatedKey(m); ok {
@@ -189,6 +190,9 @@ func TimerWindow(message string, now time.Time, loc *time.Location, restateDays 
 		w.Dates = DateRange(o.From, o.To)
 	default:
 		yesterday := AddDays(Today(now, loc), -1)
+		if lim.Latest != "" && yesterday > lim.Latest {
+			yesterday = lim.Latest // east of China, "yesterday" can be a China day not over yet
+		}
 		for i := 0; i <= restateDays; i++ {
 			d := AddDays(yesterday, -i)
 			if lim.Earliest != "" && d < lim.Earliest {

@@ -167,3 +167,18 @@ func TestHTTPAnswerStopsGrowingAtTheLimit(t *testing.T) {
 		assert.Contains(t, resp.Body, "AnswerTooLarge")
 	}
 }
+
+// East of China, "yesterday" in the configured zone can be a China day not over yet: it is never
+// exported or served.
+func TestNoChinaDayBeforeItIsOver(t *testing.T) {
+	kiritimati, err := time.LoadLocation("Pacific/Kiritimati") // UTC+14
+	require.NoError(t, err)
+	r := newTestRunner(t, slowSource{}, []string{"1"})
+	r.Zone = kiritimati
+	r.Now = func() time.Time { return time.Date(2024, 5, 10, 22, 0, 0, 0, APIZone) } // 2024-05-11 04:00 there
+	h := &Handler{Runner: r}
+	assert.Equal(t, "2024-05-09", h.limits().Latest)
+	w, err := TimerWindow("", r.Now(), kiritimati, 0, []string{"1"}, h.limits())
+	require.NoError(t, err)
+	assert.Equal(t, []string{"2024-05-09"}, w.Dates)
+}
