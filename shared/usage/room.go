@@ -110,7 +110,8 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 	if err != nil {
 		return RoomUsageResult{}, fmt.Errorf("room usage CSV header: %w", err)
 	}
-	cols, pos, err := roomLayout(slices.Clone(header))
+	header = slices.Clone(header) // the reader reuses its record for the next row
+	cols, pos, err := roomLayout(header)
 	if err != nil {
 		return RoomUsageResult{}, err
 	}

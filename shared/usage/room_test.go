@@ -143,3 +143,10 @@ func BenchmarkRoomUsage(b *testing.B) {
 type discard struct{}
 
 func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func TestRoomUsageErrorsNameTheColumn(t *testing.T) {
+	var c capture
+	_, err := WriteRoomUsage("2024-05-01", 7, "RoomId,Audio,SD\nr1,1,abc\n", c.open)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `column SD is "abc"`)
+}
