@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -223,25 +224,46 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 		for _, e := range prev.Files {
 			byApp[e.App] = append(byApp[e.App], e)
 		}
+		// Check every carried-over app's files (HEADs, several at once), then decide in order.
+		var carry []string
 		for _, app := range prev.Apps {
 			if scope[app] || ValidApp(app) != nil || len(expected) > 0 && !expected[app] {
 				continue // replaced, invalid, or no longer expected (its files become stale)
 			}
-			ok := true
+			carry = append(carry, app)
+		}
+		sound := make([]bool, len(carry))
+		cg, cctx := errgroup.WithContext(ctx)
+		cg.SetLimit(parallelism)
+		for i, app := range carry {
+			sound[i] = true
 			for _, e := range byApp[app] {
 				if want, err := dataKeyIn(dir, app, e.Format); err != nil || want != e.Key {
-					ok = false
-					break
-				}
-				present, err := presentWithSize(ctx, store, e.Key, e.Bytes)
-				if err != nil {
-					return nil, fmt.Errorf("commit %s: %w", dir, err)
-				}
-				if !present {
-					ok = false
+					sound[i] = false
 					break
 				}
 			}
+			if !sound[i] {
+				continue
+			}
+			var mu sync.Mutex
+			for _, e := range byApp[app] {
+				cg.Go(func() error {
+					present, err := presentWithSize(cctx, store, e.Key, e.Bytes)
+					if err == nil && !present {
+						mu.Lock()
+						sound[i] = false
+						mu.Unlock()
+					}
+					return err
+				})
+			}
+		}
+		if err := cg.Wait(); err != nil {
+			return nil, fmt.Errorf("commit %s: %w", dir, err)
+		}
+		for i, app := range carry {
+			ok := sound[i]
 			if !ok {
 				log.Warn("carried-over app has missing or altered files; marking it pending", "app", app)
 				pending[app] = true

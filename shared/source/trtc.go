@@ -52,7 +52,7 @@ func (*Trtc) Earliest(string) string { return "" }
 func (*Trtc) CallsPerApp() int { return 1 }
 
 // offlineCodes are the answers that mean the old action is gone.
-var offlineCodes = map[string]bool{"InvalidAction": true, "ActionOffline": true, "UnsupportedOperation": true, "InvalidAction.NotFound": true}
+var offlineCodes = map[string]bool{"InvalidAction": true, "ActionOffline": true, "InvalidAction.NotFound": true}
 
 // Fetch implements Source.
 func (t *Trtc) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
