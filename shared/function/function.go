@@ -70,13 +70,13 @@ type Options struct {
 	APITransport, COSTransport http.RoundTripper
 	// TempDir holds encoded files until they are committed (default os.TempDir()).
 	TempDir string
-	// Workers is how many app-days are fetched at once (default 4).
+	// Workers is how many app-days are fetched at once (default: job.Runner's).
 	Workers int
 	// Retry replaces the API client's retry policy (tests use short delays); zero keeps the
 	// defaults.
 	Retry tcloud.RetryPolicy
 	// Latency is a typical answer time, used to plan around the deadline (default 2 s), and
-	// Margin the time kept to commit before the deadline (default 5 s).
+	// Margin the time kept to commit before the deadline (default: job.Runner's).
 	Latency, Margin time.Duration
 }
 

@@ -141,7 +141,12 @@ type errorBody struct {
 }
 
 func jsonResponse(status int, v any) scfevent.HTTPResponse {
-	b, err := json.Marshal(v)
+	// Without HTML escaping, rows come out byte for byte as in the JSON Lines files.
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(v)
+	b := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"error":{"code":"InternalError","message":"cannot encode the answer"}}`)
 	}

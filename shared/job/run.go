@@ -36,7 +36,8 @@ type Runner struct {
 	Logger *slog.Logger
 	// TempDir holds encoded files until they are committed (default os.TempDir()).
 	TempDir string
-	// Workers is how many app-days are fetched at once (default 4); the client's pacing keeps
+	// Workers is how many app-days are fetched at once (default: enough to keep the action's pacing
+	// busy, ceil(Latency/interval)+1, from 4 to 16); the client's pacing keeps
 	// the calls within each action's rate limit.
 	Workers int
 	// Interval is the API time one app-day uses at the action's pacing (the interval between
@@ -44,7 +45,8 @@ type Runner struct {
 	// app-days as the pacing will let them through, and does not start one that could not finish
 	// before the deadline.
 	Interval, Latency time.Duration
-	// Margin is the time kept for committing before the deadline (default 5 s).
+	// Margin is the time kept for committing before the deadline (default 5 s plus 200 ms per
+	// file a day of every configured app writes).
 	Margin time.Duration
 
 	mu       sync.Mutex
