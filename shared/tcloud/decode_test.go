@@ -1,8 +1,11 @@
 package tcloud
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -103,6 +106,52 @@ func TestLargeAnswersDecodeAsSmallOnes(t *testing.T) {
 			}
 			require.NoError(t, err)
 			tt.check(t, tt.resp)
+		})
+	}
+}
+
+// TestPredecodeTakesLargeAnswersAndPassesTheRestThrough checks what the transport does itself:
+// a large successful answer is decoded into the target and the SDK gets a stand-in; errors,
+// small answers and other statuses reach the SDK unchanged.
+func TestPredecodeTakesLargeAnswersAndPassesTheRestThrough(t *testing.T) {
+	csvData := "RoomId,Audio\n" + strings.Repeat("room,1\n", 20000)
+	big, err := json.Marshal(map[string]any{"Response": map[string]any{"Data": csvData, "RequestId": "rid-1"}})
+	require.NoError(t, err)
+	respOf := func(status int, body []byte) *http.Response {
+		return &http.Response{StatusCode: status, Header: http.Header{"Content-Type": {"application/json"}},
+			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
+	}
+
+	var out tcapi.TrtcRoomUsageResponse
+	info := &attemptInfo{target: &out}
+	resp := respOf(http.StatusOK, big)
+	predecode(resp, info)
+	decoded, derr := info.predecoded()
+	require.True(t, decoded)
+	require.NoError(t, derr)
+	require.NotNil(t, out.Data)
+	assert.Equal(t, csvData, *out.Data)
+	assert.Equal(t, "rid-1", out.RequestID)
+	stub, _ := io.ReadAll(resp.Body)
+	assert.JSONEq(t, `{"Response":{"RequestId":"rid-1"}}`, string(stub))
+
+	errBody := append([]byte(`{"Response":{"Error":{"Code":"InternalError","Message":"x"},"RequestId":"rid-2","Pad":"`), bytes.Repeat([]byte("p"), 70000)...)
+	errBody = append(errBody, `"}}`...)
+	for name, r := range map[string]*http.Response{
+		"error answer": respOf(http.StatusOK, errBody),
+		"small answer": respOf(http.StatusOK, []byte(`{"Response":{"Data":"RoomId\n","RequestId":"r"}}`)),
+		"other status": respOf(http.StatusBadGateway, big),
+	} {
+		t.Run(name, func(t *testing.T) {
+			var o tcapi.TrtcRoomUsageResponse
+			info := &attemptInfo{target: &o}
+			want, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(want))
+			predecode(r, info)
+			decoded, _ := info.predecoded()
+			assert.False(t, decoded)
+			got, _ := io.ReadAll(r.Body)
+			assert.Equal(t, want, got, "the SDK sees the body unchanged")
 		})
 	}
 }
