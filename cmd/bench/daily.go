@@ -100,7 +100,7 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 		ids[i] = strconv.FormatUint(apps[i], 10)
 		orgs[i] = fmt.Sprintf("org_%04d", i)
 	}
-	cfg := emulator.Config{SdkAppIDs: apps, ESSApps: map[string][]string{"ess_app_bench": orgs}, Latency: o.Latency}
+	cfg := emulator.Config{SDKAppIDs: apps, ESSApps: map[string][]string{"ess_app_bench": orgs}, Latency: o.Latency}
 	real := emulator.New(cfg)
 	roomCfg := cfg
 	roomCfg.TimeScale = roomScale
@@ -139,7 +139,7 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 	}
 	setups := []setup{
 		{function.TelCall, real, realAddr, 50 * time.Millisecond, o.Apps * o.Dates},
-		{function.Trtc, real, realAddr, 50 * time.Millisecond, o.Apps * o.Dates},
+		{function.TRTC, real, realAddr, 50 * time.Millisecond, o.Apps * o.Dates},
 		{function.Room, scaled, roomAddr, roomEvery, o.Apps * o.Dates},
 		{function.ESS, real, realAddr, 50 * time.Millisecond, o.Apps * o.Dates}, // one page per sub-customer-day
 	}
@@ -202,7 +202,7 @@ func ownAction(name, action string) bool {
 	switch name {
 	case function.TelCall.Name:
 		return action == "DescribeTelCallInfo"
-	case function.Trtc.Name:
+	case function.TRTC.Name:
 		return action == "DescribeTrtcInteractiveTime" || action == "DescribeTrtcUsage"
 	case function.Room.Name:
 		return action == "DescribeTrtcRoomUsage"

@@ -14,7 +14,7 @@ import (
 func main() {
 	logger := slog.New(scf.NewLogHandler(slog.NewJSONHandler(os.Stdout, nil))).With("function", "trtcusage")
 	slog.SetDefault(logger)
-	fn, err := function.New(function.Trtc, os.Getenv, function.Options{Logger: logger})
+	fn, err := function.New(function.TRTC, os.Getenv, function.Options{Logger: logger})
 	if err != nil {
 		logger.Error("cannot start", "error", err)
 		os.Exit(1)

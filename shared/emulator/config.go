@@ -18,7 +18,7 @@ const (
 // examples work (see fixtures.go).
 const (
 	SeedCCCApp      uint64 = 140000000
-	SeedTrtcApp     uint64 = 1400243510
+	SeedTRTCApp     uint64 = 1400243510
 	SeedRoomApp     uint64 = 1400017192
 	SeedESSApp             = "yDwFdUUckpsw******yQ0af8bHosXQtb"
 	SeedESSOrg             = "org_dianziqian"
@@ -38,9 +38,9 @@ type Credential struct {
 type Config struct {
 	// Credentials are the accepted keys. Zero: one key, TestSecretID/TestSecretKey, no token.
 	Credentials []Credential
-	// SdkAppIDs are the known CCC and TRTC apps. Zero: 1400000001, 1400000002, 1400000003 and the
+	// SDKAppIDs are the known CCC and TRTC apps. Zero: 1400000001, 1400000002, 1400000003 and the
 	// seed-document apps SeedCCCApp, SeedTrtcApp and SeedRoomApp.
-	SdkAppIDs []uint64
+	SDKAppIDs []uint64
 	// ESSApps maps each known ESS channel AppId to its sub-customers' ProxyOrganizationOpenIds.
 	// Zero: "ess_app_demo" with org_alpha, org_beta and org_gamma, plus SeedESSApp with SeedESSOrg
 	// and org_demo.
@@ -87,10 +87,10 @@ func (c Config) withDefaults() Config {
 	} else {
 		c.Credentials = slices.Clone(c.Credentials)
 	}
-	if len(c.SdkAppIDs) == 0 {
-		c.SdkAppIDs = []uint64{1400000001, 1400000002, 1400000003, SeedCCCApp, SeedTrtcApp, SeedRoomApp}
+	if len(c.SDKAppIDs) == 0 {
+		c.SDKAppIDs = []uint64{1400000001, 1400000002, 1400000003, SeedCCCApp, SeedTRTCApp, SeedRoomApp}
 	} else {
-		c.SdkAppIDs = slices.Clone(c.SdkAppIDs)
+		c.SDKAppIDs = slices.Clone(c.SDKAppIDs)
 	}
 	if len(c.ESSApps) == 0 {
 		c.ESSApps = map[string][]string{

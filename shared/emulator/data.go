@@ -23,7 +23,7 @@ type Data struct {
 // NewData returns the ground truth of an emulator built from cfg (defaults applied).
 func NewData(cfg Config) Data {
 	c := cfg.withDefaults()
-	return Data{apps: c.SdkAppIDs, rooms: c.Rooms, ess: c.ESSApps, essPerDay: c.ESSRecordsPerDay}
+	return Data{apps: c.SDKAppIDs, rooms: c.Rooms, ess: c.ESSApps, essPerDay: c.ESSRecordsPerDay}
 }
 
 // Apps returns the known CCC/TRTC SdkAppIds.
@@ -148,11 +148,11 @@ func (d Data) TelCallRange(apps []int64, from, to Date) TelCallCounts {
 
 // ---- TRTC DescribeTrtcInteractiveTime / DescribeTrtcUsage ----
 
-// TrtcSeconds is a TRTC usage in seconds per resolution class. DescribeTrtcInteractiveTime
+// TRTCSeconds is a TRTC usage in seconds per resolution class. DescribeTrtcInteractiveTime
 // reports AudioVideo, Audio, SD, HD and FullHD (as AudioVideoTime, AudioTime, VideoTimeSd,
 // VideoTimeHd, VideoTimeHdp); DescribeTrtcUsage reports Audio, SD, HD, FullHD, 2K and 4K in minutes
 // (see Minutes). AudioVideo (the pre-2019 billing mode) is always 0 in generated data.
-type TrtcSeconds struct {
+type TRTCSeconds struct {
 	AudioVideo uint64
 	Audio      uint64
 	SD         uint64
@@ -163,8 +163,8 @@ type TrtcSeconds struct {
 }
 
 // Add returns the field-wise sum of s and o.
-func (s TrtcSeconds) Add(o TrtcSeconds) TrtcSeconds {
-	return TrtcSeconds{
+func (s TRTCSeconds) Add(o TRTCSeconds) TRTCSeconds {
+	return TRTCSeconds{
 		AudioVideo: s.AudioVideo + o.AudioVideo, Audio: s.Audio + o.Audio, SD: s.SD + o.SD, HD: s.HD + o.HD,
 		FullHD: s.FullHD + o.FullHD, TwoK: s.TwoK + o.TwoK, FourK: s.FourK + o.FourK,
 	}
@@ -172,22 +172,22 @@ func (s TrtcSeconds) Add(o TrtcSeconds) TrtcSeconds {
 
 // UsageMinutes returns the DescribeTrtcUsage UsageValue of s, in the order of TrtcUsageKeys:
 // Audio, SD, HD, FullHD, 2K, 4K, each converted with Minutes.
-func (s TrtcSeconds) UsageMinutes() []float64 {
+func (s TRTCSeconds) UsageMinutes() []float64 {
 	return []float64{Minutes(s.Audio), Minutes(s.SD), Minutes(s.HD), Minutes(s.FullHD), Minutes(s.TwoK), Minutes(s.FourK)}
 }
 
-// TrtcUsageKeys returns the UsageKey of every DescribeTrtcUsage answer.
-func TrtcUsageKeys() []string { return []string{"Audio", "SD", "HD", "FullHD", "2K", "4K"} }
+// TRTCUsageKeys returns the UsageKey of every DescribeTrtcUsage answer.
+func TRTCUsageKeys() []string { return []string{"Audio", "SD", "HD", "FullHD", "2K", "4K"} }
 
 // Minutes converts seconds to the minutes DescribeTrtcUsage reports: seconds/60 rounded to two
 // decimals. Each point is converted from its own seconds, so daily minutes are not the sum of the
 // rounded 5-minute minutes (they differ by at most 0.005 per point).
 func Minutes(sec uint64) float64 { return math.Round(float64(sec)/60*100) / 100 }
 
-// TrtcPoint is one 5-minute bucket, starting at Start (Beijing time).
-type TrtcPoint struct {
+// TRTCPoint is one 5-minute bucket, starting at Start (Beijing time).
+type TRTCPoint struct {
 	Start time.Time
-	TrtcSeconds
+	TRTCSeconds
 }
 
 // slotsPerDay is the number of 5-minute buckets of a day.
@@ -202,7 +202,7 @@ func diurnal(slot int) float64 {
 }
 
 // trtcSlot returns one app's usage in one 5-minute slot of a day.
-func trtcSlot(app, dayNum uint64, dayFactor float64, slot int) TrtcSeconds {
+func trtcSlot(app, dayNum uint64, dayFactor float64, slot int) TRTCSeconds {
 	peak := between(h(tagTrtcLevel, app), 20, 500) // concurrent participants at peak
 	base := peak * dayFactor * diurnal(slot) * 300
 	sl := uint64(slot)
@@ -219,7 +219,7 @@ func trtcSlot(app, dayNum uint64, dayFactor float64, slot int) TrtcSeconds {
 		}
 		return between(h(tagTrtcMix, app, k), lo, hi)
 	}
-	return TrtcSeconds{
+	return TRTCSeconds{
 		Audio:  v(1, 1),
 		SD:     v(2, share(2, 0.2, 0.6)),
 		HD:     v(3, share(3, 0.1, 0.4)),
@@ -237,29 +237,29 @@ func (d Data) trtcApps(app uint64) []uint64 {
 	return []uint64{app}
 }
 
-// Trtc5Min returns the 288 five-minute points of one day for app (0 = the sum of all known apps,
+// TRTC5Min returns the 288 five-minute points of one day for app (0 = the sum of all known apps,
 // as DescribeTrtcInteractiveTime answers without SdkAppId). It does not check that app is known.
-func (d Data) Trtc5Min(app uint64, day Date) []TrtcPoint {
+func (d Data) TRTC5Min(app uint64, day Date) []TRTCPoint {
 	n := day.dayNumber()
 	start := day.Start()
-	pts := make([]TrtcPoint, slotsPerDay)
+	pts := make([]TRTCPoint, slotsPerDay)
 	for i := range pts {
 		pts[i].Start = start.Add(time.Duration(i) * 5 * time.Minute)
 	}
 	for _, a := range d.trtcApps(app) {
 		f := weekendFactor(day, 0.8) * between(h(tagTrtcDay, a, n), 0.85, 1.15)
 		for i := range pts {
-			pts[i].TrtcSeconds = pts[i].TrtcSeconds.Add(trtcSlot(a, n, f, i))
+			pts[i].TRTCSeconds = pts[i].TRTCSeconds.Add(trtcSlot(a, n, f, i))
 		}
 	}
 	return pts
 }
 
-// TrtcDay returns one day's usage of app (0 = all known apps): the sum of its 5-minute points.
-func (d Data) TrtcDay(app uint64, day Date) TrtcSeconds {
-	var sum TrtcSeconds
-	for _, p := range d.Trtc5Min(app, day) {
-		sum = sum.Add(p.TrtcSeconds)
+// TRTCDay returns one day's usage of app (0 = all known apps): the sum of its 5-minute points.
+func (d Data) TRTCDay(app uint64, day Date) TRTCSeconds {
+	var sum TRTCSeconds
+	for _, p := range d.TRTC5Min(app, day) {
+		sum = sum.Add(p.TRTCSeconds)
 	}
 	return sum
 }

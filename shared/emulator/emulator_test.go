@@ -195,21 +195,21 @@ func TestErrorCodes(t *testing.T) {
 		{"iat no region", iat, "-", validParams(iat), CodeMissingParameter},
 		{"iat other region", iat, "ap-shanghai", validParams(iat), CodeUnsupportedRegion},
 		{"iat no app", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d, d), ""},
-		{"iat unknown app", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":42}`, d, d), CodeInvalidSdkAppID},
+		{"iat unknown app", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":42}`, d, d), CodeInvalidSDKAppID},
 		{"iat negative app", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":-1}`, d, d), CodeInvalidParameter},
 		{"iat bad date", iat, "", fmt.Sprintf(`{"StartTime":"%s 00:00:00","EndTime":%q}`, d, d), CodeInvalidParameter},
 		{"iat reversed", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d, d.AddDays(-1)), CodeInvalidParameter},
 		{"iat 31 days", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-30), d), ""},
 		{"iat 32 days", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-31), d), CodeInvalidParameter},
 		{"iat missing end", iat, "", fmt.Sprintf(`{"StartTime":%q}`, d), CodeMissingParameter},
-		{"usage unknown app", use, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":42}`, d, d), CodeInvalidSdkAppID},
+		{"usage unknown app", use, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":42}`, d, d), CodeInvalidSDKAppID},
 		{"usage 32 days", use, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-31), d), CodeInvalidParameter},
 
 		{"room SdkAppId spelling", room, "", fmt.Sprintf(`{"SdkAppId":1400000001,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d, d), CodeUnknownParameter},
 		{"room missing app", room, "", fmt.Sprintf(`{"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d, d), CodeMissingParameter},
 		{"room no region", room, "-", validParams(room), CodeMissingParameter},
 		{"room singapore on domestic host", room, "ap-singapore", validParams(room), CodeUnsupportedRegion},
-		{"room unknown app", room, "", fmt.Sprintf(`{"SdkAppid":42,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d, d), CodeSdkAppIDNotExist},
+		{"room unknown app", room, "", fmt.Sprintf(`{"SdkAppid":42,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, d, d), CodeSDKAppIDNotExist},
 		{"room seconds in time", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 00:00:00","EndTime":"%s 23:59"}`, d, d), CodeInvalidParameter},
 		{"room 24h", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 00:00","EndTime":"%s 00:00"}`, d.AddDays(-1), d), ""},
 		{"room over 24h", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":"%s 00:00","EndTime":"%s 00:01"}`, d.AddDays(-1), d), CodeInvalidParameter},
@@ -327,7 +327,7 @@ func TestSeedFixturesReproduced(t *testing.T) {
 		})
 	}
 	// Spot checks against the seed documents' text.
-	var room tcapi.TrtcRoomUsageResponse
+	var room tcapi.TRTCRoomUsageResponse
 	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcRoomUsage, `{"StartTime":"2023-01-06 00:00","EndTime":"2023-01-06 10:00","SdkAppid":1400017192}`, &room))
 	assert.Equal(t, "RoomId,Audio,SD,hd,FullHD,2K,4K\ntest_room,1,2,3,4,5,6\n", *room.Data)
 	var tel tcapi.TelCallInfoResponse
@@ -373,54 +373,54 @@ func TestTrtcConsistency(t *testing.T) {
 
 	// 5-minute points sum to the day, for one app and for the total.
 	for _, a := range []uint64{app, 0} {
-		pts := data.Trtc5Min(a, d)
+		pts := data.TRTC5Min(a, d)
 		require.Len(t, pts, 288)
-		var sum TrtcSeconds
+		var sum TRTCSeconds
 		for i, p := range pts {
 			assert.Equal(t, d.Start().Add(time.Duration(i)*5*time.Minute), p.Start)
-			sum = sum.Add(p.TrtcSeconds)
+			sum = sum.Add(p.TRTCSeconds)
 		}
-		assert.Equal(t, data.TrtcDay(a, d), sum)
+		assert.Equal(t, data.TRTCDay(a, d), sum)
 	}
-	var total TrtcSeconds
+	var total TRTCSeconds
 	for _, a := range data.Apps() {
-		total = total.Add(data.TrtcDay(a, d))
+		total = total.Add(data.TRTCDay(a, d))
 	}
-	assert.Equal(t, data.TrtcDay(0, d), total)
+	assert.Equal(t, data.TRTCDay(0, d), total)
 
 	// One day through the API: 5-minute points equal to the data.
-	var one tcapi.TrtcInteractiveTimeResponse
+	var one tcapi.TRTCInteractiveTimeResponse
 	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcInteractiveTime, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, d, d, app), &one))
 	require.Len(t, one.Usages, 1)
 	u := one.Usages[0]
-	assert.Equal(t, strconv.FormatUint(app, 10), u.SdkAppID)
-	require.Len(t, u.SdkAppIDTrtcTimeUsages, 288)
+	assert.Equal(t, strconv.FormatUint(app, 10), u.SDKAppID)
+	require.Len(t, u.SDKAppIDTRTCTimeUsages, 288)
 	assert.Equal(t, uint64(288), *u.TotalNum)
-	var daySum TrtcSeconds
-	for i, p := range u.SdkAppIDTrtcTimeUsages {
+	var daySum TRTCSeconds
+	for i, p := range u.SDKAppIDTRTCTimeUsages {
 		assert.Equal(t, d.Start().Add(time.Duration(i)*5*time.Minute).Format(time.DateTime), p.TimeKey)
-		daySum = daySum.Add(TrtcSeconds{AudioVideo: p.AudioVideoTime, Audio: p.AudioTime, SD: p.VideoTimeSd, HD: p.VideoTimeHd, FullHD: p.VideoTimeHdp})
+		daySum = daySum.Add(TRTCSeconds{AudioVideo: p.AudioVideoTime, Audio: p.AudioTime, SD: p.VideoTimeSd, HD: p.VideoTimeHd, FullHD: p.VideoTimeHdp})
 	}
-	dayWant := data.TrtcDay(app, d)
+	dayWant := data.TRTCDay(app, d)
 	dayWant.TwoK, dayWant.FourK = 0, 0
 	assert.Equal(t, dayWant, daySum)
 
 	// A range: daily points, each equal to the day; the total sums the apps.
 	from := d.AddDays(-6)
-	var week tcapi.TrtcInteractiveTimeResponse
+	var week tcapi.TRTCInteractiveTimeResponse
 	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcInteractiveTime, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, from, d), &week))
 	require.Len(t, week.Usages, 1)
-	assert.Equal(t, "total", week.Usages[0].SdkAppID)
-	require.Len(t, week.Usages[0].SdkAppIDTrtcTimeUsages, 7)
-	for i, p := range week.Usages[0].SdkAppIDTrtcTimeUsages {
+	assert.Equal(t, "total", week.Usages[0].SDKAppID)
+	require.Len(t, week.Usages[0].SDKAppIDTRTCTimeUsages, 7)
+	for i, p := range week.Usages[0].SDKAppIDTRTCTimeUsages {
 		x := from.AddDays(i)
 		assert.Equal(t, x.String(), p.TimeKey)
-		w := data.TrtcDay(0, x)
+		w := data.TRTCDay(0, x)
 		assert.Equal(t, [5]uint64{w.AudioVideo, w.Audio, w.SD, w.HD, w.FullHD}, [5]uint64{p.AudioVideoTime, p.AudioTime, p.VideoTimeSd, p.VideoTimeHd, p.VideoTimeHdp})
 	}
 
 	// DescribeTrtcUsage: the same points in minutes, with 2K and 4K.
-	var usage tcapi.TrtcUsageResponse
+	var usage tcapi.TRTCUsageResponse
 	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcUsage, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, from, d, app), &usage))
 	assert.Equal(t, []string{"Audio", "SD", "HD", "FullHD", "2K", "4K"}, usage.UsageKey)
 	require.Len(t, usage.UsageList, 7)
@@ -431,15 +431,15 @@ func TestTrtcConsistency(t *testing.T) {
 		parsed, err := time.Parse(time.DateTime, p.TimeKey)
 		require.NoError(t, err)
 		assert.Equal(t, parsed.Unix()-8*3600, int64(p.TimeStampKey), "keys are UTC+8")
-		w := data.TrtcDay(app, x)
+		w := data.TRTCDay(app, x)
 		assert.Equal(t, []float64{Minutes(w.Audio), Minutes(w.SD), Minutes(w.HD), Minutes(w.FullHD), Minutes(w.TwoK), Minutes(w.FourK)}, p.UsageValue)
 		assert.InDelta(t, float64(w.Audio)/60, p.UsageValue[0], 0.005)
 	}
-	var usageDay tcapi.TrtcUsageResponse
+	var usageDay tcapi.TRTCUsageResponse
 	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcUsage, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, d, d, app), &usageDay))
 	require.Len(t, usageDay.UsageList, 288)
 	for i, p := range usageDay.UsageList {
-		it := u.SdkAppIDTrtcTimeUsages[i]
+		it := u.SDKAppIDTRTCTimeUsages[i]
 		assert.Equal(t, it.TimeKey, p.TimeKey)
 		assert.Equal(t, Minutes(it.AudioTime), p.UsageValue[0])
 		assert.Equal(t, Minutes(it.VideoTimeHdp), p.UsageValue[3])
@@ -472,7 +472,7 @@ func TestRoomUsage(t *testing.T) {
 	data := s.Data()
 	d := yesterday()
 	app := uint64(1400000003)
-	var full tcapi.TrtcRoomUsageResponse
+	var full tcapi.TRTCRoomUsageResponse
 	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcRoomUsage, fmt.Sprintf(`{"SdkAppid":%d,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, app, d, d), &full))
 	rooms := parseRoomCSV(t, *full.Data)
 	assert.Equal(t, data.Rooms(app, d), rooms)
@@ -490,7 +490,7 @@ func TestRoomUsage(t *testing.T) {
 	assert.Contains(t, *full.Data, `"say ""hi"" 17"`)
 
 	// A partial window gets at most the day's usage per room, and only rooms active in it.
-	var part tcapi.TrtcRoomUsageResponse
+	var part tcapi.TRTCRoomUsageResponse
 	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcRoomUsage, fmt.Sprintf(`{"SdkAppid":%d,"StartTime":"%s 09:00","EndTime":"%s 10:59"}`, app, d, d), &part))
 	partial := parseRoomCSV(t, *part.Data)
 	assert.Equal(t, data.RoomsBetween(app, d.Start().Add(9*time.Hour), d.Start().Add(11*time.Hour)), partial)
@@ -781,14 +781,14 @@ func TestLatencyAndRequestsConcurrent(t *testing.T) {
 func TestDataDeterministic(t *testing.T) {
 	d := NewDate(2024, time.March, 5)
 	a, b := NewData(Config{}), NewData(Config{})
-	assert.Equal(t, a.Trtc5Min(1400000001, d), b.Trtc5Min(1400000001, d))
+	assert.Equal(t, a.TRTC5Min(1400000001, d), b.TRTC5Min(1400000001, d))
 	assert.Equal(t, a.TelCall(1400000001, d), b.TelCall(1400000001, d))
 	assert.Equal(t, a.Rooms(1400000001, d), b.Rooms(1400000001, d))
 	assert.Equal(t, a.ESSRecords("ess_app_demo", "org_alpha", d), b.ESSRecords("ess_app_demo", "org_alpha", d))
 	assert.NotEqual(t, a.TelCall(1400000001, d), a.TelCall(1400000001, d.AddDays(1)))
 	assert.NotEqual(t, a.TelCall(1400000001, d), a.TelCall(1400000002, d))
 	// Plausible magnitudes: an active app has thousands of audio minutes a day.
-	day := a.TrtcDay(1400000001, d)
+	day := a.TRTCDay(1400000001, d)
 	assert.Greater(t, day.Audio, uint64(60*1000))
 	assert.Less(t, day.Audio, uint64(86400*1000))
 }

@@ -35,11 +35,11 @@ func (e *Emulator) telCall(c *call, params map[string]any) (any, *apiError) {
 	if from.DaysUntil(to)+1 > telCallMaxDays {
 		return nil, errorf(CodeInvalidParameter, "The query range must not exceed %d days.", telCallMaxDays)
 	}
-	if len(req.SdkAppIDList) == 0 {
+	if len(req.SDKAppIDList) == 0 {
 		return nil, errorf(CodeInvalidParameter, "SdkAppIdList must not be empty.")
 	}
 	var apps []int64
-	for _, a := range req.SdkAppIDList {
+	for _, a := range req.SDKAppIDList {
 		if a <= 0 || !e.data.KnownApp(uint64(a)) {
 			return nil, errorf(CodeInstanceNotExist, "The SdkAppId %d does not exist.", a)
 		}
@@ -58,7 +58,7 @@ func (e *Emulator) telCall(c *call, params map[string]any) (any, *apiError) {
 // trtcRange parses and checks the StartTime/EndTime/SdkAppId of the TRTC daily actions. app is 0
 // when the request names no app.
 func (e *Emulator) trtcRange(params map[string]any) (from, to Date, app uint64, aerr *apiError) {
-	var req tcapi.TrtcInteractiveTimeRequest
+	var req tcapi.TRTCInteractiveTimeRequest
 	if aerr = decodeInto(params, &req); aerr != nil {
 		return
 	}
@@ -75,22 +75,22 @@ func (e *Emulator) trtcRange(params map[string]any) (from, to Date, app uint64, 
 	if from.DaysUntil(to)+1 > trtcMaxDays {
 		return from, to, 0, errorf(CodeInvalidParameter, "The query range must not exceed %d days.", trtcMaxDays)
 	}
-	if req.SdkAppID != nil {
-		app = *req.SdkAppID
+	if req.SDKAppID != nil {
+		app = *req.SDKAppID
 		if !e.data.KnownApp(app) {
-			return from, to, 0, errorf(CodeInvalidSdkAppID, "SdkAppId %d is incorrect.", app)
+			return from, to, 0, errorf(CodeInvalidSDKAppID, "SdkAppId %d is incorrect.", app)
 		}
 	}
 	return from, to, app, nil
 }
 
 // trtcPoints returns the points of a TRTC range: 5-minute points for one day, else daily points.
-func (e *Emulator) trtcPoints(from, to Date, app uint64) (oneDay bool, pts []TrtcPoint) {
+func (e *Emulator) trtcPoints(from, to Date, app uint64) (oneDay bool, pts []TRTCPoint) {
 	if from == to {
-		return true, e.data.Trtc5Min(app, from)
+		return true, e.data.TRTC5Min(app, from)
 	}
 	for d := from; !to.Before(d); d = d.AddDays(1) {
-		pts = append(pts, TrtcPoint{Start: d.Start(), TrtcSeconds: e.data.TrtcDay(app, d)})
+		pts = append(pts, TRTCPoint{Start: d.Start(), TRTCSeconds: e.data.TRTCDay(app, d)})
 	}
 	return false, pts
 }
@@ -102,13 +102,13 @@ func (e *Emulator) interactiveTime(c *call, params map[string]any) (any, *apiErr
 		return nil, aerr
 	}
 	oneDay, pts := e.trtcPoints(from, to, app)
-	usages := make([]tcapi.SdkAppIDTrtcUsage, len(pts))
+	usages := make([]tcapi.SDKAppIDTRTCUsage, len(pts))
 	for i, p := range pts {
 		key := p.Start.Format(time.DateOnly)
 		if oneDay {
 			key = p.Start.Format(time.DateTime)
 		}
-		usages[i] = tcapi.SdkAppIDTrtcUsage{
+		usages[i] = tcapi.SDKAppIDTRTCUsage{
 			TimeKey: key, AudioVideoTime: p.AudioVideo, AudioTime: p.Audio,
 			VideoTimeSd: p.SD, VideoTimeHd: p.HD, VideoTimeHdp: p.FullHD,
 		}
@@ -118,8 +118,8 @@ func (e *Emulator) interactiveTime(c *call, params map[string]any) (any, *apiErr
 		label = strconv.FormatUint(app, 10)
 	}
 	n := uint64(len(usages))
-	return tcapi.TrtcInteractiveTimeResponse{
-		Usages:    []tcapi.OneSdkAppIDUsagesInfo{{TotalNum: &n, SdkAppIDTrtcTimeUsages: usages, SdkAppID: label}},
+	return tcapi.TRTCInteractiveTimeResponse{
+		Usages:    []tcapi.OneSDKAppIDUsagesInfo{{TotalNum: &n, SDKAppIDTRTCTimeUsages: usages, SDKAppID: label}},
 		RequestID: c.requestID,
 	}, nil
 }
@@ -131,15 +131,15 @@ func (e *Emulator) trtcUsage(c *call, params map[string]any) (any, *apiError) {
 		return nil, aerr
 	}
 	_, pts := e.trtcPoints(from, to, app)
-	list := make([]tcapi.TrtcUsage, len(pts))
+	list := make([]tcapi.TRTCUsage, len(pts))
 	for i, p := range pts {
-		list[i] = tcapi.TrtcUsage{
+		list[i] = tcapi.TRTCUsage{
 			TimeKey:      p.Start.Format(time.DateTime),
 			TimeStampKey: uint64(p.Start.Unix()),
 			UsageValue:   p.UsageMinutes(),
 		}
 	}
-	return tcapi.TrtcUsageResponse{UsageKey: TrtcUsageKeys(), UsageList: list, RequestID: c.requestID}, nil
+	return tcapi.TRTCUsageResponse{UsageKey: TRTCUsageKeys(), UsageList: list, RequestID: c.requestID}, nil
 }
 
 // roomTimeLayout is the minute-precision time format of DescribeTrtcRoomUsage.
@@ -147,7 +147,7 @@ const roomTimeLayout = "2006-01-02 15:04"
 
 // roomUsage answers DescribeTrtcRoomUsage.
 func (e *Emulator) roomUsage(c *call, params map[string]any) (any, *apiError) {
-	var req tcapi.TrtcRoomUsageRequest
+	var req tcapi.TRTCRoomUsageRequest
 	if aerr := decodeInto(params, &req); aerr != nil {
 		return nil, aerr
 	}
@@ -165,8 +165,8 @@ func (e *Emulator) roomUsage(c *call, params map[string]any) (any, *apiError) {
 	if end.Sub(start) > 24*time.Hour {
 		return nil, errorf(CodeInvalidParameter, "StartTime and EndTime must not be more than 24 hours apart.")
 	}
-	if !e.data.KnownApp(req.SdkAppid) {
-		return nil, errorf(CodeSdkAppIDNotExist, "The application ID %d does not exist.", req.SdkAppid)
+	if !e.data.KnownApp(req.SDKAppID) {
+		return nil, errorf(CodeSDKAppIDNotExist, "The application ID %d does not exist.", req.SDKAppID)
 	}
 	now := e.cfg.Now()
 	earliest := DateOf(now).AddDays(-e.cfg.RoomDataDays).Start()
@@ -179,8 +179,8 @@ func (e *Emulator) roomUsage(c *call, params map[string]any) (any, *apiError) {
 	if start.After(now) {
 		return nil, errorf(CodeInvalidParameter, "StartTime must not be in the future.")
 	}
-	data := e.roomCSV(req.SdkAppid, start, end.Add(time.Minute))
-	return tcapi.TrtcRoomUsageResponse{Data: &data, RequestID: c.requestID}, nil
+	data := e.roomCSV(req.SDKAppID, start, end.Add(time.Minute))
+	return tcapi.TRTCRoomUsageResponse{Data: &data, RequestID: c.requestID}, nil
 }
 
 // roomCSV renders the per-room CSV of app for [from, to).

@@ -57,8 +57,8 @@ func TestNodeSDK(t *testing.T) {
 		} `json:"checks"`
 		Results struct {
 			TelCall        tcapi.TelCallInfoResponse         `json:"telCall"`
-			InteractiveDay tcapi.TrtcInteractiveTimeResponse `json:"interactiveDay"`
-			Usage          tcapi.TrtcUsageResponse           `json:"usage"`
+			InteractiveDay tcapi.TRTCInteractiveTimeResponse `json:"interactiveDay"`
+			Usage          tcapi.TRTCUsageResponse           `json:"usage"`
 			Bill           tcapi.BillUsageDetailResponse     `json:"bill"`
 		} `json:"results"`
 	}
@@ -78,15 +78,15 @@ func TestNodeSDK(t *testing.T) {
 	assert.Equal(t, want.SeatUsed, *r.TelCall.SeatUsedCount)
 
 	require.Len(t, r.InteractiveDay.Usages, 1)
-	var sum TrtcSeconds
-	for _, p := range r.InteractiveDay.Usages[0].SdkAppIDTrtcTimeUsages {
-		sum = sum.Add(TrtcSeconds{AudioVideo: p.AudioVideoTime, Audio: p.AudioTime, SD: p.VideoTimeSd, HD: p.VideoTimeHd, FullHD: p.VideoTimeHdp})
+	var sum TRTCSeconds
+	for _, p := range r.InteractiveDay.Usages[0].SDKAppIDTRTCTimeUsages {
+		sum = sum.Add(TRTCSeconds{AudioVideo: p.AudioVideoTime, Audio: p.AudioTime, SD: p.VideoTimeSd, HD: p.VideoTimeHd, FullHD: p.VideoTimeHdp})
 	}
-	dayWant := data.TrtcDay(1400000001, day)
+	dayWant := data.TRTCDay(1400000001, day)
 	dayWant.TwoK, dayWant.FourK = 0, 0
 	assert.Equal(t, dayWant, sum)
 
-	pts := data.Trtc5Min(1400000001, day)
+	pts := data.TRTC5Min(1400000001, day)
 	require.Len(t, r.Usage.UsageList, len(pts))
 	for i, p := range r.Usage.UsageList {
 		assert.Equal(t, pts[i].UsageMinutes(), p.UsageValue)

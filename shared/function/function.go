@@ -36,16 +36,16 @@ type Spec struct {
 
 // The four functions.
 var (
-	TelCall = Spec{Name: "telcall", Needs: job.NeedSdkApps, Source: func(job.Config) source.Source { return source.TelCall{} }}
-	Trtc    = Spec{Name: "trtcusage", Needs: job.NeedSdkApps, Source: func(c job.Config) source.Source { return &source.Trtc{Mode: c.TrtcAction} }}
-	Room    = Spec{Name: "roomusage", Needs: job.NeedSdkApps, Source: func(job.Config) source.Source { return source.RoomUsage{} }}
+	TelCall = Spec{Name: "telcall", Needs: job.NeedSDKApps, Source: func(job.Config) source.Source { return source.TelCall{} }}
+	TRTC    = Spec{Name: "trtcusage", Needs: job.NeedSDKApps, Source: func(c job.Config) source.Source { return &source.TRTC{Mode: c.TRTCAction} }}
+	Room    = Spec{Name: "roomusage", Needs: job.NeedSDKApps, Source: func(job.Config) source.Source { return source.RoomUsage{} }}
 	ESS     = Spec{Name: "essbill", Needs: job.NeedESSApp, Source: func(c job.Config) source.Source {
 		return &source.ESSBill{OrgOpenIDs: c.ESSOrgOpenIDs, QuotaType: c.ESSQuotaType}
 	}}
 )
 
 // All lists the four functions in a stable order.
-func All() []Spec { return []Spec{TelCall, Trtc, Room, ESS} }
+func All() []Spec { return []Spec{TelCall, TRTC, Room, ESS} }
 
 // ByName returns the function called name.
 func ByName(name string) (Spec, bool) {
@@ -229,8 +229,8 @@ func appIDs(cfg job.Config) []string {
 	if cfg.ESSAppID != "" {
 		return []string{cfg.ESSAppID}
 	}
-	out := make([]string, len(cfg.SdkAppIDs))
-	for i, id := range cfg.SdkAppIDs {
+	out := make([]string, len(cfg.SDKAppIDs))
+	for i, id := range cfg.SDKAppIDs {
 		out[i] = strconv.FormatUint(id, 10)
 	}
 	return out

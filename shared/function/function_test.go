@@ -195,8 +195,8 @@ func TestTelCallTimerMatchesGroundTruth(t *testing.T) {
 	for _, date := range []string{"2024-05-08", "2024-05-09"} {
 		m := manifest(t, e.dir, "telcall", date)
 		assert.Equal(t, snapshot.StatusComplete, m.Status)
-		assert.Equal(t, "DescribeTelCallInfo", m.Source.Action)
-		assert.Equal(t, "2020-02-10", m.Source.APIVersion)
+		assert.Equal(t, "DescribeTelCallInfo", m.Origin.Action)
+		assert.Equal(t, "2020-02-10", m.Origin.APIVersion)
 		assert.Len(t, m.RequestIDs, 2)
 		assert.Len(t, m.Files, 4)
 		assert.Equal(t, "2024-05-08T16:00:00Z", map[string]string{"2024-05-08": m.Window.StartUTC, "2024-05-09": "2024-05-08T16:00:00Z"}["2024-05-09"])
@@ -258,11 +258,11 @@ func TestTimerRerunSkipsThenForcedRerunIsByteIdentical(t *testing.T) {
 
 func TestTrtcInteractiveRowsSumToTheDay(t *testing.T) {
 	e := newTestEnv(t, emulator.Config{})
-	fn := e.build(function.Trtc)
+	fn := e.build(function.TRTC)
 	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09","apps":["1400000002"]}`))
 	require.NoError(t, err)
 	m := manifest(t, e.dir, "trtcusage", "2024-05-09")
-	assert.Equal(t, "DescribeTrtcInteractiveTime", m.Source.Action)
+	assert.Equal(t, "DescribeTrtcInteractiveTime", m.Origin.Action)
 	assert.Equal(t, snapshot.StatusPartial, m.Status, "only one of two configured apps delivered")
 	assert.Equal(t, []string{"1400000001"}, m.AppsPending)
 
@@ -275,7 +275,7 @@ func TestTrtcInteractiveRowsSumToTheDay(t *testing.T) {
 		assert.Equal(t, "5m", r["granularity"])
 	}
 	assert.Len(t, points, 288)
-	want := e.emu.Data().TrtcDay(1400000002, day("2024-05-09"))
+	want := e.emu.Data().TRTCDay(1400000002, day("2024-05-09"))
 	assert.Equal(t, int64(want.Audio), sums["audio"])
 	assert.Equal(t, int64(want.AudioVideo), sums["audio_video"])
 	assert.Equal(t, int64(want.SD), sums["sd"])
@@ -285,13 +285,13 @@ func TestTrtcInteractiveRowsSumToTheDay(t *testing.T) {
 
 func TestTrtcFallsBackWhenInteractiveTimeIsOffline(t *testing.T) {
 	e := newTestEnv(t, emulator.Config{InteractiveTimeOffline: true})
-	fn := e.build(function.Trtc)
+	fn := e.build(function.TRTC)
 	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09"}`))
 	require.NoError(t, err)
 	m := manifest(t, e.dir, "trtcusage", "2024-05-09")
-	assert.Equal(t, "DescribeTrtcUsage", m.Source.Action)
-	assert.Equal(t, "DescribeTrtcInteractiveTime", m.Source.Details["fallback_from"])
-	assert.NotEmpty(t, m.Source.Details["fallback_reason"])
+	assert.Equal(t, "DescribeTrtcUsage", m.Origin.Action)
+	assert.Equal(t, "DescribeTrtcInteractiveTime", m.Origin.Details["fallback_from"])
+	assert.NotEmpty(t, m.Origin.Details["fallback_reason"])
 	assert.Equal(t, snapshot.StatusComplete, m.Status)
 
 	// The old action was tried once; every later call went straight to the replacement.
@@ -317,14 +317,14 @@ func TestTrtcFallsBackWhenInteractiveTimeIsOffline(t *testing.T) {
 		}
 	}
 	var wantMinutes float64
-	for _, p := range e.emu.Data().Trtc5Min(1400000001, day("2024-05-09")) {
+	for _, p := range e.emu.Data().TRTC5Min(1400000001, day("2024-05-09")) {
 		wantMinutes += emulator.Minutes(p.Audio)
 	}
 	assert.InDelta(t, wantMinutes*60, audio, 0.01)
 
 	// Forcing the old action surfaces the error instead.
 	e.vars["TCUSAGE_TRTC_ACTION"] = "interactive"
-	_, err = invoke(t, e.build(function.Trtc), timerEvent(`{"date":"2024-05-08"}`))
+	_, err = invoke(t, e.build(function.TRTC), timerEvent(`{"date":"2024-05-08"}`))
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "ActionOffline")
 }
@@ -515,7 +515,7 @@ func TestTrtcSeedExampleThroughHTTP(t *testing.T) {
 	// emulator and normalised by the function.
 	e := newTestEnv(t, emulator.Config{})
 	e.vars["TCUSAGE_SDK_APP_IDS"] = "1400243510"
-	fn := e.build(function.Trtc)
+	fn := e.build(function.TRTC)
 	r := httpAnswer(t, fn, urlEvent(url.Values{"date": {"2020-09-08"}}, auth()))
 	require.Equal(t, 200, r.StatusCode, r.Body)
 	var ans struct{ Rows []map[string]any }
@@ -551,7 +551,7 @@ func TestRoomUsageStopsBeforeTheDeadlineAndContinues(t *testing.T) {
 		apps = append(apps, 1400000100+i)
 		ids = append(ids, strconv.FormatUint(1400000100+i, 10))
 	}
-	e := newTestEnv(t, emulator.Config{SdkAppIDs: apps, Rooms: 5})
+	e := newTestEnv(t, emulator.Config{SDKAppIDs: apps, Rooms: 5})
 	e.vars["TCUSAGE_SDK_APP_IDS"] = strings.Join(ids, ",")
 	e.vars["TCUSAGE_API_RATE"] = "DescribeTrtcRoomUsage=1/100ms"
 	fn, err := function.New(function.Room, func(k string) string { return e.vars[k] }, function.Options{

@@ -57,7 +57,7 @@ func newWorld(t *testing.T, n int, faults emulator.FaultConfig, withCOS bool) *w
 	t.Helper()
 	apps, appList, orgs, orgList := fleet(n)
 	emu := emulator.NewServer(t, emulator.Config{
-		Now: clock, TimeScale: 0.001, SdkAppIDs: apps,
+		Now: clock, TimeScale: 0.001, SDKAppIDs: apps,
 		ESSApps: map[string][]string{"ess_app_demo": orgs}, Rooms: 40,
 		Faults: faults, SlowDelay: 2 * time.Second,
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 	_ "time/tzdata" // SCF images may lack zoneinfo; Asia/Shanghai must always load.
 
+	"github.com/tcusage/tcusage/shared/source"
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
@@ -18,18 +19,11 @@ const (
 	FormatCSV   = "csv"
 )
 
-// TRTC action choices for the trtcusage function.
-const (
-	TrtcAuto        = "auto"        // DescribeTrtcInteractiveTime, falling back to DescribeTrtcUsage
-	TrtcInteractive = "interactive" // DescribeTrtcInteractiveTime only
-	TrtcUsage       = "usage"       // DescribeTrtcUsage only
-)
-
 // Config is a function's configuration, read from environment variables by FromEnv. Fields not
 // used by a function are left at their zero values.
 type Config struct {
-	// SdkAppIDs are the CCC/TRTC applications to export (TCUSAGE_SDK_APP_IDS).
-	SdkAppIDs []uint64
+	// SDKAppIDs are the CCC/TRTC applications to export (TCUSAGE_SDK_APP_IDS).
+	SDKAppIDs []uint64
 	// ESSAppID is the ESS channel application (TCUSAGE_ESS_APP_ID).
 	ESSAppID string
 	// ESSOrgOpenIDs are the sub-customers queried one by one (TCUSAGE_ESS_ORG_OPEN_IDS); empty
@@ -51,13 +45,13 @@ type Config struct {
 	// HTTPTokenSHA256 is the SHA-256 of the bearer token HTTP callers must present
 	// (TCUSAGE_HTTP_TOKEN_SHA256, hex). Empty: HTTP is refused.
 	HTTPTokenSHA256 []byte
-	// TrtcAction chooses the TRTC action (TCUSAGE_TRTC_ACTION: auto, interactive, usage).
-	TrtcAction string
+	// TRTCAction chooses the TRTC action (TCUSAGE_TRTC_ACTION: auto, interactive, usage).
+	TRTCAction source.TRTCMode
 }
 
 // Environment variable names.
 const (
-	EnvSdkAppIDs     = "TCUSAGE_SDK_APP_IDS"
+	EnvSDKAppIDs     = "TCUSAGE_SDK_APP_IDS"
 	EnvESSAppID      = "TCUSAGE_ESS_APP_ID"
 	EnvESSOrgOpenIDs = "TCUSAGE_ESS_ORG_OPEN_IDS"
 	EnvESSQuotaType  = "TCUSAGE_ESS_QUOTA_TYPE"
@@ -66,7 +60,7 @@ const (
 	EnvFormat        = "TCUSAGE_FORMAT"
 	EnvRestateDays   = "TCUSAGE_RESTATE_DAYS"
 	EnvHTTPToken     = "TCUSAGE_HTTP_TOKEN_SHA256"
-	EnvTrtcAction    = "TCUSAGE_TRTC_ACTION"
+	EnvTRTCAction    = "TCUSAGE_TRTC_ACTION"
 )
 
 // Needs says which application settings a function requires.
@@ -74,7 +68,7 @@ type Needs int
 
 // What a function needs.
 const (
-	NeedSdkApps Needs = iota // telcall, trtcusage, roomusage
+	NeedSDKApps Needs = iota // telcall, trtcusage, roomusage
 	NeedESSApp               // essbill
 )
 
@@ -90,12 +84,12 @@ func FromEnv(getenv func(string) string, needs Needs, onSCF bool) (Config, error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 
 	switch needs {
-	case NeedSdkApps:
-		ids, err := ParseSdkAppIDs(getenv(EnvSdkAppIDs))
+	case NeedSDKApps:
+		ids, err := ParseSDKAppIDs(getenv(EnvSDKAppIDs))
 		if err != nil {
-			bad("%s: %v", EnvSdkAppIDs, err)
+			bad("%s: %v", EnvSDKAppIDs, err)
 		}
-		c.SdkAppIDs = ids
+		c.SDKAppIDs = ids
 	case NeedESSApp:
 		c.ESSAppID = strings.TrimSpace(getenv(EnvESSAppID))
 		if c.ESSAppID == "" {
@@ -168,12 +162,12 @@ func FromEnv(getenv func(string) string, needs Needs, onSCF bool) (Config, error
 		}
 	}
 
-	c.TrtcAction = TrtcAuto
-	if v := strings.TrimSpace(getenv(EnvTrtcAction)); v != "" {
-		if v != TrtcAuto && v != TrtcInteractive && v != TrtcUsage {
-			bad("%s=%q: want auto, interactive or usage", EnvTrtcAction, clip(v))
+	c.TRTCAction = source.TRTCAuto
+	if v := source.TRTCMode(strings.TrimSpace(getenv(EnvTRTCAction))); v != "" {
+		if !slices.Contains(source.TRTCModes, v) {
+			bad("%s=%q: want auto, interactive or usage", EnvTRTCAction, clip(string(v)))
 		} else {
-			c.TrtcAction = v
+			c.TRTCAction = v
 		}
 	}
 
@@ -190,9 +184,9 @@ func (e *ConfigError) Error() string {
 	return "configuration: " + strings.Join(e.Problems, "; ")
 }
 
-// ParseSdkAppIDs parses a comma-separated list of SdkAppIds: positive integers, no duplicates.
+// ParseSDKAppIDs parses a comma-separated list of SdkAppIds: positive integers, no duplicates.
 // The result is sorted.
-func ParseSdkAppIDs(v string) ([]uint64, error) {
+func ParseSDKAppIDs(v string) ([]uint64, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil, fmt.Errorf("not set: give a comma-separated list of SdkAppIds, for example 1400000001,1400000002")

@@ -6,19 +6,21 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/source"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestFromEnvDefaults(t *testing.T) {
-	c, err := FromEnv(envOf(map[string]string{EnvSdkAppIDs: " 1400000002, 1400000001 "}), NeedSdkApps, false)
+	c, err := FromEnv(envOf(map[string]string{EnvSDKAppIDs: " 1400000002, 1400000001 "}), NeedSDKApps, false)
 	require.NoError(t, err)
-	assert.Equal(t, []uint64{1400000001, 1400000002}, c.SdkAppIDs)
+	assert.Equal(t, []uint64{1400000001, 1400000002}, c.SDKAppIDs)
 	assert.Equal(t, "Asia/Shanghai", c.TimeZone.String())
 	assert.Equal(t, DefaultLocalSink, c.Sink)
 	assert.Equal(t, []string{FormatCSV, FormatJSONL}, c.Formats)
 	assert.Equal(t, 2, c.RestateDays)
-	assert.Equal(t, TrtcAuto, c.TrtcAction)
+	assert.Equal(t, source.TRTCAuto, c.TRTCAction)
 	assert.Empty(t, c.HTTPTokenSHA256)
 }
 
@@ -31,7 +33,7 @@ func TestFromEnvESS(t *testing.T) {
 }
 
 func TestFromEnvErrorsNameTheVariable(t *testing.T) {
-	base := map[string]string{EnvSdkAppIDs: "1400000001"}
+	base := map[string]string{EnvSDKAppIDs: "1400000001"}
 	cases := []struct {
 		name  string
 		set   map[string]string
@@ -39,22 +41,22 @@ func TestFromEnvErrorsNameTheVariable(t *testing.T) {
 		scf   bool
 		want  string
 	}{
-		{"apps unset", map[string]string{EnvSdkAppIDs: ""}, NeedSdkApps, false, EnvSdkAppIDs},
-		{"apps not numeric", map[string]string{EnvSdkAppIDs: "14000,abc"}, NeedSdkApps, false, EnvSdkAppIDs},
-		{"apps zero", map[string]string{EnvSdkAppIDs: "0"}, NeedSdkApps, false, EnvSdkAppIDs},
-		{"apps duplicate", map[string]string{EnvSdkAppIDs: "1,1"}, NeedSdkApps, false, EnvSdkAppIDs},
-		{"apps traversal", map[string]string{EnvSdkAppIDs: "../1"}, NeedSdkApps, false, EnvSdkAppIDs},
+		{"apps unset", map[string]string{EnvSDKAppIDs: ""}, NeedSDKApps, false, EnvSDKAppIDs},
+		{"apps not numeric", map[string]string{EnvSDKAppIDs: "14000,abc"}, NeedSDKApps, false, EnvSDKAppIDs},
+		{"apps zero", map[string]string{EnvSDKAppIDs: "0"}, NeedSDKApps, false, EnvSDKAppIDs},
+		{"apps duplicate", map[string]string{EnvSDKAppIDs: "1,1"}, NeedSDKApps, false, EnvSDKAppIDs},
+		{"apps traversal", map[string]string{EnvSDKAppIDs: "../1"}, NeedSDKApps, false, EnvSDKAppIDs},
 		{"ess unset", map[string]string{}, NeedESSApp, false, EnvESSAppID},
 		{"ess bad", map[string]string{EnvESSAppID: "a/b"}, NeedESSApp, false, EnvESSAppID},
 		{"ess org bad", map[string]string{EnvESSAppID: "a", EnvESSOrgOpenIDs: "ok,x\ny"}, NeedESSApp, false, EnvESSOrgOpenIDs},
 		{"ess quota", map[string]string{EnvESSAppID: "a", EnvESSQuotaType: "Everything"}, NeedESSApp, false, EnvESSQuotaType},
-		{"zone", map[string]string{EnvTimeZone: "Mars/Base"}, NeedSdkApps, false, EnvTimeZone},
-		{"format", map[string]string{EnvFormat: "parquet"}, NeedSdkApps, false, EnvFormat},
-		{"restate", map[string]string{EnvRestateDays: "-1"}, NeedSdkApps, false, EnvRestateDays},
-		{"restate text", map[string]string{EnvRestateDays: "two"}, NeedSdkApps, false, EnvRestateDays},
-		{"token", map[string]string{EnvHTTPToken: "abc"}, NeedSdkApps, false, EnvHTTPToken},
-		{"trtc", map[string]string{EnvTrtcAction: "both"}, NeedSdkApps, false, EnvTrtcAction},
-		{"sink on scf", map[string]string{}, NeedSdkApps, true, EnvSink},
+		{"zone", map[string]string{EnvTimeZone: "Mars/Base"}, NeedSDKApps, false, EnvTimeZone},
+		{"format", map[string]string{EnvFormat: "parquet"}, NeedSDKApps, false, EnvFormat},
+		{"restate", map[string]string{EnvRestateDays: "-1"}, NeedSDKApps, false, EnvRestateDays},
+		{"restate text", map[string]string{EnvRestateDays: "two"}, NeedSDKApps, false, EnvRestateDays},
+		{"token", map[string]string{EnvHTTPToken: "abc"}, NeedSDKApps, false, EnvHTTPToken},
+		{"trtc", map[string]string{EnvTRTCAction: "both"}, NeedSDKApps, false, EnvTRTCAction},
+		{"sink on scf", map[string]string{}, NeedSDKApps, true, EnvSink},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -75,7 +77,7 @@ func TestFromEnvErrorsNameTheVariable(t *testing.T) {
 }
 
 func TestFromEnvReportsEveryProblem(t *testing.T) {
-	_, err := FromEnv(envOf(map[string]string{EnvTimeZone: "Nowhere", EnvFormat: "xml"}), NeedSdkApps, false)
+	_, err := FromEnv(envOf(map[string]string{EnvTimeZone: "Nowhere", EnvFormat: "xml"}), NeedSDKApps, false)
 	var ce *ConfigError
 	require.True(t, errors.As(err, &ce))
 	assert.Len(t, ce.Problems, 3)

@@ -115,10 +115,10 @@ func FuzzFromEnv(f *testing.F) {
 	f.Add("18446744073709551616", "a\x00b", "\n", "UTC", "csv,jsonl", "1e3", "usage")
 	f.Fuzz(func(t *testing.T, apps, essApp, orgs, tz, format, restate, trtc string) {
 		env := map[string]string{
-			EnvSdkAppIDs: apps, EnvESSAppID: essApp, EnvESSOrgOpenIDs: orgs, EnvTimeZone: tz,
-			EnvFormat: format, EnvRestateDays: restate, EnvTrtcAction: trtc,
+			EnvSDKAppIDs: apps, EnvESSAppID: essApp, EnvESSOrgOpenIDs: orgs, EnvTimeZone: tz,
+			EnvFormat: format, EnvRestateDays: restate, EnvTRTCAction: trtc,
 		}
-		for _, needs := range []Needs{NeedSdkApps, NeedESSApp} {
+		for _, needs := range []Needs{NeedSDKApps, NeedESSApp} {
 			c, err := FromEnv(func(k string) string { return env[k] }, needs, false)
 			if err != nil {
 				var ce *ConfigError
@@ -132,8 +132,8 @@ func FuzzFromEnv(f *testing.F) {
 			}
 			require.NotNil(t, c.TimeZone)
 			require.NotEmpty(t, c.Formats)
-			if needs == NeedSdkApps {
-				require.NotEmpty(t, c.SdkAppIDs)
+			if needs == NeedSDKApps {
+				require.NotEmpty(t, c.SDKAppIDs)
 			} else {
 				require.NotEmpty(t, c.ESSAppID)
 			}

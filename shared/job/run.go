@@ -474,7 +474,7 @@ func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched
 		req.RequestIDs = append(req.RequestIDs, f.res.RequestIDs...)
 		ps.Rows += f.res.Rows
 		a := f.res.Action
-		req.Source = snapshot.Source{Service: a.Service, Action: a.Name, APIVersion: a.Version}
+		req.Origin = snapshot.Origin{Service: a.Service, Action: a.Name, APIVersion: a.Version}
 		for k, v := range f.res.Details {
 			details[k] = v
 		}
@@ -483,7 +483,7 @@ func (r *Runner) commitDate(ctx context.Context, date string, results []*fetched
 		}
 	}
 	if len(details) > 0 {
-		req.Source.Details = details
+		req.Origin.Details = details
 	}
 	res, err := snapshot.Commit(ctx, r.Store, r.Prefix, req)
 	if err != nil {

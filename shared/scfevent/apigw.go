@@ -76,7 +76,7 @@ func (r *APIGatewayRequest) HTTPRequest() (*HTTPRequest, error) {
 		return nil, fmt.Errorf("api gateway event: %w", err)
 	}
 	h := &HTTPRequest{
-		Source:     SourceAPIGateway,
+		Trigger:    TriggerAPIGateway,
 		Method:     r.HTTPMethod,
 		Path:       r.Path,
 		Query:      r.QueryString.URLValues(),

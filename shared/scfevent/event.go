@@ -16,8 +16,8 @@ var ErrUnknownEvent = errors.New("unrecognised event")
 // Kinds of [Event], as returned by [Event.Kind].
 const (
 	KindTimer       = "timer"
-	KindAPIGateway  = string(SourceAPIGateway)
-	KindFunctionURL = string(SourceFunctionURL)
+	KindAPIGateway  = string(TriggerAPIGateway)
+	KindFunctionURL = string(TriggerFunctionURL)
 )
 
 // apigwOnlyKeys are keys an API Gateway event has and a Function URL event
@@ -42,7 +42,7 @@ func (e Event) Kind() string {
 	case e.Timer != nil:
 		return KindTimer
 	case e.HTTP != nil:
-		return string(e.HTTP.Source)
+		return string(e.HTTP.Trigger)
 	default:
 		return ""
 	}

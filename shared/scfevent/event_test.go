@@ -98,7 +98,7 @@ func TestAPIGatewayFixture(t *testing.T) {
 	h := ev.HTTP
 	require.NotNil(t, h)
 	assert.Nil(t, ev.Timer)
-	assert.Equal(t, SourceAPIGateway, h.Source)
+	assert.Equal(t, TriggerAPIGateway, h.Trigger)
 	assert.Equal(t, "GET", h.Method)
 	assert.Equal(t, "/ritchiechen-apigw-test", h.Path)
 	assert.Equal(t, url.Values{"a": {"b", "c"}, "x": {"y"}, "i": {""}}, h.Query)
@@ -150,7 +150,7 @@ func TestFunctionURLFixture(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, KindFunctionURL, ev.Kind())
 	h := ev.HTTP
-	assert.Equal(t, SourceFunctionURL, h.Source)
+	assert.Equal(t, TriggerFunctionURL, h.Trigger)
 	assert.Equal(t, "POST", h.Method)
 	assert.Equal(t, "/", h.Path)
 	assert.Equal(t, []byte(`{"test":"hello world"}`), h.Body)

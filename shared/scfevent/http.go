@@ -20,19 +20,19 @@ const (
 // ErrTooLarge is wrapped by errors for events or bodies over the limits.
 var ErrTooLarge = errors.New("too large")
 
-// Source names the trigger that sent an HTTP event.
-type Source string
+// Trigger names the trigger that sent an HTTP event.
+type Trigger string
 
 // The HTTP triggers.
 const (
-	SourceAPIGateway  Source = "apigw"
-	SourceFunctionURL Source = "url"
+	TriggerAPIGateway  Trigger = "apigw"
+	TriggerFunctionURL Trigger = "url"
 )
 
 // HTTPRequest is a trigger-neutral view of an HTTP event.
 type HTTPRequest struct {
-	// Source is the trigger kind: "apigw" or "url".
-	Source Source
+	// Trigger is the trigger kind: "apigw" or "url".
+	Trigger Trigger
 	// Method is the request method.
 	Method string
 	// Path is the request path.

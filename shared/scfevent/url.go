@@ -40,7 +40,7 @@ func (r *FunctionURLRequest) HTTPRequest() (*HTTPRequest, error) {
 	}
 	header := r.Headers.Header()
 	return &HTTPRequest{
-		Source:      SourceFunctionURL,
+		Trigger:     TriggerFunctionURL,
 		Method:      r.HTTPMethod,
 		Path:        r.Path,
 		Query:       r.QueryString.URLValues(),

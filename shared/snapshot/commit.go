@@ -31,7 +31,7 @@ type CommitRequest struct {
 	Dataset string
 	// Date is the partition's day, YYYY-MM-DD, in the configured zone.
 	Date   string
-	Source Source
+	Origin Origin
 	Window Window
 	// GeneratedAt is the time of this delivery, from the caller's clock. Required.
 	GeneratedAt time.Time
@@ -330,7 +330,7 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 		Dataset:        req.Dataset,
 		DatasetVersion: DatasetVersion,
 		Date:           req.Date,
-		Source:         req.Source,
+		Origin:         req.Origin,
 		Window:         req.Window,
 		GeneratedAt:    req.GeneratedAt.UTC(),
 		Status:         status,

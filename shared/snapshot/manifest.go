@@ -27,7 +27,7 @@ type Manifest struct {
 	Dataset        string      `json:"dataset"`
 	DatasetVersion string      `json:"dataset_version"`
 	Date           string      `json:"date"`
-	Source         Source      `json:"source"`
+	Origin         Origin      `json:"source"`
 	Window         Window      `json:"window"`
 	GeneratedAt    time.Time   `json:"generated_at"`
 	Status         string      `json:"status"`
@@ -46,8 +46,8 @@ type Manifest struct {
 	Totals map[string]float64 `json:"totals,omitempty"`
 }
 
-// Source names the API call that produced the data.
-type Source struct {
+// Origin names the API call that produced the data.
+type Origin struct {
 	Service    string `json:"service"`
 	Action     string `json:"action"`
 	APIVersion string `json:"api_version"`

@@ -153,21 +153,21 @@ type trtcCloud struct {
 func (c *trtcCloud) Call(_ context.Context, a tcapi.Action, req, resp any) error {
 	c.calls = append(c.calls, a.Name)
 	switch out := resp.(type) {
-	case *tcapi.TrtcInteractiveTimeResponse:
+	case *tcapi.TRTCInteractiveTimeResponse:
 		if len(c.calls) > c.offlineAfter {
 			return &tcloud.APIError{Action: a.Name, Code: "ActionOffline", Message: "接口已下线", RequestID: "r-off"}
 		}
-		out.Usages = []tcapi.OneSdkAppIDUsagesInfo{{SdkAppID: "7", SdkAppIDTrtcTimeUsages: []tcapi.SdkAppIDTrtcUsage{{TimeKey: "2024-05-09 00:05:00", AudioTime: 60}}}}
-	case *tcapi.TrtcUsageResponse:
+		out.Usages = []tcapi.OneSDKAppIDUsagesInfo{{SDKAppID: "7", SDKAppIDTRTCTimeUsages: []tcapi.SDKAppIDTRTCUsage{{TimeKey: "2024-05-09 00:05:00", AudioTime: 60}}}}
+	case *tcapi.TRTCUsageResponse:
 		out.UsageKey = []string{"Audio"}
-		out.UsageList = []tcapi.TrtcUsage{{TimeKey: "2024-05-09 00:05:00", UsageValue: []float64{1}}}
+		out.UsageList = []tcapi.TRTCUsage{{TimeKey: "2024-05-09 00:05:00", UsageValue: []float64{1}}}
 	}
 	return nil
 }
 
 func TestTrtcFallsBackWhenTheOldActionGoesOfflineLater(t *testing.T) {
 	c := &trtcCloud{offlineAfter: 1}
-	src := &Trtc{Mode: TrtcAuto}
+	src := &TRTC{Mode: TRTCAuto}
 	var w rowCounter
 	opened := 0
 	q := essQuery(&w, &opened)

@@ -115,9 +115,9 @@ func FuzzAPIAnswer(f *testing.F) {
 		case 0:
 			src = source.TelCall{}
 		case 1:
-			src = &source.Trtc{Mode: source.TrtcInteractive}
+			src = &source.TRTC{Mode: source.TRTCInteractive}
 		case 2:
-			src = &source.Trtc{Mode: source.TrtcUsage}
+			src = &source.TRTC{Mode: source.TRTCUsage}
 		case 3:
 			src = source.RoomUsage{}
 		case 4:

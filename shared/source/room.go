@@ -50,12 +50,12 @@ func (RoomUsage) Fetch(ctx context.Context, api Caller, q Query) (Result, error)
 	if err != nil || app == 0 {
 		return Result{}, fmt.Errorf("roomusage: app %q is not an SdkAppId", q.App)
 	}
-	req := tcapi.TrtcRoomUsageRequest{
-		SdkAppid:  app,
+	req := tcapi.TRTCRoomUsageRequest{
+		SDKAppID:  app,
 		StartTime: q.Start.Format("2006-01-02 15:04"),
 		EndTime:   q.Last.Format("2006-01-02 15:04"),
 	}
-	var resp tcapi.TrtcRoomUsageResponse
+	var resp tcapi.TRTCRoomUsageResponse
 	if err := api.Call(ctx, tcapi.DescribeTrtcRoomUsage, req, &resp); err != nil {
 		return Result{}, err
 	}

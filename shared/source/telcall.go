@@ -33,7 +33,7 @@ func (TelCall) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 	if err != nil || app <= 0 {
 		return Result{}, fmt.Errorf("telcall: app %q is not an SdkAppId", q.App)
 	}
-	req := tcapi.TelCallInfoRequest{StartTimeStamp: q.Start.Unix(), EndTimeStamp: q.Last.Unix(), SdkAppIDList: []int64{app}}
+	req := tcapi.TelCallInfoRequest{StartTimeStamp: q.Start.Unix(), EndTimeStamp: q.Last.Unix(), SDKAppIDList: []int64{app}}
 	return callRows(ctx, api, q, tcapi.DescribeTelCallInfo, req, usage.TelCallSchema,
 		func(r *tcapi.TelCallInfoResponse) ([]usage.Row, string, error) {
 			row, err := usage.TelCallRow(q.Date, app, r)

@@ -12,19 +12,25 @@ import (
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
-// Trtc modes.
+// TRTCMode chooses the action the trtcusage source calls (TCUSAGE_TRTC_ACTION).
+type TRTCMode string
+
+// The TRTC modes.
 const (
-	TrtcAuto        = "auto"        // DescribeTrtcInteractiveTime, falling back to DescribeTrtcUsage
-	TrtcInteractive = "interactive" // DescribeTrtcInteractiveTime only
-	TrtcUsage       = "usage"       // DescribeTrtcUsage only
+	TRTCAuto        TRTCMode = "auto"        // DescribeTrtcInteractiveTime, falling back to DescribeTrtcUsage
+	TRTCInteractive TRTCMode = "interactive" // DescribeTrtcInteractiveTime only
+	TRTCUsage       TRTCMode = "usage"       // DescribeTrtcUsage only
 )
 
-// Trtc is TRTC DescribeTrtcInteractiveTime, one app-day per call (5-minute points), falling
+// TRTCModes lists the modes, for validation and messages.
+var TRTCModes = []TRTCMode{TRTCAuto, TRTCInteractive, TRTCUsage}
+
+// TRTC is TRTC DescribeTrtcInteractiveTime, one app-day per call (5-minute points), falling
 // back to DescribeTrtcUsage when the old action is answered as unknown or offline: Tencent
 // removed it from its SDKs in 2022. Once a fallback happened, later calls in the process go
 // straight to DescribeTrtcUsage.
-type Trtc struct {
-	Mode string // TrtcAuto (default), TrtcInteractive or TrtcUsage
+type TRTC struct {
+	Mode TRTCMode // TRTCAuto (default), TRTCInteractive or TRTCUsage
 
 	probe    sync.Mutex // held while the first call finds out whether the old action answers
 	mu       sync.Mutex
@@ -32,35 +38,35 @@ type Trtc struct {
 	fellBack string // the code that caused the fallback, once it happened
 }
 
-var _ Source = (*Trtc)(nil)
+var _ Source = (*TRTC)(nil)
 
 // Schema implements Source.
-func (*Trtc) Schema() usage.Schema { return usage.TrtcUsageSchema }
+func (*TRTC) Schema() usage.Schema { return usage.TRTCUsageSchema }
 
 // Action implements Source.
-func (t *Trtc) Action() tcapi.Action {
-	if t.Mode == TrtcUsage {
+func (t *TRTC) Action() tcapi.Action {
+	if t.Mode == TRTCUsage {
 		return tcapi.DescribeTrtcUsage
 	}
 	return tcapi.DescribeTrtcInteractiveTime
 }
 
 // Earliest implements Source: no documented floor.
-func (*Trtc) Earliest(string) string { return "" }
+func (*TRTC) Earliest(string) string { return "" }
 
 // CallsPerApp implements Source.
-func (*Trtc) CallsPerApp() int { return 1 }
+func (*TRTC) CallsPerApp() int { return 1 }
 
 // offlineCodes are the answers that mean the old action is gone.
 var offlineCodes = map[string]bool{"InvalidAction": true, "ActionOffline": true, "InvalidAction.NotFound": true}
 
 // Fetch implements Source.
-func (t *Trtc) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
+func (t *TRTC) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 	app, err := strconv.ParseUint(q.App, 10, 64)
 	if err != nil || app == 0 {
 		return Result{}, fmt.Errorf("trtcusage: app %q is not an SdkAppId", q.App)
 	}
-	if t.Mode == TrtcUsage {
+	if t.Mode == TRTCUsage {
 		return t.usage(ctx, api, q, app, nil)
 	}
 	known, reason := t.state()
@@ -79,7 +85,7 @@ func (t *Trtc) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 				t.setState("")
 				t.probe.Unlock()
 				return res, nil
-			case t.Mode != TrtcInteractive && errors.As(err, &ae) && offlineCodes[ae.Code]:
+			case t.Mode != TRTCInteractive && errors.As(err, &ae) && offlineCodes[ae.Code]:
 				reason = ae.Code
 				t.setState(reason)
 				t.probe.Unlock()
@@ -92,7 +98,7 @@ func (t *Trtc) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 	if reason == "" {
 		res, err := t.interactive(ctx, api, q, app)
 		var ae *tcloud.APIError
-		if err == nil || t.Mode == TrtcInteractive || !errors.As(err, &ae) || !offlineCodes[ae.Code] {
+		if err == nil || t.Mode == TRTCInteractive || !errors.As(err, &ae) || !offlineCodes[ae.Code] {
 			return res, err
 		}
 		// The old action answered before and is gone now: fall back from here on.
@@ -105,32 +111,32 @@ func (t *Trtc) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 	})
 }
 
-func (t *Trtc) state() (known bool, fellBack string) {
+func (t *TRTC) state() (known bool, fellBack string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.known, t.fellBack
 }
 
-func (t *Trtc) setState(fellBack string) {
+func (t *TRTC) setState(fellBack string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.known, t.fellBack = true, fellBack
 }
 
-func (t *Trtc) interactive(ctx context.Context, api Caller, q Query, app uint64) (Result, error) {
-	req := tcapi.TrtcInteractiveTimeRequest{StartTime: q.Date, EndTime: q.Date, SdkAppID: &app}
-	return callRows(ctx, api, q, tcapi.DescribeTrtcInteractiveTime, req, usage.TrtcUsageSchema,
-		func(r *tcapi.TrtcInteractiveTimeResponse) ([]usage.Row, string, error) {
-			rows, err := usage.TrtcInteractiveRows(q.Date, app, r)
+func (t *TRTC) interactive(ctx context.Context, api Caller, q Query, app uint64) (Result, error) {
+	req := tcapi.TRTCInteractiveTimeRequest{StartTime: q.Date, EndTime: q.Date, SDKAppID: &app}
+	return callRows(ctx, api, q, tcapi.DescribeTrtcInteractiveTime, req, usage.TRTCUsageSchema,
+		func(r *tcapi.TRTCInteractiveTimeResponse) ([]usage.Row, string, error) {
+			rows, err := usage.TRTCInteractiveRows(q.Date, app, r)
 			return rows, r.RequestID, err
 		})
 }
 
-func (t *Trtc) usage(ctx context.Context, api Caller, q Query, app uint64, details map[string]string) (Result, error) {
-	req := tcapi.TrtcUsageRequest{StartTime: q.Date, EndTime: q.Date, SdkAppID: &app}
-	res, err := callRows(ctx, api, q, tcapi.DescribeTrtcUsage, req, usage.TrtcUsageSchema,
-		func(r *tcapi.TrtcUsageResponse) ([]usage.Row, string, error) {
-			rows, err := usage.TrtcUsageRows(q.Date, app, r)
+func (t *TRTC) usage(ctx context.Context, api Caller, q Query, app uint64, details map[string]string) (Result, error) {
+	req := tcapi.TRTCUsageRequest{StartTime: q.Date, EndTime: q.Date, SDKAppID: &app}
+	res, err := callRows(ctx, api, q, tcapi.DescribeTrtcUsage, req, usage.TRTCUsageSchema,
+		func(r *tcapi.TRTCUsageResponse) ([]usage.Row, string, error) {
+			rows, err := usage.TRTCUsageRows(q.Date, app, r)
 			return rows, r.RequestID, err
 		})
 	res.Details = details

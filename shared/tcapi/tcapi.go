@@ -40,7 +40,7 @@ func Actions() []Action {
 type TelCallInfoRequest struct {
 	StartTimeStamp int64   `json:"StartTimeStamp"`
 	EndTimeStamp   int64   `json:"EndTimeStamp"`
-	SdkAppIDList   []int64 `json:"SdkAppIdList"`
+	SDKAppIDList   []int64 `json:"SdkAppIdList"`
 }
 
 // TelCallInfoResponse is the answer of DescribeTelCallInfo. Counts are minutes, except
@@ -57,31 +57,31 @@ type TelCallInfoResponse struct {
 
 // ---- TRTC DescribeTrtcInteractiveTime (trtc 2019-07-22, removed from the SDKs in 2022) ----
 
-// TrtcInteractiveTimeRequest asks for billable interaction durations between two dates
+// TRTCInteractiveTimeRequest asks for billable interaction durations between two dates
 // (YYYY-MM-DD, at most 31 days). SdkAppID is optional: without it the answer is the total.
-type TrtcInteractiveTimeRequest struct {
+type TRTCInteractiveTimeRequest struct {
 	StartTime string  `json:"StartTime"`
 	EndTime   string  `json:"EndTime"`
-	SdkAppID  *uint64 `json:"SdkAppId,omitempty"`
+	SDKAppID  *uint64 `json:"SdkAppId,omitempty"`
 }
 
-// TrtcInteractiveTimeResponse is the answer of DescribeTrtcInteractiveTime.
-type TrtcInteractiveTimeResponse struct {
-	Usages    []OneSdkAppIDUsagesInfo `json:"Usages"`
+// TRTCInteractiveTimeResponse is the answer of DescribeTrtcInteractiveTime.
+type TRTCInteractiveTimeResponse struct {
+	Usages    []OneSDKAppIDUsagesInfo `json:"Usages"`
 	RequestID string                  `json:"RequestId"`
 }
 
-// OneSdkAppIDUsagesInfo holds one app's points. SdkAppID is a string: "total" when the request
+// OneSDKAppIDUsagesInfo holds one app's points. SdkAppID is a string: "total" when the request
 // named no app.
-type OneSdkAppIDUsagesInfo struct {
+type OneSDKAppIDUsagesInfo struct {
 	TotalNum               *uint64             `json:"TotalNum,omitempty"`
-	SdkAppIDTrtcTimeUsages []SdkAppIDTrtcUsage `json:"SdkAppIdTrtcTimeUsages"`
-	SdkAppID               string              `json:"SdkAppId"`
+	SDKAppIDTRTCTimeUsages []SDKAppIDTRTCUsage `json:"SdkAppIdTrtcTimeUsages"`
+	SDKAppID               string              `json:"SdkAppId"`
 }
 
-// SdkAppIDTrtcUsage is one point: 5-minute ("YYYY-MM-DD HH:MM:SS") for a one-day query, daily
+// SDKAppIDTRTCUsage is one point: 5-minute ("YYYY-MM-DD HH:MM:SS") for a one-day query, daily
 // ("YYYY-MM-DD") otherwise. Durations are seconds.
-type SdkAppIDTrtcUsage struct {
+type SDKAppIDTRTCUsage struct {
 	TimeKey        string `json:"TimeKey"`
 	AudioVideoTime uint64 `json:"AudioVideoTime"`
 	AudioTime      uint64 `json:"AudioTime"`
@@ -92,24 +92,24 @@ type SdkAppIDTrtcUsage struct {
 
 // ---- TRTC DescribeTrtcUsage (trtc 2019-07-22, the replacement; 5 requests/s) ----
 
-// TrtcUsageRequest asks for usage between two dates (YYYY-MM-DD, at most 31 days). SdkAppID is
+// TRTCUsageRequest asks for usage between two dates (YYYY-MM-DD, at most 31 days). SdkAppID is
 // optional.
-type TrtcUsageRequest struct {
+type TRTCUsageRequest struct {
 	StartTime string  `json:"StartTime"`
 	EndTime   string  `json:"EndTime"`
-	SdkAppID  *uint64 `json:"SdkAppId,omitempty"`
+	SDKAppID  *uint64 `json:"SdkAppId,omitempty"`
 }
 
-// TrtcUsageResponse is the answer of DescribeTrtcUsage: UsageKey names the columns of every
+// TRTCUsageResponse is the answer of DescribeTrtcUsage: UsageKey names the columns of every
 // UsageValue (for example Audio, SD, HD, FullHD, 2K, 4K); values are minutes.
-type TrtcUsageResponse struct {
+type TRTCUsageResponse struct {
 	UsageKey  []string    `json:"UsageKey"`
-	UsageList []TrtcUsage `json:"UsageList"`
+	UsageList []TRTCUsage `json:"UsageList"`
 	RequestID string      `json:"RequestId"`
 }
 
-// TrtcUsage is one point: TimeKey "YYYY-MM-DD HH:MM:SS" and TimeStampKey its unix time.
-type TrtcUsage struct {
+// TRTCUsage is one point: TimeKey "YYYY-MM-DD HH:MM:SS" and TimeStampKey its unix time.
+type TRTCUsage struct {
 	TimeKey      string    `json:"TimeKey"`
 	TimeStampKey uint64    `json:"TimeStampKey"`
 	UsageValue   []float64 `json:"UsageValue"`
@@ -117,17 +117,17 @@ type TrtcUsage struct {
 
 // ---- TRTC DescribeTrtcRoomUsage (trtc 2019-07-22; one call per 15 s) ----
 
-// TrtcRoomUsageRequest asks for per-room usage of one app between two minutes
+// TRTCRoomUsageRequest asks for per-room usage of one app between two minutes
 // ("YYYY-MM-DD HH:MM", at most 24 hours apart). Note the JSON key SdkAppid.
-type TrtcRoomUsageRequest struct {
-	SdkAppid  uint64 `json:"SdkAppid"`
+type TRTCRoomUsageRequest struct {
+	SDKAppID  uint64 `json:"SdkAppid"`
 	StartTime string `json:"StartTime"`
 	EndTime   string `json:"EndTime"`
 }
 
-// TrtcRoomUsageResponse is the answer of DescribeTrtcRoomUsage: Data is CSV with a header row
+// TRTCRoomUsageResponse is the answer of DescribeTrtcRoomUsage: Data is CSV with a header row
 // (RoomId then usage columns, in seconds).
-type TrtcRoomUsageResponse struct {
+type TRTCRoomUsageResponse struct {
 	Data      *string `json:"Data"`
 	RequestID string  `json:"RequestId"`
 }

@@ -53,7 +53,7 @@ func TestCallSignsAndDecodes(t *testing.T) {
 		{
 			name:   "ccc without region, with token",
 			action: tcapi.DescribeTelCallInfo, token: testToken,
-			req:    tcapi.TelCallInfoRequest{StartTimeStamp: 1700000000, EndTimeStamp: 1700086399, SdkAppIDList: []int64{1400000000}},
+			req:    tcapi.TelCallInfoRequest{StartTimeStamp: 1700000000, EndTimeStamp: 1700086399, SDKAppIDList: []int64{1400000000}},
 			answer: `{"Response":{"TelCallOutCount":9007199254740993,"TelCallInCount":0,"SeatUsedCount":3,"RequestId":"r-ccc"}}`,
 			resp:   &tcapi.TelCallInfoResponse{},
 			check: func(t *testing.T, resp any) {
@@ -68,11 +68,11 @@ func TestCallSignsAndDecodes(t *testing.T) {
 		{
 			name:   "trtc with region, no token",
 			action: tcapi.DescribeTrtcRoomUsage, wantRegion: "ap-guangzhou",
-			req:    tcapi.TrtcRoomUsageRequest{SdkAppid: 1400000000, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"},
+			req:    tcapi.TRTCRoomUsageRequest{SDKAppID: 1400000000, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"},
 			answer: `{"Response":{"Data":"RoomId,Audio\nroom<&>,1\n","RequestId":"r-trtc"}}`,
-			resp:   &tcapi.TrtcRoomUsageResponse{},
+			resp:   &tcapi.TRTCRoomUsageResponse{},
 			check: func(t *testing.T, resp any) {
-				r := resp.(*tcapi.TrtcRoomUsageResponse)
+				r := resp.(*tcapi.TRTCRoomUsageResponse)
 				require.NotNil(t, r.Data)
 				assert.Equal(t, "RoomId,Audio\nroom<&>,1\n", *r.Data)
 			},
@@ -80,11 +80,11 @@ func TestCallSignsAndDecodes(t *testing.T) {
 		{
 			name:   "trtc usage with optional app",
 			action: tcapi.DescribeTrtcUsage, wantRegion: "ap-guangzhou",
-			req:    tcapi.TrtcUsageRequest{StartTime: "2024-05-01", EndTime: "2024-05-02", SdkAppID: &appID},
+			req:    tcapi.TRTCUsageRequest{StartTime: "2024-05-01", EndTime: "2024-05-02", SDKAppID: &appID},
 			answer: `{"Response":{"UsageKey":["Audio","SD"],"UsageList":[{"TimeKey":"2024-05-01 00:00:00","TimeStampKey":1714492800,"UsageValue":[1.5,2]}],"RequestId":"r-u"}}`,
-			resp:   &tcapi.TrtcUsageResponse{},
+			resp:   &tcapi.TRTCUsageResponse{},
 			check: func(t *testing.T, resp any) {
-				r := resp.(*tcapi.TrtcUsageResponse)
+				r := resp.(*tcapi.TRTCUsageResponse)
 				require.Len(t, r.UsageList, 1)
 				assert.Equal(t, []float64{1.5, 2}, r.UsageList[0].UsageValue)
 				assert.Equal(t, []string{"Audio", "SD"}, r.UsageKey)
@@ -147,8 +147,8 @@ func TestRetryRequestsAreFreshlySigned(t *testing.T) {
 		cfg.Now, cfg.Sleep = clock.Now, clock.Sleep
 		cfg.Limits = map[string]Limit{"DescribeTrtcRoomUsage": {Every: 2 * time.Second, Burst: 1}}
 	})
-	var resp tcapi.TrtcRoomUsageResponse
-	require.NoError(t, c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, tcapi.TrtcRoomUsageRequest{SdkAppid: 1}, &resp))
+	var resp tcapi.TRTCRoomUsageResponse
+	require.NoError(t, c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, tcapi.TRTCRoomUsageRequest{SDKAppID: 1}, &resp))
 	assert.Equal(t, "done", resp.RequestID)
 
 	got := srv.requests()
@@ -458,7 +458,7 @@ func TestPacingSequential(t *testing.T) {
 	const n = 10
 	start := clock.Now()
 	for range n {
-		require.NoError(t, c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, nil, &tcapi.TrtcRoomUsageResponse{}))
+		require.NoError(t, c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, nil, &tcapi.TRTCRoomUsageResponse{}))
 	}
 	// The other action has its own limiter (unlimited here) and does not wait.
 	require.NoError(t, c.Call(context.Background(), tcapi.DescribeTelCallInfo, nil, &tcapi.TelCallInfoResponse{}))
@@ -497,7 +497,7 @@ func TestPacingConcurrent(t *testing.T) {
 	var wg sync.WaitGroup
 	for range n {
 		wg.Go(func() {
-			assert.NoError(t, c.Call(context.Background(), tcapi.DescribeTrtcUsage, nil, &tcapi.TrtcUsageResponse{}))
+			assert.NoError(t, c.Call(context.Background(), tcapi.DescribeTrtcUsage, nil, &tcapi.TRTCUsageResponse{}))
 		})
 	}
 	wg.Wait()

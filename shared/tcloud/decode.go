@@ -17,7 +17,7 @@ import (
 // a byte slice and then copy that into a string. decodeRoomUsage unquotes it once, straight into
 // the string's memory, so the answer costs one copy of the CSV instead of two.
 func decodeResponse(b []byte, target any) error {
-	if ru, ok := target.(*tcapi.TrtcRoomUsageResponse); ok {
+	if ru, ok := target.(*tcapi.TRTCRoomUsageResponse); ok {
 		return decodeRoomUsage(b, ru)
 	}
 	return json.Unmarshal(b, target)
@@ -32,7 +32,7 @@ func (r *rawRef) UnmarshalJSON(b []byte) error { r.b = b; return nil }
 
 // decodeRoomUsage decodes a DescribeTrtcRoomUsage answer, with the same result (and the same
 // errors) as json.Unmarshal.
-func decodeRoomUsage(b []byte, out *tcapi.TrtcRoomUsageResponse) error {
+func decodeRoomUsage(b []byte, out *tcapi.TRTCRoomUsageResponse) error {
 	var env struct {
 		Data      rawRef `json:"Data"`
 		RequestID string `json:"RequestId"`

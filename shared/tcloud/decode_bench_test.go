@@ -43,7 +43,7 @@ func BenchmarkDecodeRoomUsage(b *testing.B) {
 			b.SetBytes(int64(len(inner)))
 			b.ReportAllocs()
 			for b.Loop() {
-				var out tcapi.TrtcRoomUsageResponse
+				var out tcapi.TRTCRoomUsageResponse
 				if err := c.decode(inner, &out); err != nil {
 					b.Fatal(err)
 				}
@@ -73,11 +73,11 @@ func BenchmarkCallRoomUsage(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	req := tcapi.TrtcRoomUsageRequest{SdkAppid: 1400000001, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"}
+	req := tcapi.TRTCRoomUsageRequest{SDKAppID: 1400000001, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"}
 	b.SetBytes(int64(len(body)))
 	b.ReportAllocs()
 	for b.Loop() {
-		var resp tcapi.TrtcRoomUsageResponse
+		var resp tcapi.TRTCRoomUsageResponse
 		if err := c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, req, &resp); err != nil {
 			b.Fatal(err)
 		}

@@ -32,7 +32,7 @@ func TestDecodeRoomUsageMatchesEncodingJSON(t *testing.T) {
 		"case folded key": `{"data":"lower","requestid":"r12"}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			var want, got tcapi.TrtcRoomUsageResponse
+			var want, got tcapi.TRTCRoomUsageResponse
 			wantErr := json.Unmarshal([]byte(body), &want)
 			gotErr := decodeResponse([]byte(body), &got)
 			if wantErr != nil {
@@ -61,9 +61,9 @@ func TestLargeAnswersDecodeAsSmallOnes(t *testing.T) {
 		{
 			name:   "room usage",
 			answer: `{"Response":{"Data":` + string(data) + `,"RequestId":"r-big"}}`,
-			resp:   &tcapi.TrtcRoomUsageResponse{},
+			resp:   &tcapi.TRTCRoomUsageResponse{},
 			check: func(t *testing.T, resp any) {
-				r := resp.(*tcapi.TrtcRoomUsageResponse)
+				r := resp.(*tcapi.TRTCRoomUsageResponse)
 				require.NotNil(t, r.Data)
 				assert.Equal(t, csv, *r.Data)
 				assert.Equal(t, "r-big", r.RequestID)
@@ -83,13 +83,13 @@ func TestLargeAnswersDecodeAsSmallOnes(t *testing.T) {
 		{
 			name:     "error answer",
 			answer:   `{"Response":{"Error":{"Code":"InvalidParameter","Message":` + string(data[:100]) + `"},"Pad":` + string(data) + `,"RequestId":"r-err"}}`,
-			resp:     &tcapi.TrtcRoomUsageResponse{},
+			resp:     &tcapi.TRTCRoomUsageResponse{},
 			wantCode: "InvalidParameter",
 		},
 		{
 			name:     "undecodable answer",
 			answer:   `{"Response":{"Data":12,"Pad":` + string(data) + `,"RequestId":"r-bad"}}`,
-			resp:     &tcapi.TrtcRoomUsageResponse{},
+			resp:     &tcapi.TRTCRoomUsageResponse{},
 			wantCode: CodeDecodeError,
 		},
 	}
@@ -97,7 +97,7 @@ func TestLargeAnswersDecodeAsSmallOnes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newTCServer(t, nil, ok(tt.answer))
 			c := newTestClient(t, srv, nil)
-			err := c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, tcapi.TrtcRoomUsageRequest{SdkAppid: 1, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"}, tt.resp)
+			err := c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, tcapi.TRTCRoomUsageRequest{SDKAppID: 1, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"}, tt.resp)
 			if tt.wantCode != "" {
 				var ae *APIError
 				require.ErrorAs(t, err, &ae)
@@ -122,7 +122,7 @@ func TestPredecodeTakesLargeAnswersAndPassesTheRestThrough(t *testing.T) {
 			Body: io.NopCloser(bytes.NewReader(body)), ContentLength: int64(len(body))}
 	}
 
-	var out tcapi.TrtcRoomUsageResponse
+	var out tcapi.TRTCRoomUsageResponse
 	info := &attemptInfo{target: &out}
 	resp := respOf(http.StatusOK, big)
 	predecode(resp, info)
@@ -143,7 +143,7 @@ func TestPredecodeTakesLargeAnswersAndPassesTheRestThrough(t *testing.T) {
 		"other status": respOf(http.StatusBadGateway, big),
 	} {
 		t.Run(name, func(t *testing.T) {
-			var o tcapi.TrtcRoomUsageResponse
+			var o tcapi.TRTCRoomUsageResponse
 			info := &attemptInfo{target: &o}
 			want, _ := io.ReadAll(r.Body)
 			r.Body = io.NopCloser(bytes.NewReader(want))

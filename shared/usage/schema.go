@@ -57,5 +57,5 @@ func (s Schema) Markdown() string {
 
 // Schemas lists every dataset's schema, for documentation and tests.
 func Schemas() []Schema {
-	return []Schema{TelCallSchema, TrtcUsageSchema, RoomUsageSchema, ESSBillSchema}
+	return []Schema{TelCallSchema, TRTCUsageSchema, RoomUsageSchema, ESSBillSchema}
 }

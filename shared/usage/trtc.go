@@ -11,11 +11,11 @@ import (
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
-// TrtcUsageSchema is the trtcusage dataset: TRTC billable interaction durations per app, one row
+// TRTCUsageSchema is the trtcusage dataset: TRTC billable interaction durations per app, one row
 // per time point and usage type. One day is queried per call, so points are 5-minute buckets.
 // Both DescribeTrtcInteractiveTime (seconds) and its replacement DescribeTrtcUsage (minutes) feed
 // it; durations are normalized to seconds and the manifest records which action produced them.
-var TrtcUsageSchema = Schema{
+var TRTCUsageSchema = Schema{
 	Dataset:     "trtcusage",
 	Version:     "v1",
 	Description: "TRTC billable audio/video interaction time per SdkAppId, per 5-minute point and usage type (TRTC DescribeTrtcInteractiveTime, or DescribeTrtcUsage where the former is offline).",
@@ -43,18 +43,18 @@ type trtcPoint struct {
 	seconds []string
 }
 
-// TrtcInteractiveRows converts a one-app answer of DescribeTrtcInteractiveTime into rows.
-func TrtcInteractiveRows(date string, app uint64, r *tcapi.TrtcInteractiveTimeResponse) ([]Row, error) {
+// TRTCInteractiveRows converts a one-app answer of DescribeTrtcInteractiveTime into rows.
+func TRTCInteractiveRows(date string, app uint64, r *tcapi.TRTCInteractiveTimeResponse) ([]Row, error) {
 	if r == nil {
 		return nil, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s is empty", app, date)
 	}
 	want := strconv.FormatUint(app, 10)
 	var points []trtcPoint
 	for _, u := range r.Usages {
-		if u.SdkAppID != want {
-			return nil, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s holds app %q (request %s)", app, date, u.SdkAppID, r.RequestID)
+		if u.SDKAppID != want {
+			return nil, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s holds app %q (request %s)", app, date, u.SDKAppID, r.RequestID)
 		}
-		for _, p := range u.SdkAppIDTrtcTimeUsages {
+		for _, p := range u.SDKAppIDTRTCTimeUsages {
 			t, daily, err := parseTimeKey(p.TimeKey)
 			if err != nil {
 				return nil, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s: %w (request %s)", app, date, err, r.RequestID)
@@ -73,8 +73,8 @@ func TrtcInteractiveRows(date string, app uint64, r *tcapi.TrtcInteractiveTimeRe
 	return trtcRows(date, app, points, "DescribeTrtcInteractiveTime", r.RequestID)
 }
 
-// TrtcUsageRows converts a one-app answer of DescribeTrtcUsage into rows.
-func TrtcUsageRows(date string, app uint64, r *tcapi.TrtcUsageResponse) ([]Row, error) {
+// TRTCUsageRows converts a one-app answer of DescribeTrtcUsage into rows.
+func TRTCUsageRows(date string, app uint64, r *tcapi.TRTCUsageResponse) ([]Row, error) {
 	if r == nil {
 		return nil, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s is empty", app, date)
 	}

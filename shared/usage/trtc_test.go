@@ -27,9 +27,9 @@ const seedInteractiveOneDay = `{"Usages":[{"TotalNum":2,"SdkAppId":"1400243510",
  "RequestId":"644956b8-9f7c-44c5-b833-31d91dba1b24"}`
 
 func TestTrtcInteractiveRows(t *testing.T) {
-	var r tcapi.TrtcInteractiveTimeResponse
+	var r tcapi.TRTCInteractiveTimeResponse
 	require.NoError(t, json.Unmarshal([]byte(seedInteractiveOneDay), &r))
-	rows, err := TrtcInteractiveRows("2020-09-08", 1400243510, &r)
+	rows, err := TRTCInteractiveRows("2020-09-08", 1400243510, &r)
 	require.NoError(t, err)
 	got := texts(rows)
 	require.Len(t, got, 10, "two points × five usage types")
@@ -41,9 +41,9 @@ func TestTrtcInteractiveRows(t *testing.T) {
 
 func TestTrtcInteractiveRowsDaily(t *testing.T) {
 	body := `{"Usages":[{"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[{"TimeKey":"2020-09-07","AudioTime":8435963,"VideoTimeSd":3633229,"VideoTimeHd":7266458,"VideoTimeHdp":10899687}]}]}`
-	var r tcapi.TrtcInteractiveTimeResponse
+	var r tcapi.TRTCInteractiveTimeResponse
 	require.NoError(t, json.Unmarshal([]byte(body), &r))
-	rows, err := TrtcInteractiveRows("2020-09-07", 7, &r)
+	rows, err := TRTCInteractiveRows("2020-09-07", 7, &r)
 	require.NoError(t, err)
 	got := texts(rows)
 	assert.Equal(t, []string{"2020-09-07", "7", "2020-09-07T00:00:00+08:00", "1d", "sd", "3633229"}, got[2])
@@ -57,9 +57,9 @@ func TestTrtcInteractiveRowsRejects(t *testing.T) {
 		"repeated key": `{"Usages":[{"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[{"TimeKey":"2020-09-07 00:05:00"},{"TimeKey":"2020-09-07 00:05:00"}]}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			var r tcapi.TrtcInteractiveTimeResponse
+			var r tcapi.TRTCInteractiveTimeResponse
 			require.NoError(t, json.Unmarshal([]byte(body), &r))
-			_, err := TrtcInteractiveRows("2020-09-07", 7, &r)
+			_, err := TRTCInteractiveRows("2020-09-07", 7, &r)
 			assert.Error(t, err)
 		})
 	}
@@ -69,9 +69,9 @@ func TestTrtcUsageRows(t *testing.T) {
 	body := `{"UsageKey":["Audio","SD","HD","FullHD","2K","4K","8K"],"UsageList":[
 	 {"TimeKey":"2024-05-01 00:05:00","TimeStampKey":1714493100,"UsageValue":[1.5,0.1,0,0,0,0,2]},
 	 {"TimeKey":"2024-05-01 00:00:00","TimeStampKey":1714492800,"UsageValue":[10,0,0,0,0,0,0]}]}`
-	var r tcapi.TrtcUsageResponse
+	var r tcapi.TRTCUsageResponse
 	require.NoError(t, json.Unmarshal([]byte(body), &r))
-	rows, err := TrtcUsageRows("2024-05-01", 9, &r)
+	rows, err := TRTCUsageRows("2024-05-01", 9, &r)
 	require.NoError(t, err)
 	got := texts(rows)
 	require.Len(t, got, 14)
@@ -88,9 +88,9 @@ func TestTrtcUsageRowsRejects(t *testing.T) {
 		"negative":     `{"UsageKey":["Audio"],"UsageList":[{"TimeKey":"2024-05-01 00:00:00","UsageValue":[-1]}]}`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			var r tcapi.TrtcUsageResponse
+			var r tcapi.TRTCUsageResponse
 			require.NoError(t, json.Unmarshal([]byte(body), &r))
-			_, err := TrtcUsageRows("2024-05-01", 9, &r)
+			_, err := TRTCUsageRows("2024-05-01", 9, &r)
 			assert.Error(t, err)
 		})
 	}

@@ -336,9 +336,12 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	id := s.nextID()
 	rec := Request{Method: r.Method, Key: strings.TrimPrefix(r.URL.Path, "/"), Query: r.URL.Query(), Header: r.Header.Clone()}
 	w := &statusWriter{ResponseWriter: rw}
+	recorded := false
 	defer func() {
-		rec.Status = w.status
-		s.record(rec)
+		if !recorded {
+			rec.Status = w.status
+			s.record(rec)
+		}
 	}()
 
 	host := r.Host
@@ -359,7 +362,11 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusServiceUnavailable, "SlowDown", "please reduce your request rate", id)
 		return
 	case Reset:
+		// Recorded before the reset: the client may see the reset (and a test read the record)
+		// before this handler returns.
 		rec.Fault = string(Reset)
+		s.record(rec)
+		recorded = true
 		resetConnection(w)
 		return
 	}

@@ -241,7 +241,7 @@ func request(date string, version int, apps ...string) snapshot.CommitRequest {
 	req := snapshot.CommitRequest{
 		Dataset:     "trtc_room_usage",
 		Date:        date,
-		Source:      snapshot.Source{Service: "trtc", Action: "DescribeTrtcRoomUsage", APIVersion: "2019-07-22", Details: map[string]string{"fallback": "none"}},
+		Origin:      snapshot.Origin{Service: "trtc", Action: "DescribeTrtcRoomUsage", APIVersion: "2019-07-22", Details: map[string]string{"fallback": "none"}},
 		Window:      snapshot.NewWindow(loc, day, day.AddDate(0, 0, 1)),
 		GeneratedAt: clockBase.Add(time.Duration(version) * time.Hour),
 		RequestIDs:  []string{fmt.Sprintf("req-%d", version)},
@@ -331,7 +331,7 @@ func testCommitLayout(t *testing.T, e Env) {
 	assert.Equal(t, "trtc_room_usage", m.Dataset)
 	assert.Equal(t, "v1", m.DatasetVersion)
 	assert.Equal(t, date, m.Date)
-	assert.Equal(t, req.Source, m.Source)
+	assert.Equal(t, req.Origin, m.Origin)
 	assert.Equal(t, "2024-01-02T00:00:00+08:00", m.Window.StartLocal)
 	assert.Equal(t, "2024-01-02T16:00:00Z", m.Window.EndUTC)
 	assert.Equal(t, clockBase.Add(time.Hour), m.GeneratedAt)
