@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/tcapi"
+
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/job"
 )
@@ -37,7 +39,7 @@ func coldStart(ctx context.Context, out io.Writer, n int, nodeDir string) error 
 	if err != nil {
 		return err
 	}
-	loc, _ := time.LoadLocation("Asia/Shanghai")
+	loc := tcapi.Zone
 	date := job.AddDays(job.Today(time.Now(), loc), -1)
 	payload := timerPayload(date)
 

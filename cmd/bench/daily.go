@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/tcapi"
+
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/job"
@@ -114,7 +116,7 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 		return nil, err
 	}
 
-	loc, _ := time.LoadLocation("Asia/Shanghai")
+	loc := tcapi.Zone
 	yesterday := job.AddDays(job.Today(time.Now(), loc), -1)
 	payload := timerPayload(yesterday)
 	if o.Dates > 1 {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/tcapi"
+
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/job"
 )
@@ -66,7 +68,7 @@ func large(ctx context.Context, out io.Writer, sizes []int) error {
 			cancel()
 			return err
 		}
-		loc, _ := time.LoadLocation("Asia/Shanghai")
+		loc := tcapi.Zone
 		date := job.AddDays(job.Today(time.Now(), loc), -1)
 		env := []string{
 			"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,

@@ -13,6 +13,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/tcapi"
+
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/job"
@@ -22,7 +24,7 @@ import (
 
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
-	loc, _ := time.LoadLocation("Asia/Shanghai")
+	loc := tcapi.Zone
 	yesterday := job.AddDays(job.Today(time.Now(), loc), -1)
 	date := fs.String("date", yesterday, "the day to export, YYYY-MM-DD (Asia/Shanghai)")
 	out := fs.String("out", "snapshots", "the directory snapshots are written to")

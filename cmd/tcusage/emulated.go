@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
 // demoTimeScale makes the emulator's rate-limit windows 1000× shorter, so that the demo's room
@@ -74,17 +75,12 @@ func emulatorEnv(addr string, base func(string) string) func(string) string {
 }
 
 // scaledRates paces the client like the emulator's scaled limits (a little slower, so that no
-// call is refused).
+// call is refused): each action's documented limit, scaled.
 func scaledRates(scale float64) string {
-	d := func(real time.Duration) string {
-		return fmt.Sprintf("%dus", int64(float64(real.Microseconds())*scale*1.05)+1)
-	}
-	rates := []string{
-		"DescribeTrtcRoomUsage=1/" + d(15*time.Second),
-		"DescribeTrtcUsage=1/" + d(200*time.Millisecond),
-		"DescribeTelCallInfo=1/" + d(50*time.Millisecond),
-		"DescribeTrtcInteractiveTime=1/" + d(50*time.Millisecond),
-		"ChannelDescribeBillUsageDetail=1/" + d(50*time.Millisecond),
+	var rates []string
+	for _, a := range tcapi.Actions() {
+		every := float64(a.Limit.Every().Microseconds()) * scale * 1.05
+		rates = append(rates, fmt.Sprintf("%s=1/%dus", a.Name, int64(every)+1))
 	}
 	return strings.Join(rates, ",")
 }

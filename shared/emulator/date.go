@@ -3,10 +3,12 @@ package emulator
 import (
 	"fmt"
 	"time"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
 // beijing is UTC+8, the zone of every business date and time of the emulated APIs.
-var beijing = time.FixedZone("UTC+8", 8*3600)
+var beijing = tcapi.Zone
 
 // Beijing returns the fixed UTC+8 zone the emulator uses for all business dates and times
 // (Asia/Shanghai has had no DST since 1991).

@@ -401,24 +401,19 @@ func (e *Emulator) credential(id string) (Credential, bool) {
 	return Credential{}, false
 }
 
-// allow applies the rate limit of the call's action for its SecretId.
+// allow applies the documented rate limit of the call's action (tcapi.Action.Limit, a token bucket
+// holding Calls tokens) for its SecretId.
 func (e *Emulator) allow(c *call) *apiError {
 	if e.cfg.NoRateLimits {
 		return nil
 	}
-	per, window := 20, time.Second
-	switch c.action {
-	case tcapi.DescribeTrtcUsage:
-		per = 5
-	case tcapi.DescribeTrtcRoomUsage:
-		per, window = 1, 15*time.Second
-	}
+	limit := c.action.Limit
 	key := c.secretID + "\x00" + c.action.String()
 	e.limMu.Lock()
 	lim, ok := e.lims[key]
 	if !ok {
-		scaled := time.Duration(float64(window) * e.cfg.TimeScale)
-		lim = rate.NewLimiter(rate.Every(scaled/time.Duration(per)), per)
+		scaled := time.Duration(float64(limit.Per) * e.cfg.TimeScale)
+		lim = rate.NewLimiter(rate.Every(scaled/time.Duration(limit.Calls)), limit.Calls)
 		e.lims[key] = lim
 	}
 	e.limMu.Unlock()
@@ -428,7 +423,7 @@ func (e *Emulator) allow(c *call) *apiError {
 	if c.action == tcapi.DescribeTrtcRoomUsage {
 		return errorf(CodeFreqOverLimit, "请求频率超限，请稍后再试 (one call per 15 s).")
 	}
-	return errorf(CodeRequestLimitExceeded, "Your request frequency exceeds the limit of %d per %s for action %s.", per, window, c.action.Name)
+	return errorf(CodeRequestLimitExceeded, "Your request frequency exceeds the limit of %d per %s for action %s.", limit.Calls, limit.Per, c.action.Name)
 }
 
 // dispatch answers an authenticated, admitted call: a matching seed fixture, else the action.

@@ -194,9 +194,9 @@ func ParseSDKAppIDs(v string) ([]uint64, error) {
 	var ids []uint64
 	for _, s := range strings.Split(v, ",") {
 		s = strings.TrimSpace(s)
-		id, err := strconv.ParseUint(s, 10, 64)
-		if err != nil || id == 0 || len(s) > 20 {
-			return nil, fmt.Errorf("%q is not an SdkAppId (a positive whole number)", clip(s))
+		id, err := tcapi.ParseSDKAppID(s)
+		if err != nil {
+			return nil, err
 		}
 		if slices.Contains(ids, id) {
 			return nil, fmt.Errorf("%d is listed twice", id)

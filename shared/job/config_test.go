@@ -44,6 +44,7 @@ func TestFromEnvErrorsNameTheVariable(t *testing.T) {
 		{"apps unset", map[string]string{EnvSDKAppIDs: ""}, NeedSDKApps, false, EnvSDKAppIDs},
 		{"apps not numeric", map[string]string{EnvSDKAppIDs: "14000,abc"}, NeedSDKApps, false, EnvSDKAppIDs},
 		{"apps zero", map[string]string{EnvSDKAppIDs: "0"}, NeedSDKApps, false, EnvSDKAppIDs},
+		{"app past what CCC takes (int64)", map[string]string{EnvSDKAppIDs: "18446744073709551615"}, NeedSDKApps, false, EnvSDKAppIDs},
 		{"apps duplicate", map[string]string{EnvSDKAppIDs: "1,1"}, NeedSDKApps, false, EnvSDKAppIDs},
 		{"apps traversal", map[string]string{EnvSDKAppIDs: "../1"}, NeedSDKApps, false, EnvSDKAppIDs},
 		{"ess unset", map[string]string{}, NeedESSApp, false, EnvESSAppID},

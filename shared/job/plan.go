@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
 // DateLayout is the layout of every date tcusage reads or writes.
@@ -29,15 +31,7 @@ func ParseDate(s string) (time.Time, error) {
 
 // APIZone is the zone the usage APIs count days in: China Standard Time (UTC+8). API queries
 // and manifest windows always use it; TCUSAGE_TIMEZONE only decides which day is "yesterday".
-var APIZone = mustLoad("Asia/Shanghai")
-
-func mustLoad(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		return time.FixedZone("UTC+8", 8*3600) // tzdata is embedded; this is a last resort
-	}
-	return loc
-}
+var APIZone = tcapi.Zone
 
 // DayBounds returns the first and last second of a day in loc (00:00:00 and 23:59:59), as the
 // APIs take them, and the exclusive end (the next midnight).

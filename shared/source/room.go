@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/tcapi"
@@ -46,9 +45,9 @@ func (RoomUsage) CallsPerApp() int { return 1 }
 
 // Fetch implements Source.
 func (RoomUsage) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
-	app, err := strconv.ParseUint(q.App, 10, 64)
-	if err != nil || app == 0 {
-		return Result{}, fmt.Errorf("roomusage: app %q is not an SdkAppId", q.App)
+	app, err := tcapi.ParseSDKAppID(q.App)
+	if err != nil {
+		return Result{}, fmt.Errorf("roomusage: %w", err)
 	}
 	req := tcapi.TRTCRoomUsageRequest{
 		SDKAppID:  app,

@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"strconv"
 
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -29,10 +28,11 @@ func (TelCall) CallsPerApp() int { return 1 }
 
 // Fetch implements Source.
 func (TelCall) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
-	app, err := strconv.ParseInt(q.App, 10, 64)
-	if err != nil || app <= 0 {
-		return Result{}, fmt.Errorf("telcall: app %q is not an SdkAppId", q.App)
+	id, err := tcapi.ParseSDKAppID(q.App)
+	if err != nil {
+		return Result{}, fmt.Errorf("telcall: %w", err)
 	}
+	app := int64(id) // at most 2^63-1
 	req := tcapi.TelCallInfoRequest{StartTimeStamp: q.Start.Unix(), EndTimeStamp: q.Last.Unix(), SDKAppIDList: []int64{app}}
 	return callRows(ctx, api, q, tcapi.DescribeTelCallInfo, req, usage.TelCallSchema,
 		func(r *tcapi.TelCallInfoResponse) ([]usage.Row, string, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 
 	"github.com/tcusage/tcusage/shared/tcapi"
@@ -62,9 +61,9 @@ var offlineCodes = map[string]bool{"InvalidAction": true, "ActionOffline": true,
 
 // Fetch implements Source.
 func (t *TRTC) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
-	app, err := strconv.ParseUint(q.App, 10, 64)
-	if err != nil || app == 0 {
-		return Result{}, fmt.Errorf("trtcusage: app %q is not an SdkAppId", q.App)
+	app, err := tcapi.ParseSDKAppID(q.App)
+	if err != nil {
+		return Result{}, fmt.Errorf("trtcusage: %w", err)
 	}
 	if t.Mode == TRTCUsage {
 		return t.usage(ctx, api, q, app, nil)

@@ -6,30 +6,67 @@
 // fields tcusage sends or reads are declared; unknown response fields are ignored.
 package tcapi
 
+import "time"
+
 // Action names one API action: what goes into X-TC-Action, X-TC-Version, the signing scope
-// (Service) and X-TC-Region (Region, empty when the action does not need one).
+// (Service) and X-TC-Region (Region, empty when the action does not need one), and its documented
+// rate limit, which the client paces to, the emulator enforces and the demo scales.
+//
+// The action variables below keep the actions' own names (DescribeTrtcUsage, not
+// DescribeTRTCUsage), so that they read exactly as in Tencent's documentation and in X-TC-Action.
 type Action struct {
 	Service string
 	Version string
 	Name    string
 	Region  string
+	// Limit is the documented rate limit, counted per account (not per key) and action.
+	Limit Rate
 }
 
 // String returns "service:Version/Name", for logs and errors.
 func (a Action) String() string { return a.Service + ":" + a.Version + "/" + a.Name }
 
-// The actions tcusage calls. TRTC actions require Region ap-guangzhou; CCC and ESS take none.
+// Rate is a rate limit: at most Calls calls in any Per.
+type Rate struct {
+	Calls int
+	Per   time.Duration
+}
+
+// Every is the interval between calls spaced evenly at the rate (0 for a zero Rate).
+func (r Rate) Every() time.Duration {
+	if r.Calls <= 0 {
+		return 0
+	}
+	return r.Per / time.Duration(r.Calls)
+}
+
+// DefaultRate is the limit of Tencent Cloud API actions that document no other: 20 calls per
+// second.
+var DefaultRate = Rate{Calls: 20, Per: time.Second}
+
+// The actions tcusage calls. TRTC actions require a region (ap-guangzhou; room usage also
+// ap-singapore on the international site); CCC and ESS take none.
 var (
-	DescribeTelCallInfo            = Action{Service: "ccc", Version: "2020-02-10", Name: "DescribeTelCallInfo"}
-	DescribeTrtcInteractiveTime    = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcInteractiveTime", Region: "ap-guangzhou"}
-	DescribeTrtcUsage              = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcUsage", Region: "ap-guangzhou"}
-	DescribeTrtcRoomUsage          = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcRoomUsage", Region: "ap-guangzhou"}
-	ChannelDescribeBillUsageDetail = Action{Service: "essbasic", Version: "2021-05-26", Name: "ChannelDescribeBillUsageDetail"}
+	DescribeTelCallInfo            = Action{Service: "ccc", Version: "2020-02-10", Name: "DescribeTelCallInfo", Limit: DefaultRate}
+	DescribeTrtcInteractiveTime    = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcInteractiveTime", Region: "ap-guangzhou", Limit: DefaultRate}
+	DescribeTrtcUsage              = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcUsage", Region: "ap-guangzhou", Limit: Rate{Calls: 5, Per: time.Second}}
+	DescribeTrtcRoomUsage          = Action{Service: "trtc", Version: "2019-07-22", Name: "DescribeTrtcRoomUsage", Region: "ap-guangzhou", Limit: Rate{Calls: 1, Per: 15 * time.Second}}
+	ChannelDescribeBillUsageDetail = Action{Service: "essbasic", Version: "2021-05-26", Name: "ChannelDescribeBillUsageDetail", Limit: DefaultRate}
 )
 
 // Actions lists every action above, in a stable order.
 func Actions() []Action {
 	return []Action{DescribeTelCallInfo, DescribeTrtcInteractiveTime, DescribeTrtcUsage, DescribeTrtcRoomUsage, ChannelDescribeBillUsageDetail}
+}
+
+// ActionNamed returns the action called name.
+func ActionNamed(name string) (Action, bool) {
+	for _, a := range Actions() {
+		if a.Name == name {
+			return a, true
+		}
+	}
+	return Action{}, false
 }
 
 // ---- CCC DescribeTelCallInfo (ccc 2020-02-10) ----

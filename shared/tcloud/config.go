@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
 // Environment variables read by ConfigFromEnv.
@@ -42,18 +44,15 @@ type Limit struct {
 	Burst int
 }
 
-// DefaultLimits returns the documented per-action rate limits (burst 1, so requests are evenly
-// spaced), plus the DefaultLimitKey entry (20/s) for any other action.
+// DefaultLimits returns the documented rate limit of every action tcusage calls (tcapi.Action's
+// Limit) as evenly spaced calls (burst 1), plus the DefaultLimitKey entry (tcapi.DefaultRate) for
+// any other action.
 func DefaultLimits() map[string]Limit {
-	perSecond := func(n int) Limit { return Limit{Every: time.Second / time.Duration(n), Burst: 1} }
-	return map[string]Limit{
-		"DescribeTelCallInfo":            perSecond(20),
-		"DescribeTrtcInteractiveTime":    perSecond(20),
-		"ChannelDescribeBillUsageDetail": perSecond(20),
-		"DescribeTrtcUsage":              perSecond(5),
-		"DescribeTrtcRoomUsage":          {Every: 15 * time.Second, Burst: 1},
-		DefaultLimitKey:                  perSecond(20),
+	out := map[string]Limit{DefaultLimitKey: {Every: tcapi.DefaultRate.Every(), Burst: 1}}
+	for _, a := range tcapi.Actions() {
+		out[a.Name] = Limit{Every: a.Limit.Every(), Burst: 1}
 	}
+	return out
 }
 
 // RetryPolicy bounds retries: at most MaxAttempts attempts per Call (0 = DefaultMaxAttempts,

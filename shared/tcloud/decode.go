@@ -7,18 +7,18 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unicode/utf8"
-
-	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
-// decodeResponse decodes the content of {"Response": ...} into target. A room-usage answer
-// carries a whole day's CSV (tens of MB) in one JSON string; encoding/json would unquote it into
-// a byte slice and then copy that into a string. decodeRoomUsage unquotes it once, straight into
-// the string's memory, so the answer costs one copy of the CSV instead of two.
+// selfDecoder is a response type that decodes its answer itself, more cheaply than encoding/json
+// would (tcapi.TRTCRoomUsageResponse, whose answer holds tens of MB in one string).
+type selfDecoder interface {
+	DecodeJSON(b []byte) error
+}
+
+// decodeResponse decodes the content of {"Response": ...} into target.
 func decodeResponse(b []byte, target any) error {
-	if ru, ok := target.(*tcapi.TRTCRoomUsageResponse); ok {
-		return decodeRoomUsage(b, ru)
+	if d, ok := target.(selfDecoder); ok {
+		return d.DecodeJSON(b)
 	}
 	return json.Unmarshal(b, target)
 }
@@ -29,75 +29,6 @@ type rawRef struct{ b []byte }
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (r *rawRef) UnmarshalJSON(b []byte) error { r.b = b; return nil }
-
-// decodeRoomUsage decodes a DescribeTrtcRoomUsage answer, with the same result (and the same
-// errors) as json.Unmarshal.
-func decodeRoomUsage(b []byte, out *tcapi.TRTCRoomUsageResponse) error {
-	var env struct {
-		Data      rawRef `json:"Data"`
-		RequestID string `json:"RequestId"`
-	}
-	if err := json.Unmarshal(b, &env); err != nil {
-		return json.Unmarshal(b, out) // the standard decoder words the error
-	}
-	raw := env.Data.b
-	if raw == nil {
-		// Data absent: only RequestId to set (fields other than Data are decoded as usual).
-		return json.Unmarshal(b, out)
-	}
-	if bytes.Equal(raw, []byte("null")) || len(raw) < 2 || raw[0] != '"' {
-		return json.Unmarshal(b, out)
-	}
-	s, ok := unquoteJSON(raw)
-	if !ok {
-		return json.Unmarshal(b, out)
-	}
-	out.Data, out.RequestID = &s, env.RequestID
-	return nil
-}
-
-// unquoteJSON unquotes a valid JSON string literal (quotes included) holding valid UTF-8 and only
-// the short escapes; it reports false for anything else (\u escapes, invalid UTF-8), which the
-// caller then leaves to encoding/json.
-func unquoteJSON(q []byte) (string, bool) {
-	q = q[1 : len(q)-1]
-	if !utf8.Valid(q) {
-		return "", false
-	}
-	var sb strings.Builder
-	sb.Grow(len(q))
-	for len(q) > 0 {
-		i := bytes.IndexByte(q, '\\')
-		if i < 0 {
-			sb.Write(q)
-			break
-		}
-		sb.Write(q[:i])
-		if i+1 >= len(q) {
-			return "", false
-		}
-		var c byte
-		switch q[i+1] {
-		case '"', '\\', '/':
-			c = q[i+1]
-		case 'n':
-			c = '\n'
-		case 'r':
-			c = '\r'
-		case 't':
-			c = '\t'
-		case 'b':
-			c = '\b'
-		case 'f':
-			c = '\f'
-		default:
-			return "", false
-		}
-		sb.WriteByte(c)
-		q = q[i+2:]
-	}
-	return sb.String(), true
-}
 
 // maxAnswerBytes is the largest answer the API documents (50 MB), with some room.
 const maxAnswerBytes = 64 << 20

@@ -2,7 +2,6 @@ package tcloud
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strconv"
@@ -28,28 +27,6 @@ func roomUsageBody(n int) string {
 	}
 	sb.WriteString(`","RequestId":"bench"}}`)
 	return sb.String()
-}
-
-// BenchmarkDecodeRoomUsage compares decoding the Response member of a 1M-room answer with
-// encoding/json (unquote into bytes, then copy into a string) and with decodeResponse.
-func BenchmarkDecodeRoomUsage(b *testing.B) {
-	body := roomUsageBody(1_000_000)
-	inner := []byte(body[len(`{"Response":`) : len(body)-1])
-	for _, c := range []struct {
-		name   string
-		decode func([]byte, any) error
-	}{{"encoding-json", json.Unmarshal}, {"tcloud", decodeResponse}} {
-		b.Run(c.name, func(b *testing.B) {
-			b.SetBytes(int64(len(inner)))
-			b.ReportAllocs()
-			for b.Loop() {
-				var out tcapi.TRTCRoomUsageResponse
-				if err := c.decode(inner, &out); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
 }
 
 // BenchmarkCallRoomUsage is a whole Client.Call of a 1M-room answer (about 40 MB) over an

@@ -32,9 +32,6 @@ var TRTCUsageSchema = Schema{
 // usageTypeOrder is the order usage types are written in; unknown types follow, sorted.
 var usageTypeOrder = []string{"audio", "audio_video", "sd", "hd", "fullhd", "2k", "4k"}
 
-// trtcZone is the zone of TRTC time keys (Beijing time).
-var trtcZone = time.FixedZone("UTC+8", 8*3600)
-
 type trtcPoint struct {
 	t       time.Time
 	key     string
@@ -180,7 +177,7 @@ func parseTimeKey(k string) (time.Time, bool, error) {
 		layout string
 		daily  bool
 	}{{"2006-01-02", true}, {"2006-01-02 15:04:05", false}, {"2006-01-02 15:04", false}} {
-		if t, err := time.ParseInLocation(f.layout, k, trtcZone); err == nil {
+		if t, err := time.ParseInLocation(f.layout, k, tcapi.Zone); err == nil {
 			return t, f.daily, nil
 		}
 	}

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/tcapi"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -236,7 +238,7 @@ func body(app string, f snapshot.Format, version int) []byte {
 var clockBase = time.Date(2024, 1, 3, 1, 0, 0, 0, time.UTC)
 
 func request(date string, version int, apps ...string) snapshot.CommitRequest {
-	loc := time.FixedZone("UTC+8", 8*3600)
+	loc := tcapi.Zone
 	day, _ := time.ParseInLocation(time.DateOnly, date, loc)
 	req := snapshot.CommitRequest{
 		Dataset:     "trtc_room_usage",
