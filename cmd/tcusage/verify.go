@@ -7,10 +7,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/snapshot"
-	"github.com/tcusage/tcusage/shared/snapshot/cos"
 	"github.com/tcusage/tcusage/shared/snapshot/sink"
-	"github.com/tcusage/tcusage/shared/tcloud"
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -38,11 +37,11 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	var cfg sink.Config
 	if strings.HasPrefix(u, "cos://") {
 		home, _ := os.UserHomeDir()
-		creds, err := tcloud.LoadCredentials(getenv, home)
+		creds, err := credential.Load(getenv, home)
 		if err != nil {
 			return err
 		}
-		cfg.Credentials = cos.Credentials{SecretID: creds.SecretID, SecretKey: creds.SecretKey, Token: creds.Token}
+		cfg.Credentials = creds
 		cfg.Endpoint = getenv("TCUSAGE_COS_ENDPOINT")
 	}
 	store, prefix, err := sink.Open(u, cfg)

@@ -16,11 +16,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/job"
 	"github.com/tcusage/tcusage/shared/scf"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
-	"github.com/tcusage/tcusage/shared/snapshot/cos"
 	"github.com/tcusage/tcusage/shared/snapshot/sink"
 	"github.com/tcusage/tcusage/shared/source"
 	"github.com/tcusage/tcusage/shared/tcloud"
@@ -92,7 +92,7 @@ type Function struct {
 	home    string
 	log     *slog.Logger
 	credsMu sync.Mutex
-	creds   tcloud.Credentials
+	creds   credential.Credentials
 }
 
 // Handle serves one event; it is what the runtime calls. It first reads the credentials again:
@@ -105,7 +105,7 @@ func (f *Function) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
 
 // credentialSetter is a store whose signing keys can be replaced (COS).
 type credentialSetter interface {
-	SetCredentials(cos.Credentials) error
+	SetCredentials(credential.Credentials) error
 }
 
 // refreshCredentials re-resolves the credentials from the invocation's environment (falling
@@ -126,7 +126,7 @@ func (f *Function) refreshCredentials(ctx context.Context) {
 	}
 	f.credsMu.Lock()
 	defer f.credsMu.Unlock()
-	cr, err := tcloud.LoadCredentials(env, f.home)
+	cr, err := credential.Load(env, f.home)
 	if err != nil {
 		f.log.WarnContext(ctx, "cannot read credentials again; keeping the current ones", "error", err)
 		return
@@ -141,7 +141,7 @@ func (f *Function) refreshCredentials(ctx context.Context) {
 		}
 	}
 	if s, ok := f.Handler.Runner.Store.(credentialSetter); ok {
-		if err := s.SetCredentials(cos.Credentials{SecretID: cr.SecretID, SecretKey: cr.SecretKey, Token: cr.Token}); err != nil {
+		if err := s.SetCredentials(cr); err != nil {
 			f.log.WarnContext(ctx, "cannot use the new credentials for the store", "error", err)
 			return
 		}
@@ -166,7 +166,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if home == "" {
 		home, _ = os.UserHomeDir()
 	}
-	creds, err := tcloud.LoadCredentials(getenv, home)
+	creds, err := credential.Load(getenv, home)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
@@ -198,7 +198,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		fn.Client, api = c, c
 	}
 	store, prefix, err := sink.Open(cfg.Sink, sink.Config{
-		Credentials: cos.Credentials{SecretID: creds.SecretID, SecretKey: creds.SecretKey, Token: creds.Token},
+		Credentials: creds,
 		Endpoint:    strings.TrimSpace(getenv("TCUSAGE_COS_ENDPOINT")),
 		Transport:   opt.COSTransport,
 		Logger:      log,

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/source"
 	"github.com/tcusage/tcusage/shared/tcloud"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -99,7 +100,7 @@ func FuzzAPIAnswer(f *testing.F) {
 		noPacing[a] = tcloud.Limit{}
 	}
 	client, err := tcloud.New(tcloud.Config{
-		Credentials: tcloud.Credentials{SecretID: "AKIDfuzzfuzzfuzzfuzzfuzz", SecretKey: "fuzzfuzzfuzzfuzzfuzzfuzz"},
+		Credentials: credential.Credentials{SecretID: "AKIDfuzzfuzzfuzzfuzzfuzz", SecretKey: "fuzzfuzzfuzzfuzzfuzzfuzz"},
 		Endpoint:    ts.Listener.Addr().String(), Timeout: 5 * time.Second,
 		Retry: tcloud.RetryPolicy{MaxAttempts: 1}, Limits: noPacing,
 	})

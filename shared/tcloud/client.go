@@ -14,18 +14,20 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	tcerr "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/errors"
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 	"golang.org/x/time/rate"
+
+	"github.com/tcusage/tcusage/shared/credential"
+	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
 // Client calls Tencent Cloud API 3.0 actions with signing, pacing and retries. It is safe for
 // concurrent use; create one per process so that all goroutines share its rate limiters.
 type Client struct {
-	creds     Credentials
+	creds     credential.Credentials
 	host      string // SDK HttpProfile.Endpoint; empty for <service>.<rootDomain>
 	scheme    string
 	root      string
@@ -47,13 +49,8 @@ type Client struct {
 // New validates cfg, fills in the documented defaults and returns a Client.
 func New(cfg Config) (*Client, error) {
 	cr := cfg.Credentials
-	if cr.SecretID == "" || cr.SecretKey == "" {
-		return nil, errors.New("new tencent cloud client: credentials need a SecretID and a SecretKey")
-	}
-	for _, v := range []struct{ name, value string }{{"SecretID", cr.SecretID}, {"SecretKey", cr.SecretKey}, {"Token", cr.Token}} {
-		if err := checkValue("credentials "+v.name, v.value); err != nil {
-			return nil, fmt.Errorf("new tencent cloud client: %w", err)
-		}
+	if err := cr.Validate(); err != nil {
+		return nil, fmt.Errorf("new tencent cloud client: %w", err)
 	}
 	if common.DefaultHttpClient != nil {
 		// The SDK would share (and reconfigure) that global client instead of ours.
@@ -77,7 +74,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Endpoint != "" {
 		host, scheme, err := parseEndpoint(cfg.Endpoint)
 		if err != nil {
-			return nil, fmt.Errorf("new tencent cloud client: endpoint %q: %w", cfg.Endpoint, err)
+			return nil, fmt.Errorf("new tencent cloud client: endpoint: %w", err)
 		}
 		c.host, c.scheme = host, scheme
 	}
@@ -358,7 +355,7 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 func (c *Client) clean(s string) string { return cleanMessage(s, c.credentials()) }
 
 // credentials returns the credentials in use.
-func (c *Client) credentials() Credentials {
+func (c *Client) credentials() credential.Credentials {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.creds
@@ -367,9 +364,9 @@ func (c *Client) credentials() Credentials {
 // SetCredentials replaces the credentials for the calls that start from now on. SCF hands a
 // function fresh run-role credentials (they last at most a few hours) while a warm instance
 // lives on, so a function reads them again at each invocation.
-func (c *Client) SetCredentials(cr Credentials) error {
-	if cr.SecretID == "" || cr.SecretKey == "" {
-		return errors.New("tcloud: credentials need a SecretId and a SecretKey")
+func (c *Client) SetCredentials(cr credential.Credentials) error {
+	if err := cr.Validate(); err != nil {
+		return fmt.Errorf("tcloud: %w", err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
@@ -591,7 +592,7 @@ func TestNewValidates(t *testing.T) {
 		want string
 	}{
 		{"no credentials", Config{}, "SecretID"},
-		{"key with space", Config{Credentials: Credentials{SecretID: "AKID1", SecretKey: "a b"}}, "SecretKey contains whitespace"},
+		{"key with space", Config{Credentials: credential.Credentials{SecretID: "AKID1", SecretKey: "a b"}}, "SecretKey contains whitespace"},
 		{"bad endpoint", Config{Credentials: good, Endpoint: "ftp://x"}, "scheme"},
 		{"endpoint with path", Config{Credentials: good, Endpoint: "http://x/api"}, "endpoint"},
 		{"bad root domain", Config{Credentials: good, RootDomain: "https://x.com"}, "root domain"},

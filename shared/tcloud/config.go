@@ -4,14 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/credential"
+	"github.com/tcusage/tcusage/shared/endpoint"
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
@@ -67,8 +67,8 @@ type RetryPolicy struct {
 
 // Config configures a Client. The zero value of every field except Credentials is usable.
 type Config struct {
-	// Credentials sign every request (see LoadCredentials). Required.
-	Credentials Credentials
+	// Credentials sign every request (see credential.Load). Required.
+	Credentials credential.Credentials
 
 	// Endpoint, when set, replaces <service>.<RootDomain> for every service. Accepted forms:
 	// "host[:port]" and "http://host[:port]" or "https://host[:port]". A bare host[:port] uses
@@ -116,7 +116,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 	if v := getenv(EnvAPIEndpoint); v != "" {
 		if _, _, err := parseEndpoint(v); err != nil {
-			return Config{}, fmt.Errorf("%s=%q: %w", EnvAPIEndpoint, redactUserinfo(v), err)
+			return Config{}, fmt.Errorf("%s=%s: %w", EnvAPIEndpoint, endpoint.Shown(v), err)
 		}
 		cfg.Endpoint = v
 	}
@@ -185,67 +185,20 @@ func ParseRates(s string) (map[string]Limit, error) {
 	return out, nil
 }
 
-// redactUserinfo hides anything between "://" and "@" (a user and password someone put in a
-// URL), so that an error quoting the value cannot leak it.
-func redactUserinfo(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		rest, scheme = s, ""
-	}
-	if i := strings.LastIndex(rest, "@"); i >= 0 {
-		rest = "***@" + rest[i+1:]
-	}
-	if ok {
-		return scheme + "://" + rest
-	}
-	return rest
-}
-
-// parseEndpoint splits an endpoint into the SDK's host[:port] and scheme ("http" or "https").
+// parseEndpoint splits an endpoint into the SDK's host[:port] and scheme ("http" or "https"): a
+// bare host[:port] means HTTPS, except on loopback.
 func parseEndpoint(s string) (host, scheme string, err error) {
-	if strings.TrimSpace(s) != s || s == "" {
-		return "", "", fmt.Errorf("endpoint must be non-empty without surrounding spaces")
-	}
-	raw := s
-	if !strings.Contains(s, "://") {
-		raw = "//" + s
-	}
-	u, err := url.Parse(raw)
+	e, err := endpoint.Parse(s)
 	if err != nil {
-		return "", "", fmt.Errorf("not host[:port] or http(s)://host[:port]")
+		return "", "", err
 	}
 	switch {
-	case u.Host == "" || u.Hostname() == "":
-		return "", "", fmt.Errorf("missing host")
-	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/"):
-		return "", "", fmt.Errorf("want only scheme, host and port")
+	case e.Scheme != "":
+		return e.Host, e.Scheme, nil
+	case e.Loopback():
+		return e.Host, "http", nil
 	}
-	if p := u.Port(); p != "" {
-		if n, err := strconv.Atoi(p); err != nil || n <= 0 || n > 65535 {
-			return "", "", fmt.Errorf("bad port %q", p)
-		}
-	} else if strings.HasSuffix(u.Host, ":") {
-		return "", "", fmt.Errorf("empty port")
-	}
-	switch u.Scheme {
-	case "http", "https":
-		return u.Host, u.Scheme, nil
-	case "":
-		if isLoopback(u.Hostname()) {
-			return u.Host, "http", nil
-		}
-		return u.Host, "https", nil
-	default:
-		return "", "", fmt.Errorf("scheme %q: want http or https", u.Scheme)
-	}
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return e.Host, "https", nil
 }
 
 var domainRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$`)

@@ -75,3 +75,7 @@ func TestParseEndpoint(t *testing.T) {
 		assert.Equal(t, tt.scheme, scheme, tt.in)
 	}
 }
+
+func mapEnv(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}

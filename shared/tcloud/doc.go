@@ -1,15 +1,6 @@
-// Package tcloud is tcusage's gateway to Tencent Cloud API 3.0: it finds credentials
-// (LoadCredentials) and calls actions (Client.Call) with TC3-HMAC-SHA256 signing, per-action
-// pacing and bounded retries. All four functions share it.
-//
-// # Credentials
-//
-// Inside SCF the run role's temporary key arrives in TENCENTCLOUD_SECRETID,
-// TENCENTCLOUD_SECRETKEY and TENCENTCLOUD_SESSIONTOKEN. The SDK has no provider for these
-// variables, and its default chain falls through to the CVM metadata service (a GET with no
-// timeout), so LoadCredentials reads them itself, then the SDK's own variables and profile files,
-// and never asks the metadata service. Credentials redacts itself in every printed, logged or
-// JSON form.
+// Package tcloud is tcusage's gateway to Tencent Cloud API 3.0: it calls actions (Client.Call)
+// with TC3-HMAC-SHA256 signing (the keys come from package credential), per-action pacing and
+// bounded retries. All four functions share it.
 //
 // # Calls
 //
@@ -31,6 +22,6 @@
 //
 // Every attempt, retries included, first takes a token from the action's rate limiter
 // (golang.org/x/time/rate). The limiters belong to the Client, so one Client per process keeps all
-// goroutines within the documented limits (DefaultLimits; TCUSAGE_API_RATE overrides them).
+// goroutines within the documented limits (tcapi.Action.Limit; TCUSAGE_API_RATE overrides them).
 // Stats reports calls, attempts, retries, waits and failures by code.
 package tcloud

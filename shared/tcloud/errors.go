@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tcusage/tcusage/shared/credential"
 )
 
 // Client-side error codes. The first four are the SDK's own; CodeDecodeError is this package's.
@@ -109,15 +111,8 @@ func isRateLimitCode(code string) bool {
 }
 
 // cleanMessage removes credentials from s and shortens it to about maxMessage bytes.
-func cleanMessage(s string, creds Credentials) string {
-	for _, secret := range []string{creds.SecretKey, creds.Token} {
-		if len(secret) >= 4 {
-			s = strings.ReplaceAll(s, secret, "[redacted]")
-		}
-	}
-	if len(creds.SecretID) >= 4 {
-		s = strings.ReplaceAll(s, creds.SecretID, maskID(creds.SecretID))
-	}
+func cleanMessage(s string, creds credential.Credentials) string {
+	s = creds.Scrub(s)
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) <= maxMessage {
 		return s

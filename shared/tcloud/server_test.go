@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tcusage/tcusage/shared/credential"
 )
 
 // Test credentials (not real keys).
@@ -23,8 +25,8 @@ const (
 	testToken     = "testSessionTokenValue-zyxwvutsrq"
 )
 
-func testCreds(token string) Credentials {
-	return Credentials{SecretID: testSecretID, SecretKey: testSecretKey, Token: token, Source: "test"}
+func testCreds(token string) credential.Credentials {
+	return credential.Credentials{SecretID: testSecretID, SecretKey: testSecretKey, Token: token, Source: "test"}
 }
 
 // seen is what the test server recorded of one request.

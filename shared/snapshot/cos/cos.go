@@ -26,51 +26,10 @@ import (
 
 	cossdk "github.com/tencentyun/cos-go-sdk-v5"
 
+	"github.com/tcusage/tcusage/shared/credential"
+	"github.com/tcusage/tcusage/shared/endpoint"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
-
-// Credentials are the keys requests are signed with; Token is set for temporary keys (for
-// example an SCF execution role). String and LogValue never show the secrets.
-type Credentials struct {
-	SecretID  string
-	SecretKey string
-	Token     string
-}
-
-// String returns a redacted description.
-func (c Credentials) String() string {
-	id := "(empty)"
-	if c.SecretID != "" {
-		id = redactID(c.SecretID)
-	}
-	return fmt.Sprintf("cos.Credentials{SecretID: %s, SecretKey: %s, Token: %s}", id, setOrEmpty(c.SecretKey), setOrEmpty(c.Token))
-}
-
-// GoString is String, so %#v does not print the secrets either.
-func (c Credentials) GoString() string { return c.String() }
-
-// LogValue implements slog.LogValuer with the secrets redacted.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("secret_id", redactID(c.SecretID)),
-		slog.String("secret_key", setOrEmpty(c.SecretKey)),
-		slog.String("token", setOrEmpty(c.Token)),
-	)
-}
-
-func redactID(id string) string {
-	if len(id) <= 8 {
-		return "[redacted]"
-	}
-	return id[:4] + "…" + id[len(id)-4:]
-}
-
-func setOrEmpty(s string) string {
-	if s == "" {
-		return "(empty)"
-	}
-	return "[redacted]"
-}
 
 // Config configures a Store. Bucket, Region and Credentials are required.
 type Config struct {
@@ -78,7 +37,7 @@ type Config struct {
 	Bucket string
 	// Region is the bucket's region, e.g. ap-guangzhou.
 	Region      string
-	Credentials Credentials
+	Credentials credential.Credentials
 	// Endpoint, when set, sends every connection to that address over plain HTTP, keeping the
 	// production Host and signature (TCUSAGE_COS_ENDPOINT; tests, private gateways). A bare
 	// host:port must be a loopback address; another host must be written http://host:port, to
@@ -134,26 +93,14 @@ func New(cfg Config) (*Store, error) {
 	if err := ValidRegion(cfg.Region); err != nil {
 		return nil, fmt.Errorf("cos: %w", err)
 	}
-	if cfg.Credentials.SecretID == "" || cfg.Credentials.SecretKey == "" {
-		return nil, errors.New("cos: credentials have no SecretId or SecretKey")
-	}
-	if strings.TrimSpace(cfg.Credentials.SecretID) != cfg.Credentials.SecretID ||
-		strings.TrimSpace(cfg.Credentials.SecretKey) != cfg.Credentials.SecretKey {
-		return nil, errors.New("cos: credentials have leading or trailing spaces")
+	if err := cfg.Credentials.Validate(); err != nil {
+		return nil, fmt.Errorf("cos: %w", err)
 	}
 	base := cfg.Transport
 	if cfg.Endpoint != "" {
-		addr, explicit := strings.CutPrefix(cfg.Endpoint, "http://")
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil || strings.ContainsAny(addr, "/@?#") {
-			shown := cfg.Endpoint
-			if strings.Contains(shown, "@") {
-				shown = "(a value with user info, not shown)"
-			}
-			return nil, fmt.Errorf("cos: endpoint %q: want host:port (loopback) or http://host:port", shown)
-		}
-		if !explicit && !isLoopback(host) {
-			return nil, fmt.Errorf("cos: endpoint %q is not a loopback address: write http://%s to send COS traffic there in clear text", cfg.Endpoint, addr)
+		addr, err := plainEndpoint(cfg.Endpoint)
+		if err != nil {
+			return nil, err
 		}
 		cfg.Endpoint = addr
 		if base == nil {
@@ -182,12 +129,21 @@ func New(cfg Config) (*Store, error) {
 	return &Store{c: client, auth: auth, bucket: cfg.Bucket, pageSize: page, log: log}, nil
 }
 
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
+// plainEndpoint checks a COS endpoint override: host:port on loopback, or http://host:port for
+// another host (saying knowingly that signatures and the session token cross the network in clear
+// text). It returns host:port.
+func plainEndpoint(v string) (string, error) {
+	e, err := endpoint.Parse(v)
+	if err == nil && (e.Scheme == "https" || !e.HasPort()) {
+		err = errors.New("want host:port (loopback) or http://host:port")
 	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	if err != nil {
+		return "", fmt.Errorf("cos: endpoint: %w", err)
+	}
+	if e.Scheme == "" && !e.Loopback() {
+		return "", fmt.Errorf("cos: endpoint %s is not a loopback address: write http://%s to send COS traffic there in clear text", e.Host, e.Host)
+	}
+	return e.Host, nil
 }
 
 // EndpointTransport returns a transport that connects to addr (host:port) whatever host a
@@ -204,12 +160,9 @@ func EndpointTransport(addr string) *http.Transport {
 
 // SetCredentials replaces the keys the requests that start from now on are signed with (SCF
 // renews run-role credentials while a warm instance lives on).
-func (s *Store) SetCredentials(c Credentials) error {
-	if c.SecretID == "" || c.SecretKey == "" {
-		return errors.New("cos: credentials need a SecretID and a SecretKey")
-	}
-	if strings.TrimSpace(c.SecretID) != c.SecretID || strings.TrimSpace(c.SecretKey) != c.SecretKey {
-		return errors.New("cos: credentials have leading or trailing spaces")
+func (s *Store) SetCredentials(c credential.Credentials) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("cos: %w", err)
 	}
 	s.auth.SetCredential(c.SecretID, c.SecretKey, c.Token)
 	return nil

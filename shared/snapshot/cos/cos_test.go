@@ -15,17 +15,18 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/cos"
 	"github.com/tcusage/tcusage/shared/snapshot/costest"
 	"github.com/tcusage/tcusage/shared/snapshot/snapshottest"
 )
 
-func creds(s *costest.Server) cos.Credentials {
-	return cos.Credentials{SecretID: s.SecretID, SecretKey: s.SecretKey, Token: s.Token}
+func creds(s *costest.Server) credential.Credentials {
+	return credential.Credentials{SecretID: s.SecretID, SecretKey: s.SecretKey, Token: s.Token}
 }
 
-func newStore(t *testing.T, srv *costest.Server, c cos.Credentials) *cos.Store {
+func newStore(t *testing.T, srv *costest.Server, c credential.Credentials) *cos.Store {
 	t.Helper()
 	st, err := cos.New(cos.Config{
 		Bucket: srv.Bucket, Region: srv.Region, Credentials: c, Endpoint: srv.Endpoint,
@@ -78,12 +79,12 @@ func TestAuthErrorsAreClearAndSecretFree(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		edit func(*cos.Credentials)
+		edit func(*credential.Credentials)
 		code string
 	}{
-		{"wrong key", func(c *cos.Credentials) { c.SecretKey = "not-the-secret-key" }, "SignatureDoesNotMatch"},
-		{"unknown id", func(c *cos.Credentials) { c.SecretID = "AKIDunknownunknown" }, "InvalidAccessKeyId"},
-		{"wrong token", func(c *cos.Credentials) { c.Token = "stale-token" }, "InvalidToken"},
+		{"wrong key", func(c *credential.Credentials) { c.SecretKey = "not-the-secret-key" }, "SignatureDoesNotMatch"},
+		{"unknown id", func(c *credential.Credentials) { c.SecretID = "AKIDunknownunknown" }, "InvalidAccessKeyId"},
+		{"wrong token", func(c *credential.Credentials) { c.Token = "stale-token" }, "InvalidToken"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := good
@@ -253,7 +254,7 @@ func TestPersistentFaultsFailCommitSafely(t *testing.T) {
 }
 
 func TestConfigValidation(t *testing.T) {
-	good := cos.Config{Bucket: "usage-1250000000", Region: "ap-guangzhou", Credentials: cos.Credentials{SecretID: "AKIDx", SecretKey: "k"}}
+	good := cos.Config{Bucket: "usage-1250000000", Region: "ap-guangzhou", Credentials: credential.Credentials{SecretID: "AKIDx", SecretKey: "k"}}
 	_, err := cos.New(good)
 	require.NoError(t, err)
 	for _, tc := range []struct {
@@ -267,7 +268,7 @@ func TestConfigValidation(t *testing.T) {
 		{"region", func(c *cos.Config) { c.Region = "guangzhou" }, "region"},
 		{"region injection", func(c *cos.Config) { c.Region = "ap-guangzhou.evil.com/x" }, "region"},
 		{"no secret", func(c *cos.Config) { c.Credentials.SecretKey = "" }, "SecretKey"},
-		{"spaces", func(c *cos.Config) { c.Credentials.SecretID = " AKIDx" }, "spaces"},
+		{"spaces", func(c *cos.Config) { c.Credentials.SecretID = " AKIDx" }, "whitespace"},
 		{"endpoint", func(c *cos.Config) { c.Endpoint = "127.0.0.1" }, "endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -280,7 +281,7 @@ func TestConfigValidation(t *testing.T) {
 }
 
 func TestCredentialsAreRedacted(t *testing.T) {
-	c := cos.Credentials{SecretID: "AKIDabcdefghijklmnop", SecretKey: "super-secret-key", Token: "super-secret-token"}
+	c := credential.Credentials{SecretID: "AKIDabcdefghijklmnop", SecretKey: "super-secret-key", Token: "super-secret-token"}
 	var logged strings.Builder
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("creds", "c", c)
 	for _, s := range []string{c.String(), fmt.Sprintf("%v %+v %#v", c, c, c), logged.String()} {
@@ -288,5 +289,5 @@ func TestCredentialsAreRedacted(t *testing.T) {
 		assert.NotContains(t, s, "AKIDabcdefghijklmnop")
 	}
 	assert.Contains(t, c.String(), "AKID")
-	assert.Contains(t, logged.String(), "[redacted]")
+	assert.Contains(t, logged.String(), "AKID****mnop", "the ID masked")
 }

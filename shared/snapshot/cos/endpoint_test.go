@@ -5,10 +5,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/credential"
 )
 
 func TestEndpointMustBeLoopbackOrExplicitlyPlain(t *testing.T) {
-	base := Config{Bucket: "usage-1250000000", Region: "ap-guangzhou", Credentials: Credentials{SecretID: "AKIDx", SecretKey: "k"}}
+	base := Config{Bucket: "usage-1250000000", Region: "ap-guangzhou", Credentials: credential.Credentials{SecretID: "AKIDx", SecretKey: "k"}}
 	for _, ep := range []string{"127.0.0.1:9000", "localhost:9000", "[::1]:9000", "http://10.0.0.5:9000", "http://gateway.internal:80"} {
 		cfg := base
 		cfg.Endpoint = ep

@@ -8,8 +8,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/snapshot"
-	"github.com/tcusage/tcusage/shared/snapshot/cos"
 	"github.com/tcusage/tcusage/shared/snapshot/costest"
 )
 
@@ -26,6 +26,6 @@ func TestSetCredentialsSignsLaterRequestsWithTheNewKeys(t *testing.T) {
 	reqs := srv.Requests()
 	assert.Equal(t, "fresh-token", reqs[len(reqs)-1].Header.Get("X-Cos-Security-Token"))
 
-	assert.Error(t, st.SetCredentials(cos.Credentials{SecretID: " AKID", SecretKey: "k"}))
-	assert.Error(t, st.SetCredentials(cos.Credentials{}))
+	assert.Error(t, st.SetCredentials(credential.Credentials{SecretID: " AKID", SecretKey: "k"}))
+	assert.Error(t, st.SetCredentials(credential.Credentials{}))
 }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/cos"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
@@ -29,7 +30,7 @@ const DefaultLocalURL = "file://snapshots"
 // Config holds what a backend needs besides the URL.
 type Config struct {
 	// Credentials sign COS requests.
-	Credentials cos.Credentials
+	Credentials credential.Credentials
 	// Endpoint is TCUSAGE_COS_ENDPOINT: host:port every COS connection goes to (tests, gateways).
 	Endpoint string
 	// Transport replaces the COS base transport (see cos.Config.Transport).

@@ -10,8 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/snapshot"
-	"github.com/tcusage/tcusage/shared/snapshot/cos"
 	"github.com/tcusage/tcusage/shared/snapshot/costest"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
 	"github.com/tcusage/tcusage/shared/snapshot/sink"
@@ -41,7 +41,7 @@ func TestOpenFile(t *testing.T) {
 
 func TestOpenCOS(t *testing.T) {
 	srv := costest.New(t, costest.Options{})
-	cfg := sink.Config{Credentials: cos.Credentials{SecretID: srv.SecretID, SecretKey: srv.SecretKey}, Endpoint: srv.Endpoint}
+	cfg := sink.Config{Credentials: credential.Credentials{SecretID: srv.SecretID, SecretKey: srv.SecretKey}, Endpoint: srv.Endpoint}
 	st, prefix, err := sink.Open(srv.SinkURL("/usage/daily/"), cfg)
 	require.NoError(t, err)
 	assert.Equal(t, "usage/daily", prefix)
@@ -55,7 +55,7 @@ func TestOpenCOS(t *testing.T) {
 }
 
 func TestOpenErrorsNameTheSetting(t *testing.T) {
-	creds := sink.Config{Credentials: cos.Credentials{SecretID: "AKIDx", SecretKey: "k"}}
+	creds := sink.Config{Credentials: credential.Credentials{SecretID: "AKIDx", SecretKey: "k"}}
 	for _, tc := range []struct{ url, want string }{
 		{"", "want file://"},
 		{"snapshots", "want file://"},
@@ -80,5 +80,5 @@ func TestOpenErrorsNameTheSetting(t *testing.T) {
 	}
 	_, _, err := sink.Open("cos://usage-1250000000/p?region=ap-guangzhou", sink.Config{})
 	assert.ErrorContains(t, err, "TCUSAGE_SINK")
-	assert.ErrorContains(t, err, "SecretId")
+	assert.ErrorContains(t, err, "SecretID")
 }

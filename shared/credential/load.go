@@ -1,4 +1,4 @@
-package tcloud
+package credential
 
 import (
 	"bufio"
@@ -7,124 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode"
 )
 
-// Environment variables read by LoadCredentials.
-const (
-	// EnvSCFSecretID, EnvSCFSecretKey and EnvSCFSessionToken are set by the SCF runtime with the
-	// temporary credentials of the function's run role (note: no underscore inside SECRETID).
-	EnvSCFSecretID     = "TENCENTCLOUD_SECRETID"
-	EnvSCFSecretKey    = "TENCENTCLOUD_SECRETKEY"
-	EnvSCFSessionToken = "TENCENTCLOUD_SESSIONTOKEN"
-
-	// EnvSecretID, EnvSecretKey and EnvSessionToken are the SDK's variables for a key pair set by
-	// hand (local runs, CI); the token is optional.
-	EnvSecretID     = "TENCENTCLOUD_SECRET_ID"
-	EnvSecretKey    = "TENCENTCLOUD_SECRET_KEY"
-	EnvSessionToken = "TENCENTCLOUD_SESSION_TOKEN"
-
-	// EnvCredentialsFile names an SDK profile file to use instead of ~/.tencentcloud/credentials.
-	EnvCredentialsFile = "TENCENTCLOUD_CREDENTIALS_FILE"
-
-	// EnvTccliProfile selects the tccli profile (~/.tccli/<name>.credential); default "default".
-	EnvTccliProfile = "TCCLI_PROFILE"
-)
-
-// Credential sources reported in Credentials.Source (file sources add ":" and the path).
-const (
-	SourceSCFRole = "scf-role-env"
-	SourceEnv     = "env"
-	SourceProfile = "profile"
-	SourceTccli   = "tccli"
-)
-
-// ErrNoCredentials is returned (wrapped) by LoadCredentials when no source has credentials.
-var ErrNoCredentials = errors.New("no Tencent Cloud credentials found")
-
-// Credentials is an API key pair, with an optional session token for temporary credentials.
-// Its String, GoString, Format, LogValue and MarshalJSON methods never reveal SecretKey or
-// Token and show SecretID only masked, so a Credentials value can be printed or logged safely.
-type Credentials struct {
-	SecretID  string
-	SecretKey string
-	Token     string
-	// Source says where the credentials came from, e.g. "env" or "profile:/root/.tencentcloud/credentials".
-	Source string
-}
-
-// MaskedSecretID returns the secret ID with all but its first and last four characters hidden
-// (AKID****1234); short IDs are hidden completely.
-func (c Credentials) MaskedSecretID() string {
-	return maskID(c.SecretID)
-}
-
-func maskID(id string) string {
-	if id == "" {
-		return ""
-	}
-	if len(id) < 12 {
-		return "****"
-	}
-	return id[:4] + "****" + id[len(id)-4:]
-}
-
-func (c Credentials) redactedFields() (key, token string) {
-	key, token = "", ""
-	if c.SecretKey != "" {
-		key = "[redacted]"
-	}
-	if c.Token != "" {
-		token = "[redacted]"
-	}
-	return key, token
-}
-
-// String describes the credentials without revealing them.
-func (c Credentials) String() string {
-	key, token := c.redactedFields()
-	return fmt.Sprintf("{Source:%s SecretID:%s SecretKey:%s Token:%s}", c.Source, c.MaskedSecretID(), key, token)
-}
-
-// GoString is String in Go syntax, so %#v cannot leak the secrets either.
-func (c Credentials) GoString() string {
-	key, token := c.redactedFields()
-	return fmt.Sprintf("tcloud.Credentials{Source:%q, SecretID:%q, SecretKey:%q, Token:%q}", c.Source, c.MaskedSecretID(), key, token)
-}
-
-// Format implements fmt.Formatter so that every verb (%v, %+v, %#v, %s, %d, %x, ...) prints the
-// redacted form.
-func (c Credentials) Format(f fmt.State, verb rune) {
-	if verb == 'v' && f.Flag('#') {
-		_, _ = fmt.Fprint(f, c.GoString())
-		return
-	}
-	_, _ = fmt.Fprint(f, c.String())
-}
-
-// LogValue implements slog.LogValuer: the source and the masked secret ID only.
-func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("source", c.Source),
-		slog.String("secret_id", c.MaskedSecretID()),
-		slog.Bool("token", c.Token != ""),
-	)
-}
-
-// MarshalJSON writes the redacted form, so encoding a struct that holds Credentials cannot leak.
-func (c Credentials) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct {
-		Source   string `json:"source"`
-		SecretID string `json:"secret_id"`
-		Token    bool   `json:"token"`
-	}{c.Source, c.MaskedSecretID(), c.Token != ""})
-}
-
-// LoadCredentials finds API credentials. env is os.Getenv in production; home is the user's home
+// Load finds API credentials. env is os.Getenv in production; home is the user's home
 // directory ("" skips the files under it). Sources, first match wins:
 //
 //  1. the SCF run-role variables TENCENTCLOUD_SECRETID, TENCENTCLOUD_SECRETKEY and
@@ -139,7 +28,7 @@ func (c Credentials) MarshalJSON() ([]byte, error) {
 // containing whitespace, a named credentials file that does not exist and a malformed file are
 // errors that name the variable or file; no source at all is an error wrapping ErrNoCredentials
 // that lists what to set. Errors never contain secret values.
-func LoadCredentials(env func(string) string, home string) (Credentials, error) {
+func Load(env func(string) string, home string) (Credentials, error) {
 	if env == nil {
 		env = func(string) string { return "" }
 	}

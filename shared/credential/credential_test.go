@@ -1,4 +1,4 @@
-package tcloud
+package credential
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func tccliJSON(id, key, token string) string {
 	return fmt.Sprintf(`{"secretId":%q,"secretKey":%q,"token":%q,"region":"ap-guangzhou"}`, id, key, token)
 }
 
-func TestLoadCredentialsOrder(t *testing.T) {
+func TestLoadOrder(t *testing.T) {
 	scf := map[string]string{EnvSCFSecretID: "AKIDscf0000000000001", EnvSCFSecretKey: "scfkey", EnvSCFSessionToken: "scftoken"}
 	plain := map[string]string{EnvSecretID: "AKIDenv0000000000002", EnvSecretKey: "envkey", EnvSessionToken: "envtoken"}
 	merge := func(ms ...map[string]string) map[string]string {
@@ -74,7 +74,7 @@ func TestLoadCredentialsOrder(t *testing.T) {
 			if tt.tccli != "" {
 				writeFile(t, filepath.Join(home, ".tccli", tt.tccli+".credential"), tccliJSON("AKIDtccli00000000003", "tcclikey", "tcclitoken"))
 			}
-			got, err := LoadCredentials(mapEnv(tt.env), home)
+			got, err := Load(mapEnv(tt.env), home)
 			require.NoError(t, err)
 			assert.Equal(t, tt.want.SecretID, got.SecretID)
 			assert.Equal(t, tt.want.SecretKey, got.SecretKey)
@@ -84,20 +84,20 @@ func TestLoadCredentialsOrder(t *testing.T) {
 	}
 }
 
-func TestLoadCredentialsFileVariable(t *testing.T) {
+func TestLoadFileVariable(t *testing.T) {
 	home := t.TempDir()
 	writeFile(t, filepath.Join(home, ".tccli", "default.credential"), tccliJSON("AKIDtccli00000000003", "k", ""))
-	got, err := LoadCredentials(mapEnv(map[string]string{EnvCredentialsFile: "testdata/credentials.ini"}), home)
+	got, err := Load(mapEnv(map[string]string{EnvCredentialsFile: "testdata/credentials.ini"}), home)
 	require.NoError(t, err)
 	assert.Equal(t, "AKIDfromprofilefile00001234", got.SecretID, "the [default] section, not [other]")
 	assert.Equal(t, SourceProfile+":testdata/credentials.ini", got.Source)
 
-	_, err = LoadCredentials(mapEnv(map[string]string{EnvCredentialsFile: filepath.Join(home, "missing")}), home)
+	_, err = Load(mapEnv(map[string]string{EnvCredentialsFile: filepath.Join(home, "missing")}), home)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), EnvCredentialsFile)
 }
 
-func TestLoadCredentialsErrors(t *testing.T) {
+func TestLoadErrors(t *testing.T) {
 	tests := []struct {
 		name  string
 		env   map[string]string
@@ -130,7 +130,7 @@ func TestLoadCredentialsErrors(t *testing.T) {
 			for rel, content := range tt.files {
 				writeFile(t, filepath.Join(home, rel), content)
 			}
-			_, err := LoadCredentials(mapEnv(tt.env), home)
+			_, err := Load(mapEnv(tt.env), home)
 			require.Error(t, err)
 			for _, w := range tt.want {
 				assert.Contains(t, err.Error(), w)
@@ -140,7 +140,7 @@ func TestLoadCredentialsErrors(t *testing.T) {
 			}
 		})
 	}
-	_, err := LoadCredentials(nil, "")
+	_, err := Load(nil, "")
 	assert.True(t, errors.Is(err, ErrNoCredentials))
 }
 
@@ -172,7 +172,7 @@ func TestCredentialsRedaction(t *testing.T) {
 	}
 	assert.Contains(t, outputs["%v"], "AKID****1234")
 	assert.Contains(t, outputs["%v"], "env")
-	assert.Contains(t, outputs["%#v"], "tcloud.Credentials{")
+	assert.Contains(t, outputs["%#v"], "credential.Credentials{")
 	assert.Contains(t, outputs["slog"], `"secret_id":"AKID****1234"`)
 	assert.Contains(t, outputs["json"], `"source":"env"`)
 	assert.Equal(t, "****", maskID("AKIDshort"))
