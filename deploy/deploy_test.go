@@ -46,12 +46,17 @@ var documentedEnv = []string{
 // deployInputs lists the ${env:...} values the instances read at deploy time; README.md
 // documents each one.
 var deployInputs = []string{
-	"DEPLOY_REGION", "DEPLOY_RUN_ROLE", "DEPLOY_COS_BUCKET", "DEPLOY_COS_PREFIX", "DEPLOY_COS_REGION",
+	"DEPLOY_REGION", "DEPLOY_RUN_ROLE_PREFIX", "DEPLOY_COS_BUCKET", "DEPLOY_COS_PREFIX", "DEPLOY_COS_REGION",
 	"DEPLOY_CCC_SDK_APP_IDS", "DEPLOY_TRTC_SDK_APP_IDS", "DEPLOY_ESS_APP_ID", "DEPLOY_ESS_ORG_OPEN_IDS",
 	"DEPLOY_HTTP_TOKEN_SHA256",
 }
 
 func instancePath(dir string) string { return filepath.Join(dir, "serverless.yml") }
+
+// runRole is the run role each instance must name: its own, whose policy is
+// deploy/<dir>/cam-policy.json. A role shared between functions would give each of them every
+// other's actions and datasets.
+func runRole(dir string) string { return "${env:DEPLOY_RUN_ROLE_PREFIX}-" + dir }
 
 // checkProject checks tcusage's own conventions for the instance in dir.
 func checkProject(r *rules, spec functionSpec, doc map[string]any) problems {
@@ -86,8 +91,11 @@ func checkProject(r *rules, spec functionSpec, doc map[string]any) problems {
 	if in["timeout"] != spec.timeout {
 		ps.add("inputs.timeout", "%v, want %d", in["timeout"], spec.timeout)
 	}
-	if role, _ := in["role"].(string); role == "" {
-		ps.add("inputs.role", "a run role is required (its policy is deploy/cam-policy.json)")
+	switch role, _ := in["role"].(string); {
+	case role == "":
+		ps.add("inputs.role", "a run role is required (its policy is deploy/%s/cam-policy.json)", spec.dir)
+	case role != runRole(spec.dir):
+		ps.add("inputs.role", "%q, want the function's own run role %q (policy deploy/%s/cam-policy.json)", role, runRole(spec.dir), spec.dir)
 	}
 
 	vars := map[string]any{}
@@ -191,11 +199,15 @@ func TestProjectFile(t *testing.T) {
 func TestInstancesAreDistinct(t *testing.T) {
 	names := map[string]string{}
 	crons := map[string]string{}
+	roles := map[string]string{}
 	for _, f := range functions {
 		in := loadDoc(t, instancePath(f.dir))["inputs"].(map[string]any)
 		name := in["name"].(string)
 		require.NotContains(t, names, name, "function name used by %s and %s", names[name], f.dir)
 		names[name] = f.dir
+		role, _ := in["role"].(string)
+		require.NotContains(t, roles, role, "run role shared by %s and %s", roles[role], f.dir)
+		roles[role] = f.dir
 		for _, e := range in["events"].([]any) {
 			if timer, ok := e.(map[string]any)["timer"]; ok {
 				cron := timer.(map[string]any)["parameters"].(map[string]any)["cronExpression"].(string)
@@ -313,6 +325,9 @@ func TestRulesCatchBadConfigs(t *testing.T) {
 		{"two http", addEvent("http", map[string]any{"parameters": map[string]any{"authType": "NONE"}}), true, "2 http triggers"},
 		{"timeout changed", set("timeout", 200), true, "want 300"},
 		{"no role", del("role"), true, "run role"},
+		{"shared role", set("role", "${env:DEPLOY_RUN_ROLE}"), true, "own run role"},
+		{"another function's role", set("role", runRole("essbill")), true, "own run role"},
+		{"literal role", set("role", "tcusage-run"), true, "own run role"},
 		{"web type", set("type", "web"), true, "inputs.type"},
 	}
 	spec := functions[0]

@@ -68,7 +68,7 @@ var _ Content = (*Spool)(nil)
 
 // NewSpool creates a spool file in dir (os.TempDir when dir is empty).
 func NewSpool(dir string) (*Spool, error) {
-	f, err := os.CreateTemp(dir, "tcusage-spool-*")
+	f, err := os.CreateTemp(dir, SpoolPattern)
 	if err != nil {
 		return nil, fmt.Errorf("create spool: %w", err)
 	}

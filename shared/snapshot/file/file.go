@@ -20,12 +20,36 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
 // tmpPrefix starts the names of files being written; List skips them and keys may not use it.
 const tmpPrefix = ".tmp-"
+
+// tmpRandLen is the length of rand.Text(), the random tail of a temp file's name.
+const tmpRandLen = 26
+
+// tempName is the name Put writes the object called name under before renaming it:
+// ".tmp-<name>-<rand.Text()>".
+func tempName(name string) string { return tmpPrefix + name + "-" + rand.Text() }
+
+// isTempName reports whether a file name is one tempName makes: ".tmp-", a non-empty name, "-",
+// and 26 characters of the base32 alphabet rand.Text uses (A-Z, 2-7). Nothing else is the
+// store's own temp file, whatever its name starts with.
+func isTempName(n string) bool {
+	rest, ok := strings.CutPrefix(n, tmpPrefix)
+	if !ok || len(rest) < tmpRandLen+2 || rest[len(rest)-tmpRandLen-1] != '-' {
+		return false
+	}
+	for _, c := range rest[len(rest)-tmpRandLen:] {
+		if (c < 'A' || c > 'Z') && (c < '2' || c > '7') {
+			return false
+		}
+	}
+	return true
+}
 
 // Store keeps objects as files under a root directory; keys map to slash-separated paths.
 // It is safe for concurrent use.
@@ -88,7 +112,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, o snaps
 	if err := s.root.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	tmp := path.Join(dir, tmpPrefix+name+"-"+rand.Text())
+	tmp := path.Join(dir, tempName(name))
 	f, err := s.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
@@ -256,4 +280,67 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return fmt.Errorf("delete %s: %w", key, err)
 	}
 	return nil
+}
+
+// SweepTemp removes the temporary files that Puts of a killed process left in the store (kill -9
+// skips Put's own clean-up) and returns how many it removed. A file is removed only if
+//
+//   - it is a regular file (not a directory or a symbolic link) whose name is exactly what Put
+//     gives its temp files (".tmp-<name>-" and 26 characters of base32); other files, including
+//     ones that merely start with ".tmp-", are left alone, and
+//   - it was last modified more than olderThan before now, so that a concurrent run's Put in
+//     progress (which keeps writing to its file) is not disturbed. Callers pass at least the
+//     longest time a run may last, e.g. the function's timeout.
+//
+// The walk stays inside the store's root: it goes through the os.Root, never descends into
+// symbolic links and never removes their targets. Files that vanish meanwhile are skipped; other
+// failures are joined into the error while the sweep goes on, and it stops when ctx ends.
+func (s *Store) SweepTemp(ctx context.Context, olderThan time.Duration, now time.Time) (int, error) {
+	cutoff := now.Add(-olderThan)
+	removed := 0
+	var errs []error
+	err := fs.WalkDir(s.root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		// WalkDir reports a link as a link (DirEntry types come from lstat), so links to
+		// directories are not descended into, and links named like temp files are not regular.
+		if !d.Type().IsRegular() || !isTempName(d.Name()) {
+			return nil
+		}
+		info, err := s.root.Lstat(p)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			return nil
+		}
+		if !info.Mode().IsRegular() || !info.ModTime().Before(cutoff) {
+			return nil
+		}
+		if err := s.root.Remove(p); err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+			return nil
+		}
+		removed++
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return removed, fmt.Errorf("sweep temp files: %w", err)
+	}
+	return removed, nil
 }

@@ -4,6 +4,10 @@
 //	                                                   file://snapshots, file://./snapshots)
 //	cos://<name>-<appid>/<prefix>?region=<region>      a COS bucket, keys under <prefix>
 //
+// Credentials never go in the URL (COS requests are signed with Config.Credentials): user info,
+// fragments and any query parameter but cos's one region are refused, and errors never quote the
+// URL, so that a secret pasted into TCUSAGE_SINK by mistake is not logged at start-up.
+//
 // It lives apart from package snapshot so that the snapshot logic does not import the backends.
 package sink
 
@@ -41,59 +45,123 @@ type Config struct {
 // ErrConfig is wrapped by every error about the sink URL.
 var ErrConfig = errors.New(EnvName + " is not valid")
 
+// The shapes errors point at; they never quote the URL itself.
+const (
+	wantFile = "want file://<dir>"
+	wantCOS  = "want cos://<bucket>-<appid>/<prefix>?region=<region>"
+	wantAny  = "want file://<dir> or cos://<bucket>-<appid>/<prefix>?region=<region>"
+)
+
+// Messages for the parts of a URL that can smuggle a credential. They name the part, never its
+// content.
+const (
+	msgUserInfo = "the URL carries user info; credentials do not belong in " + EnvName
+	msgFragment = "the URL carries a fragment (#...); credentials do not belong in " + EnvName
+)
+
+// configError wraps ErrConfig with a message that must not quote the URL: anything in a sink URL
+// may be a credential pasted by mistake (user info, a query value, a fragment, a misplaced key).
+func configError(format string, a ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrConfig}, a...)...)
+}
+
 // Open returns the store the sink URL names and the key prefix under which partitions go.
+//
+// User info, fragments and query parameters other than cos's single region=<region> are refused,
+// in both schemes. Errors name the part of the URL at fault and never quote the URL or any part of
+// it, so a credential pasted into TCUSAGE_SINK is not echoed to the logs.
 func Open(rawURL string, cfg Config) (snapshot.Store, string, error) {
 	scheme, rest, ok := strings.Cut(rawURL, "://")
 	if !ok {
-		return nil, "", fmt.Errorf("%w: %q: want file://<dir> or cos://<bucket>-<appid>/<prefix>?region=<region>", ErrConfig, rawURL)
+		if s, _, found := strings.Cut(rawURL, ":"); found && (s == "file" || s == "cos") {
+			return nil, "", configError("the URL must start with %s:// (two slashes); %s", s, wantAny)
+		}
+		return nil, "", configError("%s", wantAny)
 	}
 	switch scheme {
 	case "file":
-		if rest == "" || strings.ContainsAny(rest, "?#") {
-			return nil, "", fmt.Errorf("%w: %q: want file://<dir>", ErrConfig, rawURL)
-		}
-		st, err := file.New(rest)
-		if err != nil {
-			return nil, "", fmt.Errorf("%s: %w", EnvName, err)
-		}
-		return st, "", nil
+		return openFile(rest)
 	case "cos":
-		return openCOS(rawURL, cfg)
+		return openCOS(rawURL, rest, cfg)
 	}
-	return nil, "", fmt.Errorf("%w: unknown scheme %q (want file or cos)", ErrConfig, scheme)
+	return nil, "", configError("the scheme is neither file nor cos; %s", wantAny)
 }
 
-func openCOS(rawURL string, cfg Config) (snapshot.Store, string, error) {
+// checkHidden refuses user info and fragments, and queries unless allowQuery, looking at the raw
+// text after "scheme://" so that nothing a URL parser would drop or reinterpret gets through.
+func checkHidden(rest string, allowQuery bool, want string) error {
+	authority := rest
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		authority = rest[:i]
+	}
+	switch {
+	case strings.Contains(authority, "@"):
+		return configError("%s (%s)", msgUserInfo, want)
+	case strings.Contains(rest, "#"):
+		return configError("%s (%s)", msgFragment, want)
+	case !allowQuery && strings.Contains(rest, "?"):
+		return configError("the URL carries a query (?...), which file:// does not take; credentials do not belong in %s (%s)", EnvName, want)
+	}
+	return nil
+}
+
+func openFile(dir string) (snapshot.Store, string, error) {
+	if err := checkHidden(dir, false, wantFile); err != nil {
+		return nil, "", err
+	}
+	if dir == "" {
+		return nil, "", configError("the directory is missing; %s", wantFile)
+	}
+	st, err := file.New(dir)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", EnvName, err)
+	}
+	return st, "", nil
+}
+
+func openCOS(rawURL, rest string, cfg Config) (snapshot.Store, string, error) {
+	if err := checkHidden(rest, true, wantCOS); err != nil {
+		return nil, "", err
+	}
 	u, err := url.Parse(rawURL)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: cannot parse the cos:// URL", ErrConfig)
+		// url.Parse's error quotes the URL: drop it.
+		return nil, "", configError("the cos:// URL cannot be parsed; %s", wantCOS)
 	}
-	shown := u.Redacted()
 	if u.User != nil {
-		return nil, "", fmt.Errorf("%w: %s: credentials do not belong in the URL", ErrConfig, shown)
+		return nil, "", configError("%s (%s)", msgUserInfo, wantCOS)
 	}
-	if u.Fragment != "" || u.Port() != "" {
-		return nil, "", fmt.Errorf("%w: %s: want cos://<bucket>-<appid>/<prefix>?region=<region>", ErrConfig, shown)
+	if u.Fragment != "" || u.RawFragment != "" {
+		return nil, "", configError("%s (%s)", msgFragment, wantCOS)
+	}
+	if u.Port() != "" {
+		return nil, "", configError("the URL carries a port, which COS buckets do not take; %s", wantCOS)
 	}
 	if err := cos.ValidBucket(u.Hostname()); err != nil {
-		return nil, "", fmt.Errorf("%w: %s: %v", ErrConfig, shown, err)
+		return nil, "", configError("the bucket is missing or not <name>-<appid> (lower-case letters, digits and hyphens, at most 60 characters; appid digits); %s", wantCOS)
 	}
-	q := u.Query()
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return nil, "", configError("the query is malformed; only region=<region> is accepted (%s)", wantCOS)
+	}
 	for k := range q {
 		if k != "region" {
-			return nil, "", fmt.Errorf("%w: %s: unknown parameter %q", ErrConfig, shown, k)
+			return nil, "", configError("the URL carries a query parameter other than region; credentials do not belong in %s (%s)", EnvName, wantCOS)
 		}
 	}
-	region := q.Get("region")
-	if region == "" {
-		return nil, "", fmt.Errorf("%w: %s: missing ?region=<region>", ErrConfig, shown)
+	switch regions := q["region"]; {
+	case len(regions) == 0 || regions[0] == "":
+		return nil, "", configError("missing ?region=<region>; %s", wantCOS)
+	case len(regions) > 1:
+		return nil, "", configError("the region parameter is given more than once; %s", wantCOS)
 	}
+	region := q.Get("region")
 	if err := cos.ValidRegion(region); err != nil {
-		return nil, "", fmt.Errorf("%w: %s: %v", ErrConfig, shown, err)
+		return nil, "", configError("the region parameter is not a COS region such as ap-guangzhou; %s", wantCOS)
 	}
 	prefix, err := snapshot.CleanPrefix(u.Path)
 	if err != nil {
-		return nil, "", fmt.Errorf("%w: %s: %v", ErrConfig, shown, err)
+		return nil, "", configError("the path is not a valid key prefix (no empty, . or .. segments, no control characters, at most %d bytes); %s", snapshot.MaxKeyLen, wantCOS)
 	}
 	st, err := cos.New(cos.Config{
 		Bucket: u.Hostname(), Region: region, Credentials: cfg.Credentials,
