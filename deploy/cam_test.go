@@ -44,7 +44,7 @@ type roleSpec struct {
 // calls (shared/tcapi).
 var roles = []roleSpec{
 	{"telcall", usage.TelCallSchema.Dataset, []tcapi.Action{tcapi.DescribeTelCallInfo}},
-	{"trtcusage", usage.TrtcUsageSchema.Dataset, []tcapi.Action{tcapi.DescribeTrtcInteractiveTime, tcapi.DescribeTrtcUsage}},
+	{"trtcusage", usage.TRTCUsageSchema.Dataset, []tcapi.Action{tcapi.DescribeTrtcInteractiveTime, tcapi.DescribeTrtcUsage}},
 	{"roomusage", usage.RoomUsageSchema.Dataset, []tcapi.Action{tcapi.DescribeTrtcRoomUsage}},
 	{"essbill", usage.ESSBillSchema.Dataset, []tcapi.Action{tcapi.ChannelDescribeBillUsageDetail}},
 }

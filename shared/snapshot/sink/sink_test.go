@@ -93,7 +93,7 @@ const secret = "Zq8SECRETvalue"
 // part of the secret is in the error. A refused file sink creates nothing.
 func TestOpenRefusesSecretsWithoutEchoingThem(t *testing.T) {
 	const bucket = "usage-1250000000"
-	creds := sink.Config{Credentials: cos.Credentials{SecretID: "AKIDx", SecretKey: "k"}}
+	creds := sink.Config{Credentials: credential.Credentials{SecretID: "AKIDx", SecretKey: "k"}}
 	for _, tc := range []struct{ name, url, want string }{
 		{"cos user only", "cos://" + secret + "@" + bucket + "/p?region=ap-guangzhou", "user info"},
 		{"cos user and password", "cos://AKID" + secret + ":" + secret + "@" + bucket + "/p?region=ap-guangzhou", "user info"},
@@ -165,7 +165,7 @@ func TestOpenKeepsDocumentedForms(t *testing.T) {
 	_, err := os.Stat(filepath.Join("out", "a@b"))
 	assert.NoError(t, err, "an @ after the first slash is part of the directory")
 	srv := costest.New(t, costest.Options{})
-	cfg := sink.Config{Credentials: cos.Credentials{SecretID: srv.SecretID, SecretKey: srv.SecretKey}, Endpoint: srv.Endpoint}
+	cfg := sink.Config{Credentials: credential.Credentials{SecretID: srv.SecretID, SecretKey: srv.SecretKey}, Endpoint: srv.Endpoint}
 	for _, p := range []string{"tcusage", "usage/tcusage/", ""} {
 		_, prefix, err := sink.Open("cos://"+srv.Bucket+"/"+p+"?region="+srv.Region, cfg)
 		require.NoError(t, err, p)
