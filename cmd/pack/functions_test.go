@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/scf"
 )
 
@@ -42,7 +43,7 @@ func TestPackedFunctionsAnswerTheRuntimeProtocol(t *testing.T) {
 	var stderr bytes.Buffer
 	b := builder{Dir: root, Out: out, Go: "go", Stderr: &stderr}
 
-	emu := emulator.NewServer(t, emulator.Config{TimeScale: 0.001})
+	emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001})
 	sink := t.TempDir()
 	for _, tg := range targets {
 		t.Run(tg.Name, func(t *testing.T) {

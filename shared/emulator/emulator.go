@@ -15,7 +15,7 @@
 // seed documents are reproduced exactly (see Fixtures). Faults (FailNext, Config.Faults), rate
 // limits (scaled by Config.TimeScale) and a request log (Requests) support client tests.
 //
-// Use NewServer in tests, Serve or ListenAndServe for a standalone emulator (tcusage emulate). Point
+// Use emulatortest.NewServer in tests, Serve or ListenAndServe for a standalone emulator (tcusage emulate). Point
 // the official Go SDK at it with profile.HttpProfile.Endpoint = Server.Addr and Scheme "http";
 // the service is then taken from the credential scope. A Host of <service>.tencentcloudapi.com or
 // <service>.intl.tencentcloudapi.com (as the Node SDK sends through a custom agent) names the service

@@ -40,7 +40,7 @@ func validParams(a tcapi.Action) string {
 }
 
 func TestSDKSignedRequestsAccepted(t *testing.T) {
-	s := NewServer(t, Config{})
+	s := newTestServer(t, Config{})
 	for _, a := range tcapi.Actions() {
 		t.Run(a.Name, func(t *testing.T) {
 			raw, err := send(t, sdkClient(t, s, a.Region, testCred(), nil), a, validParams(a))
@@ -71,13 +71,13 @@ func TestSDKSignedRequestsAccepted(t *testing.T) {
 func TestAuthFailures(t *testing.T) {
 	tokenCred := Credential{SecretID: "AKIDtemporary", SecretKey: "temporary-key", Token: "the-token"}
 	cfg := Config{Credentials: []Credential{{SecretID: TestSecretID, SecretKey: TestSecretKey}, tokenCred}}
-	s := NewServer(t, cfg)
-	late := NewServer(t, Config{Now: func() time.Time { return time.Now().Add(301 * time.Second) }})
-	early := NewServer(t, Config{Now: func() time.Time { return time.Now().Add(-301 * time.Second) }})
+	s := newTestServer(t, cfg)
+	late := newTestServer(t, Config{Now: func() time.Time { return time.Now().Add(301 * time.Second) }})
+	early := newTestServer(t, Config{Now: func() time.Time { return time.Now().Add(-301 * time.Second) }})
 	a := tcapi.DescribeTelCallInfo
 	cases := []struct {
 		name string
-		srv  *Server
+		srv  *testServer
 		cred common.CredentialIface
 		rt   http.RoundTripper
 		want string
@@ -133,7 +133,7 @@ func TestAuthFailures(t *testing.T) {
 }
 
 func TestSignedExtraHeadersAndHosts(t *testing.T) {
-	s := NewServer(t, Config{})
+	s := newTestServer(t, Config{})
 	a := tcapi.DescribeTrtcUsage
 	cases := []struct {
 		name string
@@ -235,7 +235,7 @@ func TestErrorCodes(t *testing.T) {
 		{"ess negative offset", ess, "", strings.TrimSuffix(essReq(""), "}") + `,"Offset":-1}`, CodeInvalidLimit},
 		{"ess string limit", ess, "", strings.TrimSuffix(essReq(""), "}") + `,"Limit":"20"}`, CodeInvalidParameter},
 	}
-	s := NewServer(t, Config{NoRateLimits: true})
+	s := newTestServer(t, Config{NoRateLimits: true})
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			region := tc.region
@@ -251,7 +251,7 @@ func TestErrorCodes(t *testing.T) {
 	}
 	// Codes not reachable through a well-formed SDK call.
 	t.Run("interactive time offline", func(t *testing.T) {
-		off := NewServer(t, Config{InteractiveTimeOffline: true})
+		off := newTestServer(t, Config{InteractiveTimeOffline: true})
 		err := callAPI(t, off, iat, validParams(iat), nil)
 		assert.Equal(t, CodeActionOffline, codeOf(err))
 		assert.NoError(t, callAPI(t, off, use, validParams(use), nil))
@@ -298,7 +298,7 @@ func TestErrorCodes(t *testing.T) {
 }
 
 func TestSeedFixturesReproduced(t *testing.T) {
-	s := NewServer(t, Config{NoRateLimits: true})
+	s := newTestServer(t, Config{NoRateLimits: true})
 	fixtures := Fixtures()
 	require.Len(t, fixtures, 8)
 	for _, f := range fixtures {
@@ -343,7 +343,7 @@ func TestSeedFixturesReproduced(t *testing.T) {
 }
 
 func TestTelCallSums(t *testing.T) {
-	s := NewServer(t, Config{NoRateLimits: true})
+	s := newTestServer(t, Config{NoRateLimits: true})
 	data := s.Data()
 	d := yesterday()
 	from := d.AddDays(-9)
@@ -366,7 +366,7 @@ func TestTelCallSums(t *testing.T) {
 }
 
 func TestTrtcConsistency(t *testing.T) {
-	s := NewServer(t, Config{NoRateLimits: true})
+	s := newTestServer(t, Config{NoRateLimits: true})
 	data := s.Data()
 	d := yesterday()
 	app := uint64(1400000002)
@@ -468,7 +468,7 @@ func parseRoomCSV(t *testing.T, data string) []RoomUsage {
 }
 
 func TestRoomUsage(t *testing.T) {
-	s := NewServer(t, Config{NoRateLimits: true, Rooms: 500})
+	s := newTestServer(t, Config{NoRateLimits: true, Rooms: 500})
 	data := s.Data()
 	d := yesterday()
 	app := uint64(1400000003)
@@ -526,7 +526,7 @@ func TestRoomUsageLarge(t *testing.T) {
 }
 
 func TestBillUsagePagination(t *testing.T) {
-	s := NewServer(t, Config{NoRateLimits: true, ESSRecordsPerDay: 7})
+	s := newTestServer(t, Config{NoRateLimits: true, ESSRecordsPerDay: 7})
 	data := s.Data()
 	d := yesterday()
 	from := d.AddDays(-4)
@@ -644,7 +644,7 @@ func TestRateLimits(t *testing.T) {
 		t.Run(tc.a.Name, func(t *testing.T) {
 			clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
 			const scale = 0.001
-			s := NewServer(t, Config{TimeScale: scale, RateClock: clk.now, Rooms: 5})
+			s := newTestServer(t, Config{TimeScale: scale, RateClock: clk.now, Rooms: 5})
 			for i := range tc.burst {
 				require.NoError(t, callAPI(t, s, tc.a, validParams(tc.a), nil), "call %d", i)
 			}
@@ -659,7 +659,7 @@ func TestRateLimits(t *testing.T) {
 	}
 	t.Run("per SecretId", func(t *testing.T) {
 		clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-		s := NewServer(t, Config{RateClock: clk.now, Rooms: 5, Credentials: []Credential{
+		s := newTestServer(t, Config{RateClock: clk.now, Rooms: 5, Credentials: []Credential{
 			{SecretID: TestSecretID, SecretKey: TestSecretKey}, {SecretID: "AKIDsecond", SecretKey: "second-key"},
 		}})
 		a := tcapi.DescribeTrtcRoomUsage
@@ -669,7 +669,7 @@ func TestRateLimits(t *testing.T) {
 		assert.NoError(t, err)
 	})
 	t.Run("real scaled time", func(t *testing.T) {
-		s := NewServer(t, Config{TimeScale: 0.0001, Rooms: 5})
+		s := newTestServer(t, Config{TimeScale: 0.0001, Rooms: 5})
 		a := tcapi.DescribeTrtcRoomUsage
 		require.NoError(t, callAPI(t, s, a, validParams(a), nil))
 		// 15 s scaled by 0.0001 is 1.5 ms: wait past it, then the next call is admitted.
@@ -693,7 +693,7 @@ func TestFaults(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(string(tc.kind), func(t *testing.T) {
-			s := NewServer(t, Config{NoRateLimits: true})
+			s := newTestServer(t, Config{NoRateLimits: true})
 			s.FailNext(a.Name, 2, tc.kind)
 			s.FailNext("DescribeTrtcUsage", 1, FaultInternalError) // another action's queue is untouched
 			for range 2 {
@@ -709,7 +709,7 @@ func TestFaults(t *testing.T) {
 		})
 	}
 	t.Run("HTML502 body", func(t *testing.T) {
-		s := NewServer(t, Config{NoRateLimits: true})
+		s := newTestServer(t, Config{NoRateLimits: true})
 		s.FailNext("", 1, FaultHTML502)
 		var status int
 		_, err := send(t, sdkClient(t, s, "", testCred(), roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -724,7 +724,7 @@ func TestFaults(t *testing.T) {
 		assert.Equal(t, http.StatusBadGateway, status)
 	})
 	t.Run("Slow", func(t *testing.T) {
-		s := NewServer(t, Config{NoRateLimits: true, SlowDelay: time.Hour})
+		s := newTestServer(t, Config{NoRateLimits: true, SlowDelay: time.Hour})
 		s.FailNext(a.Name, 1, FaultSlow)
 		c := sdkClient(t, s, "", testCred(), nil)
 		c.WithHttpTransport(&http.Transport{ResponseHeaderTimeout: 50 * time.Millisecond})
@@ -734,7 +734,7 @@ func TestFaults(t *testing.T) {
 		assert.NoError(t, callAPI(t, s, a, validParams(a), nil))
 	})
 	t.Run("slow call released by Close", func(t *testing.T) {
-		s := NewServer(t, Config{NoRateLimits: true, SlowDelay: time.Hour})
+		s := newTestServer(t, Config{NoRateLimits: true, SlowDelay: time.Hour})
 		s.FailNext(a.Name, 1, FaultSlow)
 		done := make(chan error, 1)
 		go func() {
@@ -746,7 +746,7 @@ func TestFaults(t *testing.T) {
 		assert.NoError(t, <-done, "a released slow call answers normally")
 	})
 	t.Run("random", func(t *testing.T) {
-		s := NewServer(t, Config{NoRateLimits: true, Faults: FaultConfig{Rate: 0.5, Kinds: []FaultKind{FaultInternalError}, Seed: 7}})
+		s := newTestServer(t, Config{NoRateLimits: true, Faults: FaultConfig{Rate: 0.5, Kinds: []FaultKind{FaultInternalError}, Seed: 7}})
 		fails := 0
 		for range 40 {
 			if codeOf(callAPI(t, s, a, validParams(a), nil)) == CodeInternalError {
@@ -757,7 +757,7 @@ func TestFaults(t *testing.T) {
 		assert.Less(t, fails, 35)
 	})
 	t.Run("faults come after authentication", func(t *testing.T) {
-		s := NewServer(t, Config{NoRateLimits: true})
+		s := newTestServer(t, Config{NoRateLimits: true})
 		s.FailNext("", 1, FaultInternalError)
 		_, err := send(t, sdkClient(t, s, "", common.NewCredential(TestSecretID, "wrong"), nil), a, validParams(a))
 		assert.Equal(t, CodeSignatureFailure, codeOf(err))
@@ -766,7 +766,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestLatencyAndRequestsConcurrent(t *testing.T) {
-	s := NewServer(t, Config{NoRateLimits: true, Latency: time.Millisecond})
+	s := newTestServer(t, Config{NoRateLimits: true, Latency: time.Millisecond})
 	a := tcapi.DescribeTrtcUsage
 	var wg sync.WaitGroup
 	for range 8 {
@@ -806,7 +806,7 @@ func TestDate(t *testing.T) {
 }
 
 func TestUnsignedPayload(t *testing.T) {
-	s := NewServer(t, Config{})
+	s := newTestServer(t, Config{})
 	cpf := profile.NewClientProfile()
 	cpf.HttpProfile.Endpoint = s.Addr
 	cpf.HttpProfile.Scheme = "http"

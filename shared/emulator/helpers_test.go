@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ import (
 )
 
 // sdkClient returns an official SDK client pointed at s.
-func sdkClient(t *testing.T, s *Server, region string, cred common.CredentialIface, rt http.RoundTripper) *common.Client {
+func sdkClient(t *testing.T, s *testServer, region string, cred common.CredentialIface, rt http.RoundTripper) *common.Client {
 	t.Helper()
 	cpf := profile.NewClientProfile()
 	cpf.HttpProfile.Endpoint = s.Addr
@@ -58,7 +59,7 @@ func send(t *testing.T, c *common.Client, a tcapi.Action, params string) (json.R
 }
 
 // callAPI sends params to a (default credential, the action's region) and decodes the answer into out.
-func callAPI(t *testing.T, s *Server, a tcapi.Action, params string, out any) error {
+func callAPI(t *testing.T, s *testServer, a tcapi.Action, params string, out any) error {
 	t.Helper()
 	raw, err := send(t, sdkClient(t, s, regionOf(a), testCred(), nil), a, params)
 	if err != nil {
@@ -117,7 +118,7 @@ type rawRequest struct {
 }
 
 // do sends rr to s and returns the decoded answer.
-func (rr rawRequest) do(t *testing.T, s *Server) (code string, resp map[string]any) {
+func (rr rawRequest) do(t *testing.T, s *testServer) (code string, resp map[string]any) {
 	t.Helper()
 	req, err := http.NewRequest(http.MethodPost, s.URL+"/", strings.NewReader(rr.body))
 	require.NoError(t, err)
@@ -167,4 +168,19 @@ func (rr rawRequest) do(t *testing.T, s *Server) (code string, resp map[string]a
 		return e["Code"].(string), env.Response
 	}
 	return "", env.Response
+}
+
+// testServer is an emulator on a loopback port for this package's own tests, which cannot use
+// package emulatortest (it imports this one).
+type testServer struct {
+	*Emulator
+	URL, Addr string
+}
+
+func newTestServer(t testing.TB, cfg Config) *testServer {
+	t.Helper()
+	e := New(cfg)
+	ts := httptest.NewServer(e)
+	t.Cleanup(func() { e.Close(); ts.Close() })
+	return &testServer{Emulator: e, URL: ts.URL, Addr: ts.Listener.Addr().String()}
 }

@@ -33,7 +33,7 @@ func TestNodeSDK(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "tencentcloud-sdk-nodejs", "package.json")); err != nil {
 		t.Skipf("tencentcloud-sdk-nodejs is not installed under TCUSAGE_NODE_SDK_DIR: %v", err)
 	}
-	s := NewServer(t, Config{})
+	s := newTestServer(t, Config{})
 	day := yesterday()
 	script, err := filepath.Abs(filepath.Join("testdata", "node_sdk_check.js"))
 	require.NoError(t, err)

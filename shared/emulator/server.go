@@ -6,38 +6,9 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"sync"
-	"testing"
 	"time"
 )
-
-// Server is an emulator listening on a loopback port, for tests.
-type Server struct {
-	*Emulator
-	// URL is the base URL, "http://127.0.0.1:<port>".
-	URL string
-	// Addr is "127.0.0.1:<port>", the value for the SDK's HttpProfile.Endpoint.
-	Addr string
-
-	ts *httptest.Server
-}
-
-// NewServer starts an emulator on 127.0.0.1 with cfg; it is closed by t.Cleanup.
-func NewServer(t testing.TB, cfg Config) *Server {
-	t.Helper()
-	e := New(cfg)
-	ts := httptest.NewServer(e)
-	s := &Server{Emulator: e, URL: ts.URL, Addr: ts.Listener.Addr().String(), ts: ts}
-	t.Cleanup(s.Close)
-	return s
-}
-
-// Close releases stalled calls and shuts the server down. It may be called more than once.
-func (s *Server) Close() {
-	s.Emulator.Close()
-	s.ts.Close()
-}
 
 // Serve serves the emulator built from cfg on ln until ctx is done, then shuts down gracefully
 // (waiting at most 5 s for calls in flight). It returns nil after a shutdown caused by ctx.

@@ -22,6 +22,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/scf"
 	"github.com/tcusage/tcusage/shared/scfevent"
@@ -45,7 +46,7 @@ func tokenSum() string {
 
 type testEnv struct {
 	t    *testing.T
-	emu  *emulator.Server
+	emu  *emulatortest.Server
 	dir  string
 	vars map[string]string
 }
@@ -56,7 +57,7 @@ func newTestEnv(t *testing.T, cfg emulator.Config) *testEnv {
 	if cfg.TimeScale == 0 {
 		cfg.TimeScale = 0.001
 	}
-	emu := emulator.NewServer(t, cfg)
+	emu := emulatortest.NewServer(t, cfg)
 	dir := t.TempDir()
 	return &testEnv{t: t, emu: emu, dir: dir, vars: map[string]string{
 		"TENCENTCLOUD_SECRET_ID":    emulator.TestSecretID,

@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/scf"
 	"github.com/tcusage/tcusage/shared/scfevent"
@@ -47,7 +48,7 @@ func fleet(n int) (apps []uint64, appList string, orgs []string, orgList string)
 // world is one function's surroundings: an emulator and a store (a directory, or the COS test
 // server reached through the real COS SDK).
 type world struct {
-	emu  *emulator.Server
+	emu  *emulatortest.Server
 	cos  *costest.Server // nil: file store
 	dir  string
 	vars map[string]string
@@ -56,7 +57,7 @@ type world struct {
 func newWorld(t *testing.T, n int, faults emulator.FaultConfig, withCOS bool) *world {
 	t.Helper()
 	apps, appList, orgs, orgList := fleet(n)
-	emu := emulator.NewServer(t, emulator.Config{
+	emu := emulatortest.NewServer(t, emulator.Config{
 		Now: clock, TimeScale: 0.001, SDKAppIDs: apps,
 		ESSApps: map[string][]string{"ess_app_demo": orgs}, Rooms: 40,
 		Faults: faults, SlowDelay: 2 * time.Second,

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/scf"
 	"github.com/tcusage/tcusage/shared/scfevent"
@@ -177,7 +178,7 @@ func TestNothingWrittenHoldsASecret(t *testing.T) {
 		secretKey = "SECRETKEY-scan-7f3a9c1e5b2d4f6a8c0e"
 		token     = "SESSIONTOKEN-scan-0d1e2f3a4b5c6d7e8f9a"
 	)
-	emu := emulator.NewServer(t, emulator.Config{
+	emu := emulatortest.NewServer(t, emulator.Config{
 		Now: clock, TimeScale: 0.001,
 		Credentials: []emulator.Credential{{SecretID: secretID, SecretKey: secretKey, Token: token}},
 	})
