@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -316,7 +317,7 @@ func TestCAMPoliciesRenderToTheirDatasetOnly(t *testing.T) {
 
 			dataset, err := snapshot.DatasetDir(prefix, r.dataset)
 			require.NoError(t, err)
-			partition, err := snapshot.PartitionDir(prefix, r.dataset, "2026-11-24")
+			partition, err := snapshot.PartitionDir(prefix, r.dataset, calendar.Date(2026, 11, 24))
 			require.NoError(t, err)
 			for _, key := range []string{
 				partition + "_manifest.json",

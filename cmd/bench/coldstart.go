@@ -11,10 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tcusage/tcusage/shared/tcapi"
-
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
-	"github.com/tcusage/tcusage/shared/job"
 )
 
 // benchApp is the app the cold-start and large-answer runs use.
@@ -39,8 +37,7 @@ func coldStart(ctx context.Context, out io.Writer, n int, nodeDir string) error 
 	if err != nil {
 		return err
 	}
-	loc := tcapi.Zone
-	date := job.AddDays(job.Today(time.Now(), loc), -1)
+	date := calendar.Of(time.Now(), calendar.Zone).Add(-1)
 	payload := timerPayload(date)
 
 	type subject struct {
@@ -59,8 +56,7 @@ func coldStart(ctx context.Context, out io.Writer, n int, nodeDir string) error 
 		}
 	}
 	script, _ := filepath.Abs("cmd/bench/testdata/node_coldstart.js")
-	d, _ := job.ParseDate(date)
-	dayStart := time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc).Unix()
+	dayStart := date.Start().Unix()
 
 	for i := range n {
 		sink := filepath.Join(dir, "store"+strconv.Itoa(i))

@@ -15,11 +15,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tcusage/tcusage/shared/tcapi"
-
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
-	"github.com/tcusage/tcusage/shared/job"
 	"github.com/tcusage/tcusage/shared/scfevent"
 )
 
@@ -116,11 +114,10 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 		return nil, err
 	}
 
-	loc := tcapi.Zone
-	yesterday := job.AddDays(job.Today(time.Now(), loc), -1)
+	yesterday := calendar.Of(time.Now(), calendar.Zone).Add(-1)
 	payload := timerPayload(yesterday)
 	if o.Dates > 1 {
-		msg, _ := json.Marshal(map[string]string{"from": job.AddDays(yesterday, -(o.Dates - 1)), "to": yesterday})
+		msg, _ := json.Marshal(map[string]string{"from": yesterday.Add(-(o.Dates - 1)).String(), "to": yesterday.String()})
 		payload, _ = json.Marshal(scfevent.Timer{Type: "Timer", TriggerName: "bench", Time: time.Now().UTC(), Message: string(msg)})
 	}
 	roomEvery := time.Duration(float64(15*time.Second) * roomScale)

@@ -11,10 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tcusage/tcusage/shared/tcapi"
-
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
-	"github.com/tcusage/tcusage/shared/job"
 )
 
 // roomAnswer returns a DescribeTrtcRoomUsage answer of n rooms (about 40 bytes a room, like the
@@ -68,8 +66,7 @@ func large(ctx context.Context, out io.Writer, sizes []int) error {
 			cancel()
 			return err
 		}
-		loc := tcapi.Zone
-		date := job.AddDays(job.Today(time.Now(), loc), -1)
+		date := calendar.Of(time.Now(), calendar.Zone).Add(-1)
 		env := []string{
 			"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "TMPDIR=" + dir,
 			"TCUSAGE_API_ENDPOINT=" + addr, "TCUSAGE_API_TIMEOUT=5m",

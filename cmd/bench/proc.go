@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/scf"
 	"github.com/tcusage/tcusage/shared/scfevent"
 )
@@ -115,8 +116,8 @@ func maxRSS(ps *os.ProcessState) int64 {
 }
 
 // timerPayload is a timer event whose Message overrides the date.
-func timerPayload(date string) []byte {
-	msg, _ := json.Marshal(map[string]string{"date": date})
+func timerPayload(date calendar.Day) []byte {
+	msg, _ := json.Marshal(map[string]string{"date": date.String()})
 	b, _ := json.Marshal(scfevent.Timer{Type: "Timer", TriggerName: "bench", Time: time.Now().UTC().Truncate(time.Second), Message: string(msg)})
 	return b
 }

@@ -13,8 +13,10 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/export"
 	"github.com/tcusage/tcusage/shared/function"
-	"github.com/tcusage/tcusage/shared/job"
+	"github.com/tcusage/tcusage/shared/plan"
 )
 
 func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
@@ -52,30 +54,26 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
-	r := fn.Handler.Runner
-	today := min(job.Today(time.Now(), r.Zone), job.Today(time.Now(), job.APIZone)) // never a China day not over yet
-	lim := job.Limits{Earliest: r.Source.Earliest(today), Latest: job.AddDays(today, -1)}
-	for _, c := range []struct{ name, v string }{{"--from", *from}, {"--to", *to}} {
-		if _, err := job.ParseDate(c.v); err != nil {
-			return &usageError{c.name + ": " + err.Error()}
-		}
+	r := fn.Runner
+	first, err := calendar.Parse(*from)
+	if err != nil {
+		return &usageError{"--from: " + err.Error()}
 	}
-	switch {
-	case *from > *to:
-		return &usageError{fmt.Sprintf("--from %s is after --to %s", *from, *to)}
-	case *to > lim.Latest:
-		return &usageError{fmt.Sprintf("--to %s is not a complete day yet: the latest is %s", *to, lim.Latest)}
-	case lim.Earliest != "" && *from < lim.Earliest:
-		return &usageError{fmt.Sprintf("--from %s is before %s, the earliest day %s serves", *from, lim.Earliest, spec.Name)}
+	last, err := calendar.Parse(*to)
+	if err != nil {
+		return &usageError{"--to: " + err.Error()}
+	}
+	if err := r.Limits().Within("--from", "--to", first, last); err != nil {
+		return &usageError{err.Error()}
 	}
 	selected := r.Apps
 	if *apps != "" {
-		selected, err = job.SelectApps("--apps", strings.Split(*apps, ","), r.Apps)
+		selected, err = plan.SelectApps("--apps", strings.Split(*apps, ","), r.Apps)
 		if err != nil {
 			return &usageError{err.Error()}
 		}
 	}
-	dates := job.DateRange(*from, *to)
+	dates := calendar.Days(first, last)
 	var bar *progressbar.ProgressBar
 	if interactive {
 		bar = progressbar.NewOptions(len(dates),
@@ -91,10 +89,10 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 		if ctx.Err() != nil {
 			break
 		}
-		sum, err := r.Run(ctx, job.Window{Dates: []string{d}, Apps: selected}, job.RunOptions{Force: *force, Resume: !*force})
+		sum, err := r.Run(ctx, plan.Window{Days: []calendar.Day{d}, Apps: selected}, export.Options{Force: *force, Resume: !*force})
 		for _, p := range sum.Partitions {
 			rows += p.Rows
-			if p.Status == "skipped" {
+			if p.Status == export.StatusSkipped {
 				skipped++
 			}
 		}

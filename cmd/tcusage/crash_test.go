@@ -64,7 +64,7 @@ func readState(t *testing.T, dir string) state {
 		rep, err := snapshot.Verify(ctx, st, "", "roomusage", p.Date)
 		require.NoError(t, err)
 		require.True(t, rep.OK(), "%s: %v", p.Date, rep.Problems)
-		out[p.Date] = rep.Manifest
+		out[p.Date.String()] = rep.Manifest
 	}
 	return out
 }

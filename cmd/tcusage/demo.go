@@ -13,20 +13,19 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tcusage/tcusage/shared/tcapi"
-
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
-	"github.com/tcusage/tcusage/shared/job"
+	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
-	loc := tcapi.Zone
-	yesterday := job.AddDays(job.Today(time.Now(), loc), -1)
-	date := fs.String("date", yesterday, "the day to export, YYYY-MM-DD (Asia/Shanghai)")
+	yesterday := calendar.Of(time.Now(), calendar.Zone).Add(-1)
+	date := fs.String("date", yesterday.String(), "the day to export, YYYY-MM-DD (Asia/Shanghai)")
 	out := fs.String("out", "snapshots", "the directory snapshots are written to")
 	verbose := fs.Bool("v", false, "log every step as JSON on stderr")
 	fs.Usage = func() {
@@ -38,7 +37,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else if len(pos) > 0 {
 		return &usageError{fmt.Sprintf("demo takes no arguments, got %q", pos[0])}
 	}
-	if _, err := job.ParseDate(*date); err != nil {
+	day, err := calendar.Parse(*date)
+	if err != nil {
 		return &usageError{"--date: " + err.Error()}
 	}
 	abs, err := filepath.Abs(*out)
@@ -64,7 +64,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		"TCUSAGE_SINK":         "file://" + abs,
 		"TCUSAGE_RESTATE_DAYS": "0",
 	}))
-	msg, _ := json.Marshal(job.Override{Date: *date})
+	msg, _ := json.Marshal(plan.Override{Date: day.String()})
 	ev := scfevent.Event{Timer: &scfevent.Timer{Type: "Timer", TriggerName: "demo", Time: time.Now().UTC().Truncate(time.Second), Message: string(msg)}}
 
 	specs := function.All()
@@ -99,7 +99,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		store, prefix := fn.Store()
-		m, err := snapshot.ReadManifest(ctx, store, prefix, fn.Handler.Runner.Source.Schema().Dataset, *date)
+		m, err := snapshot.ReadManifest(ctx, store, prefix, fn.Runner.Dataset(), day)
 		if err != nil {
 			failed = append(failed, fmt.Errorf("%s: %w", fn.Spec.Name, err))
 			continue
@@ -107,7 +107,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		var rows, bytes int64
 		for _, f := range m.Files {
 			bytes += f.Bytes
-			if f.Format == snapshot.Format(job.FormatJSONL) {
+			if f.Format == usage.JSONL {
 				rows += f.Rows
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -37,7 +38,7 @@ func TestDemoWritesVerifiableSnapshots(t *testing.T) {
 	require.NoError(t, err)
 	ctx := context.Background()
 	for _, s := range usage.Schemas() {
-		rep, err := snapshot.Verify(ctx, store, "", s.Dataset, "2026-11-20")
+		rep, err := snapshot.Verify(ctx, store, "", s.Dataset, calendar.Date(2026, 11, 20))
 		require.NoError(t, err, s.Dataset)
 		assert.True(t, rep.OK(), "%s: %v", s.Dataset, rep.Problems)
 		assert.Equal(t, snapshot.StatusComplete, rep.Manifest.Status)
@@ -57,7 +58,7 @@ func TestDemoWritesVerifiableSnapshots(t *testing.T) {
 	assert.Contains(t, out, "4 partition(s) checked, 0 with problems, 0 without a manifest")
 
 	// A tampered file is caught.
-	m, err := snapshot.ReadManifest(ctx, store, "", "telcall", "2026-11-20")
+	m, err := snapshot.ReadManifest(ctx, store, "", "telcall", calendar.Date(2026, 11, 20))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.FromSlash(m.Files[0].Key)), []byte("tampered\n"), 0o644))
 	code, out, _ = runCmd(t, nil, "verify", "--sink", "file://"+dir)

@@ -58,7 +58,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 			return err
 		}
 		for _, p := range parts {
-			if *date != "" && p.Date != *date {
+			if *date != "" && p.Date.String() != *date {
 				continue
 			}
 			if !p.HasManifest {

@@ -60,12 +60,13 @@ type Config struct {
 	// SlowDelay is how long a FaultSlow call stalls before answering normally (it stops early when
 	// the client gives up or the emulator is closed). Zero: 65 s, above the SDK's 60 s timeout.
 	SlowDelay time.Duration
-	// Now is the clock for signature expiry, the room-usage data window and request records.
+	// Now is the business clock: what "today" is for the data windows, and request records.
 	// Zero: time.Now.
 	Now func() time.Time
-	// RateClock is the clock for rate-limit windows. Zero: time.Now (so a frozen Now does not freeze
+	// WallClock is the clock for signature expiry and rate-limit windows, as the real service's own
+	// clock. Zero: time.Now (so a shifted or frozen Now neither expires signatures nor freezes
 	// the windows).
-	RateClock func() time.Time
+	WallClock func() time.Time
 	// InteractiveTimeOffline makes DescribeTrtcInteractiveTime answer ActionOffline ("接口已下线"),
 	// as the real service may do now that the action is removed from the SDKs.
 	InteractiveTimeOffline bool
@@ -119,8 +120,8 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.RateClock == nil {
-		c.RateClock = time.Now
+	if c.WallClock == nil {
+		c.WallClock = time.Now
 	}
 	if c.DataStart == (Date{}) {
 		c.DataStart = NewDate(2023, time.April, 1)

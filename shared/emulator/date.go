@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/tcusage/tcusage/shared/tcapi"
+	"github.com/tcusage/tcusage/shared/calendar"
 )
 
 // beijing is UTC+8, the zone of every business date and time of the emulated APIs.
-var beijing = tcapi.Zone
+var beijing = calendar.Zone
 
 // Beijing returns the fixed UTC+8 zone the emulator uses for all business dates and times
 // (Asia/Shanghai has had no DST since 1991).

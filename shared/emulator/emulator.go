@@ -286,7 +286,7 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 		return fail(errorf(CodeInvalidParameter, "The parameter `Timestamp` must be unix seconds."))
 	}
 	signedAt := time.Unix(ts, 0)
-	if skew := e.cfg.Now().Sub(signedAt); skew > maxSkew || skew < -maxSkew {
+	if skew := e.cfg.WallClock().Sub(signedAt); skew > maxSkew || skew < -maxSkew {
 		return fail(errorf(CodeSignatureExpire, "Signature expired. Timestamp and server time cannot differ by more than five minutes."))
 	}
 	cred, ok := e.credential(auth.SecretID)
@@ -417,7 +417,7 @@ func (e *Emulator) allow(c *call) *apiError {
 		e.lims[key] = lim
 	}
 	e.limMu.Unlock()
-	if lim.AllowN(e.cfg.RateClock(), 1) {
+	if lim.AllowN(e.cfg.WallClock(), 1) {
 		return nil
 	}
 	if c.action == tcapi.DescribeTrtcRoomUsage {

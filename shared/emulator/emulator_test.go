@@ -72,8 +72,8 @@ func TestAuthFailures(t *testing.T) {
 	tokenCred := Credential{SecretID: "AKIDtemporary", SecretKey: "temporary-key", Token: "the-token"}
 	cfg := Config{Credentials: []Credential{{SecretID: TestSecretID, SecretKey: TestSecretKey}, tokenCred}}
 	s := newTestServer(t, cfg)
-	late := newTestServer(t, Config{Now: func() time.Time { return time.Now().Add(301 * time.Second) }})
-	early := newTestServer(t, Config{Now: func() time.Time { return time.Now().Add(-301 * time.Second) }})
+	late := newTestServer(t, Config{WallClock: func() time.Time { return time.Now().Add(301 * time.Second) }})
+	early := newTestServer(t, Config{WallClock: func() time.Time { return time.Now().Add(-301 * time.Second) }})
 	a := tcapi.DescribeTelCallInfo
 	cases := []struct {
 		name string
@@ -642,9 +642,9 @@ func TestRateLimits(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.a.Name, func(t *testing.T) {
-			clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
+			clk := &fakeClock{t: time.Now()} // the wall clock also checks signatures: start at the real time
 			const scale = 0.001
-			s := newTestServer(t, Config{TimeScale: scale, RateClock: clk.now, Rooms: 5})
+			s := newTestServer(t, Config{TimeScale: scale, WallClock: clk.now, Rooms: 5})
 			for i := range tc.burst {
 				require.NoError(t, callAPI(t, s, tc.a, validParams(tc.a), nil), "call %d", i)
 			}
@@ -658,8 +658,8 @@ func TestRateLimits(t *testing.T) {
 		})
 	}
 	t.Run("per SecretId", func(t *testing.T) {
-		clk := &fakeClock{t: time.Unix(1_700_000_000, 0)}
-		s := newTestServer(t, Config{RateClock: clk.now, Rooms: 5, Credentials: []Credential{
+		clk := &fakeClock{t: time.Now()} // the wall clock also checks signatures: start at the real time
+		s := newTestServer(t, Config{WallClock: clk.now, Rooms: 5, Credentials: []Credential{
 			{SecretID: TestSecretID, SecretKey: TestSecretKey}, {SecretID: "AKIDsecond", SecretKey: "second-key"},
 		}})
 		a := tcapi.DescribeTrtcRoomUsage

@@ -1,23 +1,27 @@
-// Package function assembles a tcusage function from its environment: configuration,
-// credentials, the API client, the snapshot store and the shared handler. Each
-// functions/<name>/main.go is then only this package's New plus the runtime's Start; the local
-// command builds the very same handlers.
+// Package function is the shell of every tcusage function: it reads the configuration from the
+// environment (Config, FromEnv), assembles credentials, the API client, the snapshot store, the
+// export runner and the HTTP query handler, and serves each event: a timer runs the planned window
+// through the runner, an HTTP request goes to the query handler. Each functions/<name>/main.go is
+// then only this package's New plus the runtime's Start; the local command builds the very same
+// functions.
 package function
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/credential"
-	"github.com/tcusage/tcusage/shared/job"
+	"github.com/tcusage/tcusage/shared/export"
+	"github.com/tcusage/tcusage/shared/plan"
+	"github.com/tcusage/tcusage/shared/query"
 	"github.com/tcusage/tcusage/shared/scf"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
@@ -29,17 +33,17 @@ import (
 // Spec names one function and how to build its source.
 type Spec struct {
 	Name  string
-	Needs job.Needs
+	Needs Needs
 	// Source builds the function's source from its configuration.
-	Source func(job.Config) source.Source
+	Source func(Config) source.Source
 }
 
 // The four functions.
 var (
-	TelCall = Spec{Name: "telcall", Needs: job.NeedSDKApps, Source: func(job.Config) source.Source { return source.TelCall{} }}
-	TRTC    = Spec{Name: "trtcusage", Needs: job.NeedSDKApps, Source: func(c job.Config) source.Source { return &source.TRTC{Mode: c.TRTCAction} }}
-	Room    = Spec{Name: "roomusage", Needs: job.NeedSDKApps, Source: func(job.Config) source.Source { return source.RoomUsage{} }}
-	ESS     = Spec{Name: "essbill", Needs: job.NeedESSApp, Source: func(c job.Config) source.Source {
+	TelCall = Spec{Name: "telcall", Needs: NeedSDKApps, Source: func(Config) source.Source { return source.TelCall{} }}
+	TRTC    = Spec{Name: "trtcusage", Needs: NeedSDKApps, Source: func(c Config) source.Source { return &source.TRTC{Mode: c.TRTCAction} }}
+	Room    = Spec{Name: "roomusage", Needs: NeedSDKApps, Source: func(Config) source.Source { return source.RoomUsage{} }}
+	ESS     = Spec{Name: "essbill", Needs: NeedESSApp, Source: func(c Config) source.Source {
 		return &source.ESSBill{OrgOpenIDs: c.ESSOrgOpenIDs, QuotaType: c.ESSQuotaType}
 	}}
 )
@@ -62,7 +66,8 @@ type Options struct {
 	Home string
 	// Logger receives the function's logs (default: discard).
 	Logger *slog.Logger
-	// Now is the clock (default time.Now).
+	// Now is the business clock: it decides which day is yesterday (default time.Now). API calls
+	// are signed and paced on the wall clock, as the cloud checks them.
 	Now func() time.Time
 	// API replaces the API client (tests); nil builds a tcloud.Client from the environment.
 	API source.Caller
@@ -70,21 +75,23 @@ type Options struct {
 	APITransport, COSTransport http.RoundTripper
 	// TempDir holds encoded files until they are committed (default os.TempDir()).
 	TempDir string
-	// Workers is how many app-days are fetched at once (default: job.Runner's).
+	// Workers is how many app-days are fetched at once (default: export.Runner's).
 	Workers int
 	// Retry replaces the API client's retry policy (tests use short delays); zero keeps the
 	// defaults.
 	Retry tcloud.RetryPolicy
 	// Latency is a typical answer time, used to plan around the deadline (default 2 s), and
-	// Margin the time kept to commit before the deadline (default: job.Runner's).
+	// Margin the time kept to commit before the deadline (default: export.Runner's).
 	Latency, Margin time.Duration
 }
 
 // Function is an assembled function.
 type Function struct {
-	Spec    Spec
-	Config  job.Config
-	Handler *job.Handler
+	Spec   Spec
+	Config Config
+	// Runner exports the planned days; Query answers HTTP requests.
+	Runner *export.Runner
+	Query  *query.Handler
 	// Client is the API client built from the environment (nil when Options.API was given).
 	Client *tcloud.Client
 
@@ -95,12 +102,38 @@ type Function struct {
 	creds   credential.Credentials
 }
 
-// Handle serves one event; it is what the runtime calls. It first reads the credentials again:
-// SCF renews the run role's temporary keys while a warm instance lives on, and hands the current
-// ones with each invocation.
+// Handle serves one event; it is what the runtime calls. Timer runs return an export.Summary, or
+// an error when anything failed or was left pending (so that SCF retries and the next attempt
+// continues). HTTP events always get an HTTP response. It first reads the credentials again: SCF
+// renews the run role's temporary keys while a warm instance lives on, and hands the current ones
+// with each invocation.
 func (f *Function) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
 	f.refreshCredentials(ctx)
-	return f.Handler.Handle(ctx, ev)
+	switch {
+	case ev.Timer != nil:
+		return f.timer(ctx, ev.Timer)
+	case ev.HTTP != nil:
+		return f.Query.Serve(ctx, ev.HTTP), nil
+	}
+	return nil, errors.New("event is neither a timer nor an HTTP request")
+}
+
+// timer runs the window a timer event plans: yesterday and the restatement days, or the Message's
+// override.
+func (f *Function) timer(ctx context.Context, t *scfevent.Timer) (any, error) {
+	r := f.Runner
+	w, err := plan.Timer(t.Message, f.Config.RestateDays, r.Apps, r.Limits())
+	if err != nil {
+		f.log.ErrorContext(ctx, "timer message refused", "trigger", t.TriggerName, "error", err)
+		return nil, err
+	}
+	f.log.InfoContext(ctx, "timer run", "trigger", t.TriggerName, "dataset", r.Dataset(), "dates", w.Days, "apps", len(w.Apps))
+	sum, err := r.Run(ctx, w, export.Options{Force: w.Force})
+	if err != nil {
+		f.log.ErrorContext(ctx, "timer run incomplete", "error", err, "pending", len(sum.Pending), "failed", len(sum.Failed))
+		return nil, fmt.Errorf("%s: %w", r.Dataset(), err)
+	}
+	return sum, nil
 }
 
 // credentialSetter is a store whose signing keys can be replaced (COS).
@@ -140,7 +173,7 @@ func (f *Function) refreshCredentials(ctx context.Context) {
 			return
 		}
 	}
-	if s, ok := f.Handler.Runner.Store.(credentialSetter); ok {
+	if s, ok := f.Runner.Store.(credentialSetter); ok {
 		if err := s.SetCredentials(cr); err != nil {
 			f.log.WarnContext(ctx, "cannot use the new credentials for the store", "error", err)
 			return
@@ -158,7 +191,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		log = slog.New(slog.DiscardHandler)
 	}
 	onSCF := getenv("TENCENTCLOUD_RUNENV") == "SCF"
-	cfg, err := job.FromEnv(getenv, spec.Needs, onSCF)
+	cfg, err := FromEnv(getenv, spec.Needs, onSCF)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
@@ -174,19 +207,17 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
+	if opt.Latency <= 0 {
+		opt.Latency = 2 * time.Second
+	}
 	apiCfg.Credentials = creds
 	apiCfg.Logger = log
+	apiCfg.Latency = opt.Latency
 	if opt.APITransport != nil {
 		apiCfg.Transport = opt.APITransport
 	}
-	if opt.Now != nil {
-		apiCfg.Now = opt.Now
-	}
 	if opt.Retry != (tcloud.RetryPolicy{}) {
 		apiCfg.Retry = opt.Retry
-	}
-	if opt.Latency <= 0 {
-		opt.Latency = 2 * time.Second
 	}
 	fn := &Function{Spec: spec, Config: cfg, getenv: getenv, home: home, log: log, creds: creds}
 	api := opt.API
@@ -207,45 +238,16 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
 	src := spec.Source(cfg)
-	apps := appIDs(cfg)
-	fn.Handler = &job.Handler{
-		Runner: &job.Runner{
-			Source: src, API: api, Store: store, Prefix: prefix, Apps: apps, Formats: cfg.Formats,
-			Zone: cfg.TimeZone, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,
-			Interval: interval(src, apiCfg), Latency: opt.Latency, Margin: opt.Margin,
-		},
-		HTTPTokenSHA256: cfg.HTTPTokenSHA256,
-		RestateDays:     cfg.RestateDays,
+	fn.Runner = &export.Runner{
+		Source: src, API: api, Store: store, Prefix: prefix, Apps: cfg.Apps(), Formats: cfg.Formats,
+		Zone: cfg.TimeZone, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,
+		Interval: time.Duration(src.CallsPerApp()) * apiCfg.Every(src.Action()), Latency: opt.Latency, Margin: opt.Margin,
 	}
+	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log}
 	return fn, nil
 }
 
 // Store returns the function's snapshot store and key prefix.
 func (f *Function) Store() (snapshot.Store, string) {
-	return f.Handler.Runner.Store, f.Handler.Runner.Prefix
-}
-
-func appIDs(cfg job.Config) []string {
-	if cfg.ESSAppID != "" {
-		return []string{cfg.ESSAppID}
-	}
-	out := make([]string, len(cfg.SDKAppIDs))
-	for i, id := range cfg.SDKAppIDs {
-		out[i] = strconv.FormatUint(id, 10)
-	}
-	return out
-}
-
-// interval is the API time one app-day uses at the action's pacing: the interval between calls
-// times the calls it needs.
-func interval(src source.Source, cfg tcloud.Config) time.Duration {
-	limits := tcloud.DefaultLimits()
-	for k, v := range cfg.Limits {
-		limits[k] = v
-	}
-	every := time.Second / 20
-	if l, ok := limits[src.Action().Name]; ok {
-		every = l.Every
-	}
-	return time.Duration(src.CallsPerApp()) * every
+	return f.Runner.Store, f.Runner.Prefix
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/function"
@@ -135,7 +136,7 @@ func objects(t *testing.T, store snapshot.Store, prefix string) (map[string][]by
 // checkSound asserts that every manifest of the dataset's window dates is sound and lists only
 // the reference bytes: a failed run may leave a partition without a manifest, or with an older
 // or partial one, but never one that points at missing or different data.
-func checkSound(t *testing.T, store snapshot.Store, prefix, dataset string, dates []string, want map[string][]byte) {
+func checkSound(t *testing.T, store snapshot.Store, prefix, dataset string, dates []calendar.Day, want map[string][]byte) {
 	t.Helper()
 	ctx := context.Background()
 	for _, d := range dates {
@@ -197,8 +198,8 @@ func TestFaultInjectionDailyRunMatchesFaultFreeRun(t *testing.T) {
 				inject()
 				fn := w.build(t, spec)
 				store, prefix := fn.Store()
-				dataset := fn.Handler.Runner.Source.Schema().Dataset
-				dates := []string{"2024-05-08", "2024-05-09"}
+				dataset := fn.Runner.Dataset()
+				dates := []calendar.Day{calendar.Date(2024, 5, 8), calendar.Date(2024, 5, 9)}
 
 				runs, failed, cosRequests := 0, 0, 0
 				for {

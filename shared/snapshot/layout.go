@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
+
+	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // DatasetVersion is the layout and schema version segment of every key.
@@ -12,35 +14,6 @@ const DatasetVersion = "v1"
 
 // ManifestName is the object name of a partition's manifest.
 const ManifestName = "_manifest.json"
-
-// Format is an encoding of a data file.
-type Format string
-
-// The data file formats.
-const (
-	JSONL Format = "jsonl" // JSON Lines, one object per row
-	CSV   Format = "csv"   // RFC 4180 CSV with a header row, UTF-8
-)
-
-// ContentType returns the media type stored with files of format f.
-func (f Format) ContentType() string {
-	switch f {
-	case JSONL:
-		return "application/x-ndjson"
-	case CSV:
-		return "text/csv; charset=utf-8"
-	}
-	return "application/octet-stream"
-}
-
-// Valid reports whether f is a known format.
-func (f Format) Valid() error {
-	switch f {
-	case JSONL, CSV:
-		return nil
-	}
-	return fmt.Errorf("%w: format %q (want %q or %q)", ErrInvalidKey, string(f), JSONL, CSV)
-}
 
 var (
 	datasetRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
@@ -59,15 +32,6 @@ func ValidDataset(name string) error {
 func ValidApp(id string) error {
 	if !appRE.MatchString(id) {
 		return fmt.Errorf("%w: app %q (want 1-64 of [A-Za-z0-9_-])", ErrInvalidKey, id)
-	}
-	return nil
-}
-
-// ValidDate reports whether date is a calendar date written YYYY-MM-DD.
-func ValidDate(date string) error {
-	t, err := time.Parse(time.DateOnly, date)
-	if err != nil || t.Format(time.DateOnly) != date {
-		return fmt.Errorf("%w: date %q (want YYYY-MM-DD)", ErrInvalidKey, date)
 	}
 	return nil
 }
@@ -104,20 +68,20 @@ func DatasetDir(prefix, dataset string) (string, error) {
 
 // PartitionDir returns the key prefix, ending in a slash, of one day's partition:
 // <prefix>/<dataset>/v1/dt=YYYY-MM-DD/.
-func PartitionDir(prefix, dataset, date string) (string, error) {
+func PartitionDir(prefix, dataset string, day calendar.Day) (string, error) {
 	dir, err := DatasetDir(prefix, dataset)
 	if err != nil {
 		return "", err
 	}
-	if err := ValidDate(date); err != nil {
-		return "", err
+	if day.IsZero() {
+		return "", fmt.Errorf("%w: no day", ErrInvalidKey)
 	}
-	return dir + "dt=" + date + "/", nil
+	return dir + "dt=" + day.String() + "/", nil
 }
 
 // ManifestKey returns the key of a partition's manifest: <partition>/_manifest.json.
-func ManifestKey(prefix, dataset, date string) (string, error) {
-	dir, err := PartitionDir(prefix, dataset, date)
+func ManifestKey(prefix, dataset string, day calendar.Day) (string, error) {
+	dir, err := PartitionDir(prefix, dataset, day)
 	if err != nil {
 		return "", err
 	}
@@ -126,22 +90,22 @@ func ManifestKey(prefix, dataset, date string) (string, error) {
 
 // DataKey returns the key of one app's data file in a partition:
 // <partition>/app=<id>/part-00000.<format>.
-func DataKey(prefix, dataset, date, app string, f Format) (string, error) {
-	dir, err := PartitionDir(prefix, dataset, date)
+func DataKey(prefix, dataset string, day calendar.Day, app string, f usage.Format) (string, error) {
+	dir, err := PartitionDir(prefix, dataset, day)
 	if err != nil {
 		return "", err
 	}
 	return dataKeyIn(dir, app, f)
 }
 
-func dataKeyIn(partitionDir, app string, f Format) (string, error) {
+func dataKeyIn(partitionDir, app string, f usage.Format) (string, error) {
 	if err := ValidApp(app); err != nil {
 		return "", err
 	}
 	if err := f.Valid(); err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	return partitionDir + "app=" + app + "/part-00000." + string(f), nil
+	return partitionDir + "app=" + app + "/part-00000." + f.Ext(), nil
 }
 
 // appOfDataKey returns the app of a key below partitionDir in the app=<id>/ layout, and false for

@@ -8,6 +8,9 @@ import (
 	"fmt"
 	"io"
 	"time"
+
+	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // ManifestSchemaVersion is the schema_version written into every manifest. It changes only when
@@ -23,17 +26,17 @@ const (
 // Manifest describes one partition: what produced it, which window it covers and which files to
 // read. Field order is the JSON order.
 type Manifest struct {
-	SchemaVersion  int         `json:"schema_version"`
-	Dataset        string      `json:"dataset"`
-	DatasetVersion string      `json:"dataset_version"`
-	Date           string      `json:"date"`
-	Origin         Origin      `json:"source"`
-	Window         Window      `json:"window"`
-	GeneratedAt    time.Time   `json:"generated_at"`
-	Status         string      `json:"status"`
-	AppsPending    []string    `json:"apps_pending,omitempty"`
-	Apps           []string    `json:"apps"`
-	Files          []FileEntry `json:"files"`
+	SchemaVersion  int          `json:"schema_version"`
+	Dataset        string       `json:"dataset"`
+	DatasetVersion string       `json:"dataset_version"`
+	Date           calendar.Day `json:"date"`
+	Origin         Origin       `json:"source"`
+	Window         Window       `json:"window"`
+	GeneratedAt    time.Time    `json:"generated_at"`
+	Status         string       `json:"status"`
+	AppsPending    []string     `json:"apps_pending,omitempty"`
+	Apps           []string     `json:"apps"`
+	Files          []FileEntry  `json:"files"`
 	// FetchedAt records when each app's data was fetched from the API.
 	FetchedAt map[string]time.Time `json:"fetched_at,omitempty"`
 	// AppActions names, per app, the API action that produced its data (the source's action can
@@ -77,10 +80,10 @@ func NewWindow(loc *time.Location, start, end time.Time) Window {
 
 // FileEntry describes one data file of a partition.
 type FileEntry struct {
-	Key    string `json:"key"`
-	App    string `json:"app"`
-	Format Format `json:"format"`
-	Rows   int64  `json:"rows"`
+	Key    string       `json:"key"`
+	App    string       `json:"app"`
+	Format usage.Format `json:"format"`
+	Rows   int64        `json:"rows"`
 	// Columns are the file's columns, in order (JSON keys and the CSV header).
 	Columns     []string `json:"columns,omitempty"`
 	Bytes       int64    `json:"bytes"`
@@ -119,8 +122,8 @@ func DecodeManifest(r io.Reader) (*Manifest, error) {
 
 // ReadManifest reads the manifest of one partition. A missing manifest is an error wrapping
 // fs.ErrNotExist.
-func ReadManifest(ctx context.Context, store Store, prefix, dataset, date string) (*Manifest, error) {
-	key, err := ManifestKey(prefix, dataset, date)
+func ReadManifest(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (*Manifest, error) {
+	key, err := ManifestKey(prefix, dataset, day)
 	if err != nil {
 		return nil, err
 	}

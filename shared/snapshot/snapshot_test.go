@@ -14,8 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 func TestSpool(t *testing.T) {
@@ -55,25 +57,26 @@ func TestSpool(t *testing.T) {
 }
 
 func TestLayout(t *testing.T) {
-	k, err := snapshot.DataKey("/exports/", "trtc_room_usage", "2024-02-29", "1400000001", snapshot.CSV)
+	k, err := snapshot.DataKey("/exports/", "trtc_room_usage", calendar.Date(2024, 2, 29), "1400000001", usage.CSV)
 	require.NoError(t, err)
 	assert.Equal(t, "exports/trtc_room_usage/v1/dt=2024-02-29/app=1400000001/part-00000.csv", k)
-	k, err = snapshot.ManifestKey("", "ess_bill", "2024-01-01")
+	k, err = snapshot.ManifestKey("", "ess_bill", jan1)
 	require.NoError(t, err)
 	assert.Equal(t, "ess_bill/v1/dt=2024-01-01/_manifest.json", k)
 
 	for _, tc := range []struct {
-		prefix, dataset, date, app string
-		format                     snapshot.Format
-		want                       string
+		prefix, dataset string
+		date            calendar.Day
+		app             string
+		format          usage.Format
+		want            string
 	}{
-		{"a/../b", "d", "2024-01-01", "x", snapshot.JSONL, "prefix"},
-		{"", "d-x", "2024-01-01", "x", snapshot.JSONL, "dataset"},
-		{"", "d", "2023-02-29", "x", snapshot.JSONL, "date"},
-		{"", "d", "2024-01-01 ", "x", snapshot.JSONL, "date"},
-		{"", "d", "2024-01-01", "x y", snapshot.JSONL, "app"},
-		{"", "d", "2024-01-01", "..", snapshot.JSONL, "app"},
-		{"", "d", "2024-01-01", "x", "JSONL", "format"},
+		{"a/../b", "d", jan1, "x", usage.JSONL, "prefix"},
+		{"", "d-x", jan1, "x", usage.JSONL, "dataset"},
+		{"", "d", calendar.Day{}, "x", usage.JSONL, "day"},
+		{"", "d", jan1, "x y", usage.JSONL, "app"},
+		{"", "d", jan1, "..", usage.JSONL, "app"},
+		{"", "d", jan1, "x", "JSONL", "format"},
 	} {
 		_, err := snapshot.DataKey(tc.prefix, tc.dataset, tc.date, tc.app, tc.format)
 		require.ErrorIs(t, err, snapshot.ErrInvalidKey, "%+v", tc)
@@ -109,7 +112,7 @@ func TestValidKey(t *testing.T) {
 
 func TestManifestRoundTripAndSchemaCheck(t *testing.T) {
 	m := &snapshot.Manifest{
-		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: "d", DatasetVersion: "v1", Date: "2024-01-01",
+		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: "d", DatasetVersion: "v1", Date: jan1,
 		Window:      snapshot.NewWindow(time.FixedZone("CST", 8*3600), time.Date(2023, 12, 31, 16, 0, 0, 0, time.UTC), time.Date(2024, 1, 1, 16, 0, 0, 0, time.UTC)),
 		GeneratedAt: time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC), Status: snapshot.StatusComplete,
 		Apps: []string{}, Files: []snapshot.FileEntry{}, RequestIDs: []string{},
@@ -133,17 +136,17 @@ func TestCommitReplacesUndecodableManifest(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	ctx := t.Context()
-	mkey, _ := snapshot.ManifestKey("", "d", "2024-01-01")
+	mkey, _ := snapshot.ManifestKey("", "d", jan1)
 	require.NoError(t, st.Put(ctx, mkey, strings.NewReader("not json"), snapshot.PutOptions{}))
-	_, err = snapshot.ReadManifest(ctx, st, "", "d", "2024-01-01")
+	_, err = snapshot.ReadManifest(ctx, st, "", "d", jan1)
 	require.ErrorIs(t, err, snapshot.ErrBadManifest)
 
-	req := snapshot.CommitRequest{Dataset: "d", Date: "2024-01-01", GeneratedAt: time.Unix(1, 0),
-		Files: []snapshot.File{{App: "a", Format: snapshot.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{}\n"))}}}
+	req := snapshot.CommitRequest{Dataset: "d", Day: jan1, GeneratedAt: time.Unix(1, 0),
+		Files: []snapshot.File{{App: "a", Format: usage.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{}\n"))}}}
 	res, err := snapshot.Commit(ctx, st, "", req)
 	require.NoError(t, err)
 	assert.True(t, res.Invalidated)
-	rep, err := snapshot.Verify(ctx, st, "", "d", "2024-01-01")
+	rep, err := snapshot.Verify(ctx, st, "", "d", jan1)
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 }
@@ -153,7 +156,7 @@ func TestCommitRejectsBadRequests(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	content := snapshot.Bytes([]byte("x"))
-	base := snapshot.CommitRequest{Dataset: "d", Date: "2024-01-01", GeneratedAt: time.Unix(1, 0)}
+	base := snapshot.CommitRequest{Dataset: "d", Day: jan1, GeneratedAt: time.Unix(1, 0)}
 	for _, tc := range []struct {
 		name string
 		edit func(*snapshot.CommitRequest)
@@ -162,12 +165,12 @@ func TestCommitRejectsBadRequests(t *testing.T) {
 		{"no clock", func(r *snapshot.CommitRequest) { r.GeneratedAt = time.Time{} }, "GeneratedAt"},
 		{"bad app in Apps", func(r *snapshot.CommitRequest) { r.Apps = []string{"a/b"} }, `app "a/b"`},
 		{"bad expected app", func(r *snapshot.CommitRequest) { r.ExpectedApps = []string{""} }, "expected apps"},
-		{"no content", func(r *snapshot.CommitRequest) { r.Files = []snapshot.File{{App: "a", Format: snapshot.CSV}} }, "no content"},
+		{"no content", func(r *snapshot.CommitRequest) { r.Files = []snapshot.File{{App: "a", Format: usage.CSV}} }, "no content"},
 		{"negative rows", func(r *snapshot.CommitRequest) {
-			r.Files = []snapshot.File{{App: "a", Format: snapshot.CSV, Rows: -1, Content: content}}
+			r.Files = []snapshot.File{{App: "a", Format: usage.CSV, Rows: -1, Content: content}}
 		}, "negative rows"},
 		{"duplicate", func(r *snapshot.CommitRequest) {
-			f := snapshot.File{App: "a", Format: snapshot.CSV, Content: content}
+			f := snapshot.File{App: "a", Format: usage.CSV, Content: content}
 			r.Files = []snapshot.File{f, f}
 		}, "twice"},
 	} {
@@ -188,22 +191,22 @@ func TestVerifyReportsProblems(t *testing.T) {
 	require.NoError(t, err)
 	defer st.Close()
 	ctx := t.Context()
-	_, err = snapshot.Verify(ctx, st, "", "d", "2024-01-01")
+	_, err = snapshot.Verify(ctx, st, "", "d", jan1)
 	require.ErrorIs(t, err, fs.ErrNotExist)
 
-	req := snapshot.CommitRequest{Dataset: "d", Date: "2024-01-01", GeneratedAt: time.Unix(1, 0), Files: []snapshot.File{
-		{App: "a", Format: snapshot.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{\"a\":1}\n"))},
-		{App: "b", Format: snapshot.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{\"b\":1}\n"))},
+	req := snapshot.CommitRequest{Dataset: "d", Day: jan1, GeneratedAt: time.Unix(1, 0), Files: []snapshot.File{
+		{App: "a", Format: usage.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{\"a\":1}\n"))},
+		{App: "b", Format: usage.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{\"b\":1}\n"))},
 	}}
 	res, err := snapshot.Commit(ctx, st, "", req)
 	require.NoError(t, err)
 	ka, kb := res.Manifest.Files[0].Key, res.Manifest.Files[1].Key
 	require.NoError(t, st.Put(ctx, ka, strings.NewReader("{\"a\":2}\n"), snapshot.PutOptions{})) // same size, other bytes
 	require.NoError(t, st.Delete(ctx, kb))
-	orphan, _ := snapshot.DataKey("", "d", "2024-01-01", "c", snapshot.CSV)
+	orphan, _ := snapshot.DataKey("", "d", jan1, "c", usage.CSV)
 	require.NoError(t, st.Put(ctx, orphan, strings.NewReader("c"), snapshot.PutOptions{}))
 
-	rep, err := snapshot.Verify(ctx, st, "", "d", "2024-01-01")
+	rep, err := snapshot.Verify(ctx, st, "", "d", jan1)
 	require.NoError(t, err)
 	assert.False(t, rep.OK())
 	require.Len(t, rep.Problems, 2, rep.Problems)
@@ -213,6 +216,8 @@ func TestVerifyReportsProblems(t *testing.T) {
 
 	parts, err := snapshot.ListPartitions(ctx, st, "", "d")
 	require.NoError(t, err)
-	assert.Equal(t, []snapshot.PartitionInfo{{Date: "2024-01-01", HasManifest: true, Objects: 3}}, parts)
+	assert.Equal(t, []snapshot.PartitionInfo{{Date: jan1, HasManifest: true, Objects: 3}}, parts)
 	assert.False(t, errors.Is(err, fs.ErrNotExist))
 }
+
+var jan1 = calendar.Date(2024, time.January, 1)

@@ -9,6 +9,8 @@ import (
 	"io"
 	"io/fs"
 	"strings"
+
+	"github.com/tcusage/tcusage/shared/calendar"
 )
 
 // VerifyReport is the outcome of Verify for one partition.
@@ -27,8 +29,8 @@ func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
 // Verify reads a partition's manifest and checks that every file it lists is in place with the
 // recorded size and SHA-256, and that keys follow the layout. A missing manifest is an error
 // wrapping fs.ErrNotExist; store failures are errors; mismatches are reported as Problems.
-func Verify(ctx context.Context, store Store, prefix, dataset, date string) (*VerifyReport, error) {
-	dir, err := PartitionDir(prefix, dataset, date)
+func Verify(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (*VerifyReport, error) {
+	dir, err := PartitionDir(prefix, dataset, day)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
@@ -38,7 +40,7 @@ func Verify(ctx context.Context, store Store, prefix, dataset, date string) (*Ve
 	}
 	rep := &VerifyReport{Manifest: m}
 	addf := func(format string, args ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...)) }
-	if m.Dataset != dataset || m.Date != date || m.DatasetVersion != DatasetVersion {
+	if m.Dataset != dataset || m.Date != day || m.DatasetVersion != DatasetVersion {
 		addf("manifest names dataset %q version %q date %q", m.Dataset, m.DatasetVersion, m.Date)
 	}
 	switch m.Status {
@@ -101,7 +103,7 @@ func hashObject(ctx context.Context, store Store, key string) (int64, string, er
 
 // PartitionInfo summarises one stored partition of a dataset.
 type PartitionInfo struct {
-	Date string
+	Date calendar.Day
 	// HasManifest is true when the partition has a manifest (complete or partial).
 	HasManifest bool
 	// Objects counts the objects under the partition, manifest included.
@@ -122,12 +124,16 @@ func ListPartitions(ctx context.Context, store Store, prefix, dataset string) ([
 	var out []PartitionInfo
 	for _, o := range objs {
 		rest := strings.TrimPrefix(o.Key, dir+"dt=")
-		date, name, ok := strings.Cut(rest, "/")
-		if !ok || ValidDate(date) != nil {
+		dt, name, ok := strings.Cut(rest, "/")
+		if !ok {
 			continue
 		}
-		if len(out) == 0 || out[len(out)-1].Date != date {
-			out = append(out, PartitionInfo{Date: date})
+		day, err := calendar.Parse(dt)
+		if err != nil {
+			continue
+		}
+		if len(out) == 0 || out[len(out)-1].Date != day {
+			out = append(out, PartitionInfo{Date: day})
 		}
 		p := &out[len(out)-1]
 		p.Objects++

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
 )
@@ -35,7 +36,7 @@ func (*ESSBill) Schema() usage.Schema { return usage.ESSBillSchema }
 func (*ESSBill) Action() tcapi.Action { return tcapi.ChannelDescribeBillUsageDetail }
 
 // Earliest implements Source: the action appeared in November 2023.
-func (*ESSBill) Earliest(string) string { return "" }
+func (*ESSBill) Earliest(calendar.Day) calendar.Day { return calendar.Day{} }
 
 // CallsPerApp implements Source: at least one page per organisation.
 func (e *ESSBill) CallsPerApp() int { return max(1, len(e.OrgOpenIDs)) }
@@ -49,7 +50,7 @@ func (e *ESSBill) CallsPerApp() int { return max(1, len(e.OrgOpenIDs)) }
 // external merge sort (essSorter) that keeps at most essRunSize of them in memory and spills
 // sorted runs to temporary files (in Query.TempDir), and finished organisations together keep at
 // most essRunSize more. Organisations are written in ID order, each sorted, which is
-// the order usage.SortESS gives (application, then organisation first).
+// the order a stable sort by usage.CompareESS gives (application, then organisation first).
 func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 	orgs := e.OrgOpenIDs
 	if len(orgs) == 0 {
@@ -94,7 +95,7 @@ func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error
 		}
 	}
 	if invalid != nil {
-		return Result{}, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s: %w", q.App, q.Date, invalid)
+		return Result{}, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s: %w", q.App, q.Day.String(), invalid)
 	}
 	order := make([]int, len(orgs))
 	for i := range order {
@@ -107,7 +108,7 @@ func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error
 		return Result{}, err
 	}
 	for _, i := range order {
-		if err := sorters[i].each(func(r usage.ESSRecord) error { return w.WriteRow(usage.ESSRow(q.Date, r)) }); err != nil {
+		if err := sorters[i].each(func(r usage.ESSRecord) error { return w.WriteRow(usage.ESSRow(q.Day.String(), r)) }); err != nil {
 			w.Close()
 			return Result{}, fmt.Errorf("write rows: %w", err)
 		}
@@ -128,9 +129,9 @@ type orgRecords struct {
 }
 
 // fetchOrg pages through one organisation's records into a sorter. Records are checked in
-// arrival order and numbered from base, as usage.SortESS numbers them.
+// arrival order and numbered from base.
 func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string, base int64) (orgRecords, error) {
-	day := strings.ReplaceAll(q.Date, "-", "")
+	day := strings.ReplaceAll(q.Day.String(), "-", "")
 	what := q.App
 	if org != "" {
 		what += " organisation " + org
@@ -158,7 +159,7 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string,
 			}
 			ids = append(ids, resp.RequestID)
 			if resp.Total == nil || *resp.Total < 0 {
-				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has no valid Total (request %s)", what, q.Date, page, resp.RequestID))
+				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has no valid Total (request %s)", what, q.Day.String(), page, resp.RequestID))
 			}
 			if total >= 0 && *resp.Total != total {
 				changed = true
@@ -166,11 +167,11 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string,
 			}
 			total = *resp.Total
 			if int64(len(resp.Details)) > ESSPageSize {
-				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, more than the page size %d (request %s)", what, q.Date, page, len(resp.Details), ESSPageSize, resp.RequestID))
+				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, more than the page size %d (request %s)", what, q.Day.String(), page, len(resp.Details), ESSPageSize, resp.RequestID))
 			}
 			remaining := total - got
 			if want := min(remaining, ESSPageSize); int64(len(resp.Details)) != want {
-				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, want %d of Total %d (request %s)", what, q.Date, page, len(resp.Details), want, total, resp.RequestID))
+				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, want %d of Total %d (request %s)", what, q.Day.String(), page, len(resp.Details), want, total, resp.RequestID))
 			}
 			for _, d := range resp.Details {
 				r := usage.ESSRecord{AppID: q.App, OrgOpenID: org, ChannelBillUsageDetail: d}
@@ -188,7 +189,7 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string,
 		}
 		recs.close()
 		if restart >= essMaxRestarts {
-			return orgRecords{}, fmt.Errorf("ChannelDescribeBillUsageDetail for %s on %s: Total kept changing while paging (%d attempts)", what, q.Date, restart+1)
+			return orgRecords{}, fmt.Errorf("ChannelDescribeBillUsageDetail for %s on %s: Total kept changing while paging (%d attempts)", what, q.Day.String(), restart+1)
 		}
 	}
 }

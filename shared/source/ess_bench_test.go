@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
 )
@@ -56,7 +57,7 @@ func BenchmarkESSPaging(b *testing.B) {
 			for b.Loop() {
 				runtime.GC()
 				api := &essPages{n: n}
-				q := Query{Date: "2024-05-01", App: "ess_app_bench", Open: func(cols []string) (usage.RowWriter, error) {
+				q := Query{Day: calendar.Date(2024, 5, 1), App: "ess_app_bench", Open: func(cols []string) (usage.RowWriter, error) {
 					return usage.MultiWriter{usage.NewJSONLWriter(discard{}, cols), usage.NewCSVWriter(discard{}, cols)}, nil
 				}}
 				res, err := (&ESSBill{}).Fetch(context.Background(), api, q)

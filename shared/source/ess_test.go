@@ -6,11 +6,11 @@ import (
 	"os"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/tcloud"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -45,8 +45,7 @@ func (c *rowCounter) WriteRow(usage.Row) error { c.rows++; return nil }
 func (c *rowCounter) Close() error             { return nil }
 
 func essQuery(w *rowCounter, opened *int) Query {
-	start := time.Date(2024, 5, 9, 0, 0, 0, 0, time.FixedZone("UTC+8", 8*3600))
-	return Query{Date: "2024-05-09", Start: start, Last: start.Add(86399 * time.Second), App: "app1",
+	return Query{Day: calendar.Date(2024, 5, 9), App: "app1",
 		Open: func([]string) (usage.RowWriter, error) { *opened++; return w, nil }}
 }
 
@@ -219,7 +218,7 @@ func TestESSManyOrganisationsSpillAndKeepTheOrder(t *testing.T) {
 	orgs := []string{"org_c", "org_a", "org_b"}
 	var got rowCapture
 	tmp := t.TempDir()
-	q := Query{Date: "2024-05-09", App: "app1", TempDir: tmp, Open: func([]string) (usage.RowWriter, error) { return &got, nil }}
+	q := Query{Day: calendar.Date(2024, 5, 9), App: "app1", TempDir: tmp, Open: func([]string) (usage.RowWriter, error) { return &got, nil }}
 	res, err := (&ESSBill{OrgOpenIDs: orgs}).Fetch(context.Background(), api, q)
 	require.NoError(t, err)
 	assert.Equal(t, int64(3*perOrg), res.Rows)
@@ -230,8 +229,11 @@ func TestESSManyOrganisationsSpillAndKeepTheOrder(t *testing.T) {
 			all = append(all, usage.ESSRecord{AppID: "app1", OrgOpenID: org, ChannelBillUsageDetail: record(org, i)})
 		}
 	}
-	want, err := usage.ESSRows("2024-05-09", all)
-	require.NoError(t, err)
+	slices.SortStableFunc(all, usage.CompareESS)
+	var want []usage.Row
+	for _, r := range all {
+		want = append(want, usage.ESSRow("2024-05-09", r))
+	}
 	require.Equal(t, len(want), len(got.rows))
 	assert.Equal(t, want, got.rows)
 	left, err := os.ReadDir(tmp)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/source"
 	"github.com/tcusage/tcusage/shared/tcloud"
@@ -105,10 +106,6 @@ func FuzzAPIAnswer(f *testing.F) {
 		Retry: tcloud.RetryPolicy{MaxAttempts: 1}, Limits: noPacing,
 	})
 	require.NoError(f, err)
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	require.NoError(f, err)
-	start := time.Date(2024, 5, 9, 0, 0, 0, 0, loc)
-
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		var src source.Source
 		app := "1400000001"
@@ -126,7 +123,7 @@ func FuzzAPIAnswer(f *testing.F) {
 		}
 		srv.set(body)
 		var c captured
-		q := source.Query{Date: "2024-05-09", Start: start, Last: start.Add(24*time.Hour - time.Second), App: app, Open: c.open}
+		q := source.Query{Day: calendar.Date(2024, 5, 9), App: app, Open: c.open}
 		res, err := src.Fetch(context.Background(), client, q)
 		if err != nil {
 			require.Zero(t, c.opened, "a refused answer must not open the writer: %v", err)

@@ -3,8 +3,8 @@ package source
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
 )
@@ -21,23 +21,13 @@ func (RoomUsage) Schema() usage.Schema { return usage.RoomUsageSchema }
 // Action implements Source.
 func (RoomUsage) Action() tcapi.Action { return tcapi.DescribeTrtcRoomUsage }
 
-// RoomUsageFirstDay is the earliest day the API serves.
-const RoomUsageFirstDay = "2023-04-01"
-
-// RoomUsageWindowDays is how far back the API serves: about the last three months.
-const RoomUsageWindowDays = 90
-
-// Earliest implements Source: the later of 2023-04-01 and about 90 days before today.
-func (RoomUsage) Earliest(today string) string {
-	t, err := time.Parse("2006-01-02", today)
-	if err != nil {
-		return RoomUsageFirstDay
+// Earliest implements Source: the later of tcapi.RoomUsageFirstDay and
+// tcapi.RoomUsageWindowDays before today.
+func (RoomUsage) Earliest(today calendar.Day) calendar.Day {
+	if d := today.Add(-tcapi.RoomUsageWindowDays); d.After(tcapi.RoomUsageFirstDay) {
+		return d
 	}
-	d := t.AddDate(0, 0, -RoomUsageWindowDays).Format("2006-01-02")
-	if d < RoomUsageFirstDay {
-		return RoomUsageFirstDay
-	}
-	return d
+	return tcapi.RoomUsageFirstDay
 }
 
 // CallsPerApp implements Source.
@@ -51,19 +41,19 @@ func (RoomUsage) Fetch(ctx context.Context, api Caller, q Query) (Result, error)
 	}
 	req := tcapi.TRTCRoomUsageRequest{
 		SDKAppID:  app,
-		StartTime: q.Start.Format("2006-01-02 15:04"),
-		EndTime:   q.Last.Format("2006-01-02 15:04"),
+		StartTime: q.Day.Start().Format("2006-01-02 15:04"),
+		EndTime:   q.Day.Last().Format("2006-01-02 15:04"),
 	}
 	var resp tcapi.TRTCRoomUsageResponse
 	if err := api.Call(ctx, tcapi.DescribeTrtcRoomUsage, req, &resp); err != nil {
 		return Result{}, err
 	}
 	if resp.Data == nil {
-		return Result{}, fmt.Errorf("DescribeTrtcRoomUsage answer for app %d on %s has no Data (request %s)", app, q.Date, resp.RequestID)
+		return Result{}, fmt.Errorf("DescribeTrtcRoomUsage answer for app %d on %s has no Data (request %s)", app, q.Day.String(), resp.RequestID)
 	}
-	res, err := usage.WriteRoomUsage(q.Date, app, *resp.Data, q.Open)
+	res, err := usage.WriteRoomUsage(q.Day.String(), app, *resp.Data, q.Open)
 	if err != nil {
-		return Result{}, fmt.Errorf("DescribeTrtcRoomUsage answer for app %d on %s (request %s): %w", app, q.Date, resp.RequestID, err)
+		return Result{}, fmt.Errorf("DescribeTrtcRoomUsage answer for app %d on %s (request %s): %w", app, q.Day.String(), resp.RequestID, err)
 	}
 	return Result{Rows: res.Rows, Columns: res.Columns, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTrtcRoomUsage}, nil
 }

@@ -6,8 +6,8 @@ package source
 import (
 	"context"
 	"fmt"
-	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
 )
@@ -20,10 +20,8 @@ type Caller interface {
 
 // Query is one app-day to fetch.
 type Query struct {
-	// Date is the day, YYYY-MM-DD; Start and Last are its first and last second in the
-	// configured zone.
-	Date        string
-	Start, Last time.Time
+	// Day is the day to fetch.
+	Day calendar.Day
 	// App is the app ID: an SdkAppId, or the ESS channel AppId.
 	App string
 	// Open returns the writer for the rows, given their columns. Fetch calls it exactly once,
@@ -52,8 +50,8 @@ type Source interface {
 	Schema() usage.Schema
 	// Action is the primary action.
 	Action() tcapi.Action
-	// Earliest is the first date the API serves, given today ("" when unknown).
-	Earliest(today string) string
+	// Earliest is the first day the API serves, given today (the zero Day when unknown).
+	Earliest(today calendar.Day) calendar.Day
 	// CallsPerApp is how many calls one app-day normally takes; with the action's pacing it
 	// bounds how long a run takes.
 	CallsPerApp() int

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
 )
@@ -21,7 +22,7 @@ func (TelCall) Schema() usage.Schema { return usage.TelCallSchema }
 func (TelCall) Action() tcapi.Action { return tcapi.DescribeTelCallInfo }
 
 // Earliest implements Source: the API sets no documented floor.
-func (TelCall) Earliest(string) string { return "" }
+func (TelCall) Earliest(calendar.Day) calendar.Day { return calendar.Day{} }
 
 // CallsPerApp implements Source.
 func (TelCall) CallsPerApp() int { return 1 }
@@ -33,10 +34,10 @@ func (TelCall) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
 		return Result{}, fmt.Errorf("telcall: %w", err)
 	}
 	app := int64(id) // at most 2^63-1
-	req := tcapi.TelCallInfoRequest{StartTimeStamp: q.Start.Unix(), EndTimeStamp: q.Last.Unix(), SDKAppIDList: []int64{app}}
+	req := tcapi.TelCallInfoRequest{StartTimeStamp: q.Day.Start().Unix(), EndTimeStamp: q.Day.Last().Unix(), SDKAppIDList: []int64{app}}
 	return callRows(ctx, api, q, tcapi.DescribeTelCallInfo, req, usage.TelCallSchema,
 		func(r *tcapi.TelCallInfoResponse) ([]usage.Row, string, error) {
-			row, err := usage.TelCallRow(q.Date, app, r)
+			row, err := usage.TelCallRow(q.Day.String(), app, r)
 			return []usage.Row{row}, r.RequestID, err
 		})
 }

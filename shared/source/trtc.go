@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/tcloud"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -51,7 +52,7 @@ func (t *TRTC) Action() tcapi.Action {
 }
 
 // Earliest implements Source: no documented floor.
-func (*TRTC) Earliest(string) string { return "" }
+func (*TRTC) Earliest(calendar.Day) calendar.Day { return calendar.Day{} }
 
 // CallsPerApp implements Source.
 func (*TRTC) CallsPerApp() int { return 1 }
@@ -123,19 +124,19 @@ func (t *TRTC) setState(fellBack string) {
 }
 
 func (t *TRTC) interactive(ctx context.Context, api Caller, q Query, app uint64) (Result, error) {
-	req := tcapi.TRTCInteractiveTimeRequest{StartTime: q.Date, EndTime: q.Date, SDKAppID: &app}
+	req := tcapi.TRTCInteractiveTimeRequest{StartTime: q.Day.String(), EndTime: q.Day.String(), SDKAppID: &app}
 	return callRows(ctx, api, q, tcapi.DescribeTrtcInteractiveTime, req, usage.TRTCUsageSchema,
 		func(r *tcapi.TRTCInteractiveTimeResponse) ([]usage.Row, string, error) {
-			rows, err := usage.TRTCInteractiveRows(q.Date, app, r)
+			rows, err := usage.TRTCInteractiveRows(q.Day.String(), app, r)
 			return rows, r.RequestID, err
 		})
 }
 
 func (t *TRTC) usage(ctx context.Context, api Caller, q Query, app uint64, details map[string]string) (Result, error) {
-	req := tcapi.TRTCUsageRequest{StartTime: q.Date, EndTime: q.Date, SDKAppID: &app}
+	req := tcapi.TRTCUsageRequest{StartTime: q.Day.String(), EndTime: q.Day.String(), SDKAppID: &app}
 	res, err := callRows(ctx, api, q, tcapi.DescribeTrtcUsage, req, usage.TRTCUsageSchema,
 		func(r *tcapi.TRTCUsageResponse) ([]usage.Row, string, error) {
-			rows, err := usage.TRTCUsageRows(q.Date, app, r)
+			rows, err := usage.TRTCUsageRows(q.Day.String(), app, r)
 			return rows, r.RequestID, err
 		})
 	res.Details = details

@@ -5,19 +5,16 @@ import (
 	"math"
 	"strconv"
 	"time"
-)
 
-// Zone is the zone the usage APIs count days in: China Standard Time, UTC+8. It is a fixed
-// offset named after the IANA zone that has kept UTC+8 all year since 1991 (so manifests keep
-// naming it), and needs no zone database.
-var Zone = time.FixedZone("Asia/Shanghai", 8*3600)
+	"github.com/tcusage/tcusage/shared/calendar"
+)
 
 // Room usage (DescribeTrtcRoomUsage) serves days from RoomUsageFirstDay on, and only about the
 // last RoomUsageWindowDays days.
-const (
-	RoomUsageFirstDay   = "2023-04-01"
-	RoomUsageWindowDays = 90
-)
+var RoomUsageFirstDay = calendar.Date(2023, time.April, 1)
+
+// RoomUsageWindowDays: see RoomUsageFirstDay.
+const RoomUsageWindowDays = 90
 
 // ParseSDKAppID parses an SdkAppId as every action takes it: a whole number from 1 to 2^63-1
 // (CCC declares SdkAppId an Integer, int64; TRTC a UInteger, uint64; only the numbers both accept

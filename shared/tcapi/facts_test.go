@@ -45,11 +45,3 @@ func TestActionsCarryTheirDocumentedLimits(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, time.Duration(0), Rate{}.Every())
 }
-
-func TestZoneIsUTCPlus8AllYear(t *testing.T) {
-	for _, m := range []time.Month{time.January, time.July} {
-		_, off := time.Date(2026, m, 1, 12, 0, 0, 0, Zone).Zone()
-		assert.Equal(t, 8*3600, off)
-	}
-	assert.Equal(t, "Asia/Shanghai", Zone.String(), "manifests name the zone")
-}

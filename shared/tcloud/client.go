@@ -33,6 +33,7 @@ type Client struct {
 	root      string
 	language  string
 	timeout   time.Duration
+	latency   time.Duration
 	retry     RetryPolicy
 	limits    map[string]Limit
 	logger    *slog.Logger
@@ -62,6 +63,7 @@ func New(cfg Config) (*Client, error) {
 		root:     cfg.RootDomain,
 		language: cfg.Language,
 		timeout:  cfg.Timeout,
+		latency:  max(cfg.Latency, 0),
 		retry:    cfg.Retry,
 		logger:   cfg.Logger,
 		now:      cfg.Now,
@@ -263,20 +265,21 @@ func (c *Client) limiter(name string) (*rate.Limiter, Limit) {
 	return lim, l
 }
 
-// pace takes one token from lim, waiting for it unless that would pass ctx's deadline.
+// pace takes one token from lim, waiting for it unless the wait plus the expected latency would
+// pass ctx's deadline: then the attempt is not started.
 func (c *Client) pace(ctx context.Context, a tcapi.Action, lim *rate.Limiter, last *APIError) error {
 	now := c.now()
 	r := lim.ReserveN(now, 1)
 	if !r.OK() {
 		return fmt.Errorf("call %s: rate limiter refused a token", a.Name)
 	}
-	d := r.DelayFrom(now)
-	if d <= 0 {
-		return nil
-	}
-	if dl, ok := ctx.Deadline(); ok && now.Add(d).After(dl) {
+	d := max(r.DelayFrom(now), 0)
+	if dl, ok := ctx.Deadline(); ok && now.Add(d+c.latency).After(dl) {
 		r.CancelAt(now)
-		return stop(a, fmt.Sprintf("pacing wait of %s would pass the context deadline", d.Round(time.Millisecond)), context.DeadlineExceeded, last)
+		return stop(a, fmt.Sprintf("pacing wait of %s and an answer would pass the context deadline", d.Round(time.Millisecond)), context.DeadlineExceeded, last)
+	}
+	if d == 0 {
+		return nil
 	}
 	c.count(func(s *Stats) { s.PacingWait += d })
 	if err := c.sleep(ctx, d); err != nil {

@@ -87,6 +87,11 @@ type Config struct {
 	// Timeout bounds each attempt, including reading the body. Zero: DefaultTimeout.
 	Timeout time.Duration
 
+	// Latency is a typical answer time. An attempt whose pacing wait plus Latency would pass the
+	// context's deadline is not started: its answer could not arrive in time, and the call would
+	// only spend the rate limit. Zero: no allowance.
+	Latency time.Duration
+
 	// Limits overrides pacing per action name (DefaultLimitKey for all others). Entries are
 	// merged over DefaultLimits; nil keeps the defaults.
 	Limits map[string]Limit
@@ -106,6 +111,15 @@ type Config struct {
 	// Sleep waits d or until ctx is done (returning ctx.Err()). Nil: a timer. Tests pair a fake
 	// Sleep with a fake Now to run backoff and pacing without waiting.
 	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Every returns the interval between calls of action a at the configured pacing: the Limits
+// entry for a, else a's documented limit.
+func (cfg Config) Every(a tcapi.Action) time.Duration {
+	if l, ok := cfg.Limits[a.Name]; ok {
+		return l.Every
+	}
+	return a.Limit.Every()
 }
 
 // ConfigFromEnv builds a Config from TCUSAGE_API_ENDPOINT, TCUSAGE_API_ROOT_DOMAIN,

@@ -3,7 +3,6 @@ package usage
 import (
 	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -40,19 +39,6 @@ type ESSRecord struct {
 	AppID     string
 	OrgOpenID string
 	tcapi.ChannelBillUsageDetail
-}
-
-// SortESS validates the records of one app-day and sorts them in a stable order (see
-// CompareESS). A record without a CostTime, or with a CostType other than 1 and 2, is an error
-// naming it.
-func SortESS(recs []ESSRecord) error {
-	for i, r := range recs {
-		if err := CheckESS(i, r); err != nil {
-			return err
-		}
-	}
-	slices.SortStableFunc(recs, CompareESS)
-	return nil
 }
 
 // CheckESS validates record i of an app-day: it needs a CostTime, and a CostType of 1 or 2.
@@ -94,17 +80,4 @@ func ESSRow(date string, r ESSRecord) Row {
 		Int(r.CostType), Int(r.UseCount), Str(time.Unix(r.CostTime, 0).UTC().Format(time.RFC3339)),
 		Int(r.CostTime), Str(r.Remark),
 	}
-}
-
-// ESSRows sorts a copy of the records (see SortESS) and converts them into rows.
-func ESSRows(date string, recs []ESSRecord) ([]Row, error) {
-	recs = slices.Clone(recs)
-	if err := SortESS(recs); err != nil {
-		return nil, err
-	}
-	rows := make([]Row, 0, len(recs))
-	for _, r := range recs {
-		rows = append(rows, ESSRow(date, r))
-	}
-	return rows, nil
 }

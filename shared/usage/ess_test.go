@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -21,8 +22,13 @@ func TestESSRowsOrderAndRefunds(t *testing.T) {
 		rec("org_a", "f2", 1695037600, 2, -1),
 		rec("org_a", "f1", 1695037514, 1, 1),
 	}
-	rows, err := ESSRows("2023-09-18", in)
-	require.NoError(t, err)
+	sorted := slices.Clone(in)
+	slices.SortStableFunc(sorted, CompareESS)
+	var rows []Row
+	for i, r := range sorted {
+		require.NoError(t, CheckESS(i, r))
+		rows = append(rows, ESSRow("2023-09-18", r))
+	}
 	got := texts(rows)
 	require.Len(t, got, 3)
 	assert.Equal(t, []string{"org_a", "f1"}, got[0][2:4])
@@ -33,9 +39,10 @@ func TestESSRowsOrderAndRefunds(t *testing.T) {
 	assert.Len(t, rows[0], len(ESSBillSchema.Columns))
 }
 
-func TestESSRowsRejects(t *testing.T) {
-	_, err := ESSRows("2023-09-18", []ESSRecord{{ChannelBillUsageDetail: tcapi.ChannelBillUsageDetail{FlowID: "f", CostType: 1}}})
+func TestCheckESSRejects(t *testing.T) {
+	err := CheckESS(0, ESSRecord{ChannelBillUsageDetail: tcapi.ChannelBillUsageDetail{FlowID: "f", CostType: 1}})
 	assert.ErrorContains(t, err, "CostTime")
-	_, err = ESSRows("2023-09-18", []ESSRecord{{ChannelBillUsageDetail: tcapi.ChannelBillUsageDetail{FlowID: "f", CostType: 3, CostTime: 1}}})
+	err = CheckESS(0, ESSRecord{ChannelBillUsageDetail: tcapi.ChannelBillUsageDetail{FlowID: "f", CostType: 3, CostTime: 1}})
 	assert.ErrorContains(t, err, "CostType")
+	assert.NoError(t, CheckESS(0, ESSRecord{ChannelBillUsageDetail: tcapi.ChannelBillUsageDetail{FlowID: "f", CostType: 2, CostTime: 1, UseCount: -1}}))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
@@ -177,7 +178,7 @@ func parseTimeKey(k string) (time.Time, bool, error) {
 		layout string
 		daily  bool
 	}{{"2006-01-02", true}, {"2006-01-02 15:04:05", false}, {"2006-01-02 15:04", false}} {
-		if t, err := time.ParseInLocation(f.layout, k, tcapi.Zone); err == nil {
+		if t, err := time.ParseInLocation(f.layout, k, calendar.Zone); err == nil {
 			return t, f.daily, nil
 		}
 	}

@@ -15,11 +15,13 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/cos"
 	"github.com/tcusage/tcusage/shared/snapshot/costest"
 	"github.com/tcusage/tcusage/shared/snapshot/snapshottest"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 func creds(s *costest.Server) credential.Credentials {
@@ -174,10 +176,10 @@ func TestCommitUnderRandomFaults(t *testing.T) {
 	failures := 0
 	for v := 1; v <= 4; v++ {
 		req := snapshot.CommitRequest{
-			Dataset: "ccc_tel_call", Date: "2024-07-01", GeneratedAt: time.Unix(int64(v), 0),
+			Dataset: "ccc_tel_call", Day: calendar.Date(2024, 7, 1), GeneratedAt: time.Unix(int64(v), 0),
 			Files: []snapshot.File{
-				{App: "1400000001", Format: snapshot.JSONL, Rows: 1, Content: snapshot.Bytes(fmt.Appendf(nil, "{\"v\":%d}\n", v))},
-				{App: "1400000002", Format: snapshot.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{}\n"))},
+				{App: "1400000001", Format: usage.JSONL, Rows: 1, Content: snapshot.Bytes(fmt.Appendf(nil, "{\"v\":%d}\n", v))},
+				{App: "1400000002", Format: usage.JSONL, Rows: 1, Content: snapshot.Bytes([]byte("{}\n"))},
 			},
 		}
 		var err error
@@ -185,7 +187,7 @@ func TestCommitUnderRandomFaults(t *testing.T) {
 			srv.Inject(costest.Fault{Kind: costest.SlowDown, Rate: 0.5, Seed: uint64(100*v + attempt)})
 			_, err = snapshot.Commit(ctx, st, "p", req)
 			srv.ClearFaults()
-			rep, verr := snapshot.Verify(ctx, st, "p", "ccc_tel_call", "2024-07-01")
+			rep, verr := snapshot.Verify(ctx, st, "p", "ccc_tel_call", calendar.Date(2024, 7, 1))
 			if !errors.Is(verr, fs.ErrNotExist) {
 				require.NoError(t, verr)
 				require.True(t, rep.OK(), rep.Problems)
@@ -218,10 +220,10 @@ func TestPersistentFaultsFailCommitSafely(t *testing.T) {
 	ctx := t.Context()
 	req := func(v int) snapshot.CommitRequest {
 		return snapshot.CommitRequest{
-			Dataset: "ess_bill", Date: "2024-07-02", GeneratedAt: time.Unix(int64(v), 0),
+			Dataset: "ess_bill", Day: calendar.Date(2024, 7, 2), GeneratedAt: time.Unix(int64(v), 0),
 			Files: []snapshot.File{
-				{App: "yDRxYUUgygqxxxxx", Format: snapshot.CSV, Rows: 1, Content: snapshot.Bytes(fmt.Appendf(nil, "a\n%d\n", v))},
-				{App: "yDRxYUUgygqyyyyy", Format: snapshot.CSV, Rows: 1, Content: snapshot.Bytes(fmt.Appendf(nil, "b\n%d\n", v))},
+				{App: "yDRxYUUgygqxxxxx", Format: usage.CSV, Rows: 1, Content: snapshot.Bytes(fmt.Appendf(nil, "a\n%d\n", v))},
+				{App: "yDRxYUUgygqyyyyy", Format: usage.CSV, Rows: 1, Content: snapshot.Bytes(fmt.Appendf(nil, "b\n%d\n", v))},
 			},
 		}
 	}
@@ -239,7 +241,7 @@ func TestPersistentFaultsFailCommitSafely(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 	assert.Equal(t, "SlowDown", ce.Code)
 	assert.GreaterOrEqual(t, srv.FaultCount(), 3, "the SDK retried")
-	rep, err := snapshot.Verify(ctx, st, "", "ess_bill", "2024-07-02")
+	rep, err := snapshot.Verify(ctx, st, "", "ess_bill", calendar.Date(2024, 7, 2))
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 	assert.Equal(t, snapshot.StatusPartial, rep.Manifest.Status)
@@ -248,7 +250,7 @@ func TestPersistentFaultsFailCommitSafely(t *testing.T) {
 	res, err := snapshot.Commit(ctx, st, "", req(2))
 	require.NoError(t, err)
 	assert.Equal(t, snapshot.StatusComplete, res.Manifest.Status)
-	rep, err = snapshot.Verify(ctx, st, "", "ess_bill", "2024-07-02")
+	rep, err = snapshot.Verify(ctx, st, "", "ess_bill", calendar.Date(2024, 7, 2))
 	require.NoError(t, err)
 	assert.True(t, rep.OK(), rep.Problems)
 }

@@ -20,12 +20,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tcusage/tcusage/shared/tcapi"
-
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // WireRequest is a request a backend's server received, for backends that can observe them.
@@ -198,27 +198,31 @@ func testHostileKeys(t *testing.T, e Env) {
 	_, err := e.Store.List(ctx, "../")
 	assert.ErrorIs(t, err, snapshot.ErrInvalidKey)
 
-	for _, tc := range []struct{ dataset, date, app, part string }{
-		{"usage", "2024-01-02", "../x", "app"},
-		{"usage", "2024-01-02", "a/b", "app"},
-		{"usage", "2024-01-02", "", "app"},
-		{"usage", "2024-01-02", "a\x00", "app"},
-		{"usage", "2024-01-02", strings.Repeat("a", 65), "app"},
-		{"Usage", "2024-01-02", "a", "dataset"},
-		{"us/age", "2024-01-02", "a", "dataset"},
-		{"usage", "2024-13-02", "a", "date"},
-		{"usage", "2024-1-2", "a", "date"},
-		{"usage", "../2024", "a", "date"},
+	jan2 := calendar.Date(2024, time.January, 2)
+	for _, tc := range []struct {
+		dataset string
+		date    calendar.Day
+		app     string
+		part    string
+	}{
+		{"usage", jan2, "../x", "app"},
+		{"usage", jan2, "a/b", "app"},
+		{"usage", jan2, "", "app"},
+		{"usage", jan2, "a\x00", "app"},
+		{"usage", jan2, strings.Repeat("a", 65), "app"},
+		{"Usage", jan2, "a", "dataset"},
+		{"us/age", jan2, "a", "dataset"},
+		{"usage", calendar.Day{}, "a", "day"},
 	} {
-		_, err := snapshot.DataKey(e.Prefix, tc.dataset, tc.date, tc.app, snapshot.JSONL)
+		_, err := snapshot.DataKey(e.Prefix, tc.dataset, tc.date, tc.app, usage.JSONL)
 		require.ErrorIs(t, err, snapshot.ErrInvalidKey, "%+v", tc)
 		assert.Contains(t, err.Error(), tc.part, "%+v", tc)
 	}
-	_, err = snapshot.DataKey(e.Prefix, "usage", "2024-01-02", "a", "parquet")
+	_, err = snapshot.DataKey(e.Prefix, "usage", jan2, "a", "parquet")
 	assert.ErrorContains(t, err, "format")
 
 	// A commit with one hostile part writes nothing.
-	req := request("2024-01-02", 1, "good", "../bad")
+	req := request(jan2, 1, "good", "../bad")
 	_, err = snapshot.Commit(ctx, e.Store, e.Prefix, req)
 	require.ErrorIs(t, err, snapshot.ErrInvalidKey)
 	objs, err := e.Store.List(ctx, key(e, ""))
@@ -228,8 +232,8 @@ func testHostileKeys(t *testing.T, e Env) {
 
 // Test data: deterministic content per (app, format, version).
 
-func body(app string, f snapshot.Format, version int) []byte {
-	if f == snapshot.CSV {
+func body(app string, f usage.Format, version int) []byte {
+	if f == usage.CSV {
 		return fmt.Appendf(nil, "app,version,minutes\n%s,%d,%d\n", app, version, 10*version)
 	}
 	return fmt.Appendf(nil, "{\"app\":%q,\"version\":%d,\"minutes\":%d}\n", app, version, 10*version)
@@ -237,20 +241,18 @@ func body(app string, f snapshot.Format, version int) []byte {
 
 var clockBase = time.Date(2024, 1, 3, 1, 0, 0, 0, time.UTC)
 
-func request(date string, version int, apps ...string) snapshot.CommitRequest {
-	loc := tcapi.Zone
-	day, _ := time.ParseInLocation(time.DateOnly, date, loc)
+func request(date calendar.Day, version int, apps ...string) snapshot.CommitRequest {
 	req := snapshot.CommitRequest{
 		Dataset:     "trtc_room_usage",
-		Date:        date,
+		Day:         date,
 		Origin:      snapshot.Origin{Service: "trtc", Action: "DescribeTrtcRoomUsage", APIVersion: "2019-07-22", Details: map[string]string{"fallback": "none"}},
-		Window:      snapshot.NewWindow(loc, day, day.AddDate(0, 0, 1)),
+		Window:      snapshot.NewWindow(calendar.Zone, date.Start(), date.End()),
 		GeneratedAt: clockBase.Add(time.Duration(version) * time.Hour),
 		RequestIDs:  []string{fmt.Sprintf("req-%d", version)},
 		Apps:        apps,
 	}
 	for _, a := range apps {
-		for _, f := range []snapshot.Format{snapshot.JSONL, snapshot.CSV} {
+		for _, f := range []usage.Format{usage.JSONL, usage.CSV} {
 			req.Files = append(req.Files, snapshot.File{App: a, Format: f, Rows: 1, Content: snapshot.Bytes(body(a, f, version))})
 		}
 	}
@@ -269,11 +271,11 @@ func withVersion(req snapshot.CommitRequest, app string, version int) snapshot.C
 	return req
 }
 
-func dataKeys(t *testing.T, e Env, date string, apps ...string) []string {
+func dataKeys(t *testing.T, e Env, date calendar.Day, apps ...string) []string {
 	t.Helper()
 	var out []string
 	for _, a := range apps {
-		for _, f := range []snapshot.Format{snapshot.CSV, snapshot.JSONL} {
+		for _, f := range []usage.Format{usage.CSV, usage.JSONL} {
 			k, err := snapshot.DataKey(e.Prefix, "trtc_room_usage", date, a, f)
 			require.NoError(t, err)
 			out = append(out, k)
@@ -284,7 +286,7 @@ func dataKeys(t *testing.T, e Env, date string, apps ...string) []string {
 }
 
 // partitionKeys lists the partition's objects (manifest included).
-func partitionKeys(t *testing.T, e Env, date string) []string {
+func partitionKeys(t *testing.T, e Env, date calendar.Day) []string {
 	t.Helper()
 	dir, err := snapshot.PartitionDir(e.Prefix, "trtc_room_usage", date)
 	require.NoError(t, err)
@@ -294,7 +296,7 @@ func partitionKeys(t *testing.T, e Env, date string) []string {
 }
 
 // requireSound asserts the invariant: no manifest, or one whose files are all in place.
-func requireSound(t *testing.T, e Env, date string) *snapshot.VerifyReport {
+func requireSound(t *testing.T, e Env, date calendar.Day) *snapshot.VerifyReport {
 	t.Helper()
 	rep, err := snapshot.Verify(t.Context(), e.Store, e.Prefix, "trtc_room_usage", date)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -307,7 +309,7 @@ func requireSound(t *testing.T, e Env, date string) *snapshot.VerifyReport {
 
 func testCommitLayout(t *testing.T, e Env) {
 	ctx := t.Context()
-	const date = "2024-01-02"
+	date := calendar.Date(2024, 1, 2)
 	req := request(date, 1, "1400000001", "ORG_abc-9")
 	req.Totals = map[string]float64{"minutes": 20}
 	res, err := snapshot.Commit(ctx, e.Store, e.Prefix, req)
@@ -390,7 +392,7 @@ func testCommitLayout(t *testing.T, e Env) {
 
 func testRerun(t *testing.T, e Env) {
 	ctx := t.Context()
-	const date = "2024-02-29"
+	date := calendar.Date(2024, 2, 29)
 	_, err := snapshot.Commit(ctx, e.Store, e.Prefix, request(date, 1, "a", "b"))
 	require.NoError(t, err)
 
@@ -409,7 +411,7 @@ func testRerun(t *testing.T, e Env) {
 	m := requireSound(t, e, date).Manifest
 	assert.Equal(t, []string{"a", "c"}, m.Apps)
 	assert.Equal(t, []string{"req-2"}, m.RequestIDs)
-	assert.Equal(t, string(body("a", snapshot.JSONL, 2)), get(t, e.Store, dataKeys(t, e, date, "a")[1]))
+	assert.Equal(t, string(body("a", usage.JSONL, 2)), get(t, e.Store, dataKeys(t, e, date, "a")[1]))
 
 	// An unlisted object outside the app layout is left alone.
 	dir, _ := snapshot.PartitionDir(e.Prefix, "trtc_room_usage", date)
@@ -421,7 +423,7 @@ func testRerun(t *testing.T, e Env) {
 
 func testIdentical(t *testing.T, e Env) {
 	ctx := t.Context()
-	const date = "2024-03-01"
+	date := calendar.Date(2024, 3, 1)
 	_, err := snapshot.Commit(ctx, e.Store, e.Prefix, request(date, 1, "a", "b"))
 	require.NoError(t, err)
 	var before int
@@ -470,7 +472,7 @@ func testIdentical(t *testing.T, e Env) {
 
 func testMerge(t *testing.T, e Env) {
 	ctx := t.Context()
-	const date = "2024-04-30"
+	date := calendar.Date(2024, 4, 30)
 	expected := []string{"a", "b", "c"}
 	step := func(version int, apps ...string) *snapshot.Result {
 		t.Helper()
@@ -564,7 +566,7 @@ func (c *crashStore) Delete(ctx context.Context, key string) error {
 }
 
 func testCrash(t *testing.T, newEnv func(*testing.T) Env, merge bool) {
-	const date = "2024-05-05"
+	date := calendar.Date(2024, 5, 5)
 	mk := func(version int, apps ...string) snapshot.CommitRequest {
 		req := request(date, version, apps...)
 		req.Merge = merge
@@ -631,9 +633,9 @@ func testWrongCredentials(t *testing.T, e Env) {
 	assert.ErrorIs(t, err, fs.ErrPermission)
 	_, err = bad.List(ctx, key(e, "creds/"))
 	assert.ErrorIs(t, err, fs.ErrPermission)
-	_, err = snapshot.ReadManifest(ctx, bad, e.Prefix, "trtc_room_usage", "2024-01-01")
+	_, err = snapshot.ReadManifest(ctx, bad, e.Prefix, "trtc_room_usage", calendar.Date(2024, 1, 1))
 	assert.ErrorIs(t, err, fs.ErrPermission, "a denied read must not look like a missing manifest")
-	_, err = snapshot.Commit(ctx, bad, e.Prefix, request("2024-01-01", 1, "a"))
+	_, err = snapshot.Commit(ctx, bad, e.Prefix, request(calendar.Date(2024, 1, 1), 1, "a"))
 	assert.ErrorIs(t, err, fs.ErrPermission)
 	assert.Equal(t, "x", get(t, e.Store, k))
 }
@@ -676,7 +678,7 @@ func testConcurrency(t *testing.T, e Env) {
 		})
 		// Several partitions committed at the same time.
 		wg.Go(func() {
-			date := fmt.Sprintf("2024-06-%02d", g+1)
+			date := calendar.Date(2024, time.June, g+1)
 			if _, err := snapshot.Commit(ctx, e.Store, e.Prefix, request(date, 1, "a", "b")); err != nil {
 				errs <- err
 			}

@@ -1,4 +1,4 @@
-package job
+package query
 
 import (
 	"bytes"
@@ -9,125 +9,15 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
+	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/export"
+	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/tcloud"
 )
-
-// MaxResponseBytes keeps HTTP answers under SCF's 6 MB synchronous response limit, leaving room
-// for the envelope.
-const MaxResponseBytes = 5 << 20
-
-// Query is a parsed HTTP query.
-type Query struct {
-	From, To string
-	Apps     []string
-	Format   string // json or csv
-	Save     bool
-}
-
-var queryParams = []string{"date", "from", "to", "app", "format", "save"}
-
-// ParseQuery validates an HTTP query: date or from/to (default yesterday), app (repeated or
-// comma-separated; default every configured app), format=json|csv, save=true|false. Unknown or
-// repeated parameters are errors naming them.
-func ParseQuery(q map[string][]string, apps []string, lim Limits) (Query, error) {
-	var out Query
-	keys := make([]string, 0, len(q))
-	for k := range q {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !slices.Contains(queryParams, k) {
-			return Query{}, &InputError{Field: fieldName(k), Problem: "unknown parameter; known: " + strings.Join(queryParams, ", ")}
-		}
-		if k != "app" && len(q[k]) > 1 {
-			return Query{}, &InputError{Field: k, Problem: "given more than once"}
-		}
-	}
-	get := func(k string) string {
-		if v := q[k]; len(v) > 0 {
-			return strings.TrimSpace(v[0])
-		}
-		return ""
-	}
-	date, from, to := get("date"), get("from"), get("to")
-	_, hasDate := q["date"]
-	_, hasFrom := q["from"]
-	_, hasTo := q["to"]
-	switch {
-	case hasDate && (hasFrom || hasTo):
-		return Query{}, &InputError{Field: "date", Problem: "give either date or from/to, not both"}
-	case hasDate:
-		from, to = date, date
-	case hasFrom != hasTo:
-		return Query{}, &InputError{Field: "from", Problem: "from and to go together"}
-	case !hasFrom:
-		from, to = lim.Latest, lim.Latest
-	}
-	fromField, toField := "from", "to"
-	if hasDate {
-		fromField, toField = "date", "date"
-	}
-	if err := lim.CheckRange(fromField, toField, from, to); err != nil {
-		return Query{}, err
-	}
-	out.From, out.To = from, to
-
-	out.Apps = apps
-	if vs, ok := q["app"]; ok {
-		var req []string
-		for _, v := range vs {
-			for _, a := range strings.Split(v, ",") {
-				if a = strings.TrimSpace(a); a != "" {
-					req = append(req, a)
-				}
-			}
-		}
-		if len(req) == 0 {
-			return Query{}, &InputError{Field: "app", Problem: "is empty"}
-		}
-		sel, err := SelectApps("app", req, apps)
-		if err != nil {
-			return Query{}, err
-		}
-		out.Apps = sel
-	}
-
-	switch f := strings.ToLower(get("format")); f {
-	case "", "json":
-		out.Format = "json"
-	case "csv":
-		out.Format = "csv"
-	default:
-		return Query{}, &InputError{Field: "format", Problem: fmt.Sprintf("%q: want json or csv", clip(f))}
-	}
-	switch s := strings.ToLower(get("save")); s {
-	case "", "false", "0", "no":
-	case "true", "1", "yes":
-		out.Save = true
-	default:
-		return Query{}, &InputError{Field: "save", Problem: fmt.Sprintf("%q: want true or false", clip(s))}
-	}
-	return out, nil
-}
-
-// fieldName shows a caller's parameter name: clipped, and quoted when it is empty or holds
-// anything but printable characters, so that it is never blank and never breaks a log line.
-func fieldName(k string) string {
-	k = clip(k)
-	if k == "" || strings.IndexFunc(k, func(r rune) bool { return !unicode.IsPrint(r) || r == '"' }) >= 0 || !utf8.ValidString(k) {
-		return strconv.Quote(k)
-	}
-	return k
-}
 
 // errorBody is the JSON error answer: {"error":{"code","message","request_id"}}.
 type errorBody struct {
@@ -168,7 +58,7 @@ func errorResponse(status int, code, message, requestID string) scfevent.HTTPRes
 func invalidParameter(err error) scfevent.HTTPResponse {
 	var e errorBody
 	e.Error.Code, e.Error.Message = "InvalidParameter", err.Error()
-	var ie *InputError
+	var ie *plan.InputError
 	if errors.As(err, &ie) {
 		e.Error.Field = ie.Field
 	}
@@ -202,7 +92,7 @@ func checkAuth(want []byte, header http.Header) *scfevent.HTTPResponse {
 // or path (the log has them).
 func upstreamResponse(ctx context.Context, err error) scfevent.HTTPResponse {
 	// Out of time first: a store or API error caused by the deadline is a timeout.
-	if errors.Is(err, ErrDeadline) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+	if errors.Is(err, export.ErrDeadline) || errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
 		return errorResponse(http.StatusGatewayTimeout, "Timeout", "the function ran out of time; ask for fewer days or apps", "")
 	}
 	var ae *tcloud.APIError
@@ -218,10 +108,10 @@ func upstreamResponse(ctx context.Context, err error) scfevent.HTTPResponse {
 		}
 		return errorResponse(status, "Upstream."+ae.Code, fmt.Sprintf("%s failed: %s", ae.Action, clipMessage(msg)), ae.RequestID)
 	}
-	if errors.Is(err, ErrStore) {
+	if errors.Is(err, export.ErrStore) {
 		return errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "the snapshot store failed; try again later", "")
 	}
-	if errors.Is(err, errLocal) {
+	if errors.Is(err, export.ErrLocal) {
 		return errorResponse(http.StatusInternalServerError, "InternalError", "the function failed; its log says why", "")
 	}
 	return errorResponse(http.StatusBadGateway, "UpstreamInvalidAnswer", clipMessage(err.Error()), "")
@@ -238,8 +128,8 @@ func clipMessage(s string) string {
 type rowsAnswer struct {
 	Dataset       string            `json:"dataset"`
 	SchemaVersion string            `json:"schema_version"`
-	From          string            `json:"from"`
-	To            string            `json:"to"`
+	From          calendar.Day      `json:"from"`
+	To            calendar.Day      `json:"to"`
 	Apps          []string          `json:"apps"`
 	Rows          []json.RawMessage `json:"rows"`
 	RequestIDs    []string          `json:"request_ids"`

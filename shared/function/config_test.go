@@ -1,4 +1,4 @@
-package job
+package function
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -15,10 +16,10 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 func TestFromEnvDefaults(t *testing.T) {
 	c, err := FromEnv(envOf(map[string]string{EnvSDKAppIDs: " 1400000002, 1400000001 "}), NeedSDKApps, false)
 	require.NoError(t, err)
-	assert.Equal(t, []uint64{1400000001, 1400000002}, c.SDKAppIDs)
+	assert.Equal(t, []string{"1400000001", "1400000002"}, c.SDKAppIDs)
 	assert.Equal(t, "Asia/Shanghai", c.TimeZone.String())
-	assert.Equal(t, DefaultLocalSink, c.Sink)
-	assert.Equal(t, []string{FormatCSV, FormatJSONL}, c.Formats)
+	assert.Equal(t, "file://snapshots", c.Sink)
+	assert.Equal(t, []usage.Format{usage.CSV, usage.JSONL}, c.Formats)
 	assert.Equal(t, 2, c.RestateDays)
 	assert.Equal(t, source.TRTCAuto, c.TRTCAction)
 	assert.Empty(t, c.HTTPTokenSHA256)
@@ -82,12 +83,4 @@ func TestFromEnvReportsEveryProblem(t *testing.T) {
 	var ce *ConfigError
 	require.True(t, errors.As(err, &ce))
 	assert.Len(t, ce.Problems, 3)
-}
-
-func TestParseFormats(t *testing.T) {
-	for in, want := range map[string][]string{"": {"csv", "jsonl"}, "both": {"csv", "jsonl"}, "jsonl": {"jsonl"}, "CSV": {"csv"}, "json,csv,jsonl": {"csv", "jsonl"}} {
-		got, err := ParseFormats(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
 }

@@ -1,4 +1,4 @@
-package job
+package function
 
 import (
 	"encoding/hex"
@@ -9,21 +9,19 @@ import (
 	"time"
 	_ "time/tzdata" // SCF images may lack zoneinfo; Asia/Shanghai must always load.
 
+	"github.com/tcusage/tcusage/shared/plan"
+	"github.com/tcusage/tcusage/shared/snapshot/sink"
 	"github.com/tcusage/tcusage/shared/source"
 	"github.com/tcusage/tcusage/shared/tcapi"
-)
-
-// Formats a function can write.
-const (
-	FormatJSONL = "jsonl"
-	FormatCSV   = "csv"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // Config is a function's configuration, read from environment variables by FromEnv. Fields not
 // used by a function are left at their zero values.
 type Config struct {
-	// SDKAppIDs are the CCC/TRTC applications to export (TCUSAGE_SDK_APP_IDS).
-	SDKAppIDs []uint64
+	// SDKAppIDs are the CCC/TRTC applications to export (TCUSAGE_SDK_APP_IDS), each checked
+	// with tcapi.ParseSDKAppID and written in its canonical decimal form, in numeric order.
+	SDKAppIDs []string
 	// ESSAppID is the ESS channel application (TCUSAGE_ESS_APP_ID).
 	ESSAppID string
 	// ESSOrgOpenIDs are the sub-customers queried one by one (TCUSAGE_ESS_ORG_OPEN_IDS); empty
@@ -35,10 +33,10 @@ type Config struct {
 	// (TCUSAGE_TIMEZONE, default Asia/Shanghai). Days themselves are always China Standard Time
 	// days (APIZone), as the APIs count them.
 	TimeZone *time.Location
-	// Sink is the snapshot store URL (TCUSAGE_SINK); default file://./snapshots outside SCF.
+	// Sink is the snapshot store URL (TCUSAGE_SINK); default sink.DefaultLocalURL outside SCF.
 	Sink string
 	// Formats to write (TCUSAGE_FORMAT: jsonl, csv or both; default both).
-	Formats []string
+	Formats []usage.Format
 	// RestateDays is how many days before yesterday each timer run re-fetches, since Tencent's
 	// figures settle late (TCUSAGE_RESTATE_DAYS, default 2).
 	RestateDays int
@@ -56,7 +54,7 @@ const (
 	EnvESSOrgOpenIDs = "TCUSAGE_ESS_ORG_OPEN_IDS"
 	EnvESSQuotaType  = "TCUSAGE_ESS_QUOTA_TYPE"
 	EnvTimeZone      = "TCUSAGE_TIMEZONE"
-	EnvSink          = "TCUSAGE_SINK"
+	EnvSink          = sink.EnvName
 	EnvFormat        = "TCUSAGE_FORMAT"
 	EnvRestateDays   = "TCUSAGE_RESTATE_DAYS"
 	EnvHTTPToken     = "TCUSAGE_HTTP_TOKEN_SHA256"
@@ -71,9 +69,6 @@ const (
 	NeedSDKApps Needs = iota // telcall, trtcusage, roomusage
 	NeedESSApp               // essbill
 )
-
-// DefaultLocalSink is where snapshots go outside SCF when TCUSAGE_SINK is unset.
-const DefaultLocalSink = "file://./snapshots"
 
 // FromEnv reads and validates the configuration. Every error names the variable and says what
 // is wrong with its value. onSCF makes TCUSAGE_SINK required (a function must not write to its
@@ -134,10 +129,10 @@ func FromEnv(getenv func(string) string, needs Needs, onSCF bool) (Config, error
 		if onSCF {
 			bad("%s is not set: give the bucket as cos://<bucket>-<appid>/<prefix>?region=<region>", EnvSink)
 		}
-		c.Sink = DefaultLocalSink
+		c.Sink = sink.DefaultLocalURL
 	}
 
-	formats, err := ParseFormats(getenv(EnvFormat))
+	formats, err := usage.ParseFormats(getenv(EnvFormat))
 	if err != nil {
 		bad("%s: %v", EnvFormat, err)
 	}
@@ -146,8 +141,8 @@ func FromEnv(getenv func(string) string, needs Needs, onSCF bool) (Config, error
 	c.RestateDays = 2
 	if v := strings.TrimSpace(getenv(EnvRestateDays)); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > 30 {
-			bad("%s=%q: want a whole number of days from 0 to 30", EnvRestateDays, clip(v))
+		if err != nil || n < 0 || n > plan.MaxRestateDays {
+			bad("%s=%q: want a whole number of days from 0 to %d", EnvRestateDays, clip(v), plan.MaxRestateDays)
 		} else {
 			c.RestateDays = n
 		}
@@ -184,17 +179,16 @@ func (e *ConfigError) Error() string {
 	return "configuration: " + strings.Join(e.Problems, "; ")
 }
 
-// ParseSDKAppIDs parses a comma-separated list of SdkAppIds: positive integers, no duplicates.
-// The result is sorted.
-func ParseSDKAppIDs(v string) ([]uint64, error) {
+// ParseSDKAppIDs parses a comma-separated list of SdkAppIds (see tcapi.ParseSDKAppID), without
+// duplicates. The result is in numeric order, each ID in its canonical decimal form.
+func ParseSDKAppIDs(v string) ([]string, error) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return nil, fmt.Errorf("not set: give a comma-separated list of SdkAppIds, for example 1400000001,1400000002")
 	}
 	var ids []uint64
 	for _, s := range strings.Split(v, ",") {
-		s = strings.TrimSpace(s)
-		id, err := tcapi.ParseSDKAppID(s)
+		id, err := tcapi.ParseSDKAppID(strings.TrimSpace(s))
 		if err != nil {
 			return nil, err
 		}
@@ -204,30 +198,19 @@ func ParseSDKAppIDs(v string) ([]uint64, error) {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	return ids, nil
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.FormatUint(id, 10)
+	}
+	return out, nil
 }
 
-// ParseFormats parses TCUSAGE_FORMAT: "", "both", "jsonl", "csv" or "jsonl,csv".
-func ParseFormats(v string) ([]string, error) {
-	v = strings.ToLower(strings.TrimSpace(v))
-	if v == "" || v == "both" {
-		return []string{FormatCSV, FormatJSONL}, nil
+// Apps are the apps the function exports: the SdkAppIds, or the ESS channel application.
+func (c Config) Apps() []string {
+	if c.ESSAppID != "" {
+		return []string{c.ESSAppID}
 	}
-	var out []string
-	for _, f := range strings.Split(v, ",") {
-		f = strings.TrimSpace(f)
-		if f == "json" || f == "ndjson" {
-			f = FormatJSONL
-		}
-		if f != FormatJSONL && f != FormatCSV {
-			return nil, fmt.Errorf("%q is not a format: want jsonl, csv or both", clip(f))
-		}
-		if !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	slices.Sort(out) // csv before jsonl: a stable order
-	return out, nil
+	return c.SDKAppIDs
 }
 
 func validESSID(s string) bool {

@@ -1,0 +1,127 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/snapshot"
+)
+
+// commitInFlight is a day's commit running while the next day is fetched.
+type commitInFlight struct {
+	done chan struct{}
+	ps   PartitionSummary
+	part Summary // the day's own pending and failed app-days
+	err  error
+}
+
+// startCommit commits the fetched apps of day in the background.
+func (r *Runner) startCommit(ctx context.Context, day calendar.Day, results []*fetched) *commitInFlight {
+	c := &commitInFlight{done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		c.ps, c.err = r.commitDay(ctx, day, results, &c.part)
+	}()
+	return c
+}
+
+// finish waits for the commit (none: nil) and records it in sum; it returns the commit's error.
+func (c *commitInFlight) finish(sum *Summary) error {
+	if c == nil {
+		return nil
+	}
+	<-c.done
+	sum.Partitions = append(sum.Partitions, c.ps)
+	sum.Pending = append(sum.Pending, c.part.Pending...)
+	sum.Failed = append(sum.Failed, c.part.Failed...)
+	return c.err
+}
+
+// commitDay commits the fetched apps of one day, unless any of them failed; it records the day's
+// pending and failed app-days in part.
+func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fetched, part *Summary) (PartitionSummary, error) {
+	defer func() {
+		for _, f := range results {
+			f.discard()
+		}
+	}()
+	ps := PartitionSummary{Date: day}
+	var failed []error
+	var done []*fetched
+	for _, f := range results {
+		switch {
+		case f.queued:
+			part.Pending = append(part.Pending, f.unit)
+		case f.err != nil:
+			part.Failed = append(part.Failed, AppDayError{AppDay: f.unit, Error: f.err.Error()})
+			failed = append(failed, fmt.Errorf("%s app %s: %w", f.unit.Date, f.unit.App, f.err))
+		default:
+			done = append(done, f)
+		}
+	}
+	switch {
+	case len(failed) > 0:
+		ps.Status = StatusFailed
+		return ps, errors.Join(failed...)
+	case len(done) == 0:
+		ps.Status = StatusPending
+		return ps, nil
+	}
+	req := r.commitRequest(day, done)
+	for _, f := range done {
+		ps.Rows += f.res.Rows
+	}
+	res, err := snapshot.Commit(ctx, r.Store, r.Prefix, req)
+	if err != nil {
+		ps.Status = StatusFailed
+		return ps, fmt.Errorf("%s: %w: %w", day, ErrStore, err)
+	}
+	ps.Status = res.Manifest.Status
+	ps.Apps = req.Apps
+	ps.Written, ps.Unchanged, ps.Deleted = len(res.Written), len(res.Unchanged), len(res.Deleted)
+	ps.ManifestKey = res.ManifestKey
+	r.logger().InfoContext(ctx, "partition committed", "dataset", req.Dataset, "date", day, "status", ps.Status,
+		"apps", len(req.Apps), "rows", ps.Rows, "written", ps.Written, "unchanged", ps.Unchanged, "deleted", ps.Deleted)
+	return ps, nil
+}
+
+// commitRequest describes the delivery of the fetched apps of day, merged into what the day
+// already holds.
+func (r *Runner) commitRequest(day calendar.Day, done []*fetched) snapshot.CommitRequest {
+	now := r.now().UTC()
+	req := snapshot.CommitRequest{
+		Dataset:       r.Dataset(),
+		Day:           day,
+		Window:        snapshot.NewWindow(calendar.Zone, day.Start(), day.End()),
+		GeneratedAt:   now,
+		Merge:         true,
+		ExpectedApps:  r.Apps,
+		FetchedAt:     map[string]time.Time{},
+		AppRequestIDs: map[string][]string{},
+		AppActions:    map[string]string{},
+		Logger:        r.logger(),
+	}
+	details := map[string]string{}
+	for _, f := range done {
+		a := f.res.Action
+		req.Apps = append(req.Apps, f.unit.App)
+		req.FetchedAt[f.unit.App] = now
+		req.AppRequestIDs[f.unit.App] = f.res.RequestIDs
+		req.AppActions[f.unit.App] = a.Name
+		req.RequestIDs = append(req.RequestIDs, f.res.RequestIDs...)
+		req.Origin = snapshot.Origin{Service: a.Service, Action: a.Name, APIVersion: a.Version}
+		for k, v := range f.res.Details {
+			details[k] = v
+		}
+		for _, ef := range f.files {
+			req.Files = append(req.Files, snapshot.File{App: f.unit.App, Format: ef.format, Rows: f.res.Rows, Columns: f.res.Columns, Content: ef.spool})
+		}
+	}
+	if len(details) > 0 {
+		req.Origin.Details = details
+	}
+	return req
+}

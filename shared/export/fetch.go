@@ -1,0 +1,210 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/tcloud"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+// fetched is one app-day's output.
+type fetched struct {
+	unit   AppDay
+	res    source.Result
+	files  []*encodedFile
+	err    error
+	queued bool // not started, or stopped: the deadline was too near
+}
+
+// encodedFile is one format of an app-day's rows: spooled to a temporary file for a run, or held
+// in memory for an HTTP answer.
+type encodedFile struct {
+	format usage.Format
+	w      io.Writer
+	spool  *snapshot.Spool
+	mem    *cappedBuffer
+}
+
+// newFile makes the file one format of an app-day's rows is encoded into.
+type newFile func(format usage.Format) (*encodedFile, error)
+
+// spoolFiles encodes into temporary files, to be committed.
+func (r *Runner) spoolFiles(format usage.Format) (*encodedFile, error) {
+	sp, err := snapshot.NewSpool(r.TempDir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: spool: %w", ErrLocal, err)
+	}
+	return &encodedFile{format: format, w: sp, spool: sp}, nil
+}
+
+// memoryFiles encodes into buffers of at most limit bytes each.
+func memoryFiles(limit int) newFile {
+	return func(format usage.Format) (*encodedFile, error) {
+		b := &cappedBuffer{limit: limit}
+		return &encodedFile{format: format, w: b, mem: b}, nil
+	}
+}
+
+// ErrAnswerTooLarge is an in-memory fetch whose rows outgrew its limit: the fetch stops there
+// instead of holding the whole answer.
+var ErrAnswerTooLarge = errors.New("answer too large")
+
+// cappedBuffer is a buffer that refuses to grow past limit bytes.
+type cappedBuffer struct {
+	bytes.Buffer
+	limit int
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if c.Len()+len(p) > c.limit {
+		return 0, ErrAnswerTooLarge
+	}
+	return c.Buffer.Write(p)
+}
+
+// Answer is one app-day fetched into memory (Runner.Fetch).
+type Answer struct {
+	AppDay
+	// Body holds the rows in the format asked for.
+	Body       []byte
+	RequestIDs []string
+	// Err is why the fetch failed (ErrAnswerTooLarge when the rows outgrew the limit).
+	Err error
+	// Pending is true when the fetch did not start, or stopped, because time ran out.
+	Pending bool
+}
+
+// Fetch fetches the apps of day in one format into memory, each app's rows at most limit bytes,
+// in the order of apps. It is what an HTTP query answers from; nothing is stored.
+func (r *Runner) Fetch(ctx context.Context, day calendar.Day, apps []string, format usage.Format, limit int) []Answer {
+	out := make([]Answer, 0, len(apps))
+	for _, f := range r.fetchDayIn(ctx, day, apps, []usage.Format{format}, memoryFiles(limit)) {
+		a := Answer{AppDay: f.unit, RequestIDs: f.res.RequestIDs, Err: f.err, Pending: f.queued}
+		if f.err == nil && !f.queued && len(f.files) == 1 {
+			a.Body = f.files[0].mem.Bytes()
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// fetchDay fetches the apps of day in every configured format.
+func (r *Runner) fetchDay(ctx context.Context, day calendar.Day, apps []string, files newFile) []*fetched {
+	return r.fetchDayIn(ctx, day, apps, r.Formats, files)
+}
+
+// fetchDayIn fetches the apps of day with a pool of workers, in the order of apps.
+func (r *Runner) fetchDayIn(ctx context.Context, day calendar.Day, apps []string, formats []usage.Format, files newFile) []*fetched {
+	out := make([]*fetched, len(apps))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(r.workers(), len(apps)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				out[i] = r.fetchOne(ctx, AppDay{Date: day, App: apps[i]}, formats, files)
+			}
+		}()
+	}
+	for i := range apps {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+// workers returns Workers, or by default enough workers to keep the action's pacing busy while
+// answers take Latency: ceil(Latency / interval between calls) + 1, at least 4 and at most 16
+// (more goroutines waiting on one limiter buy nothing but contention).
+func (r *Runner) workers() int {
+	if r.Workers > 0 {
+		return r.Workers
+	}
+	n := 4
+	if every := r.Interval / time.Duration(max(1, r.Source.CallsPerApp())); every > 0 {
+		n = max(n, int((r.Latency+every-1)/every)+1)
+	}
+	return min(n, 16)
+}
+
+// fetchOne fetches one app-day. A fetch that runs out of time is queued (pending), not failed;
+// whatever it wrote is discarded.
+func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []usage.Format, files newFile) *fetched {
+	f := &fetched{unit: u}
+	if ctx.Err() != nil {
+		f.queued = true
+		return f
+	}
+	open := func(columns []string) (usage.RowWriter, error) {
+		var ws usage.MultiWriter
+		for _, format := range formats {
+			ef, err := files(format)
+			if err != nil {
+				return nil, err
+			}
+			f.files = append(f.files, ef)
+			w, err := usage.NewWriter(format, ef.w, columns)
+			if err != nil {
+				return nil, err
+			}
+			ws = append(ws, w)
+		}
+		return closeAll{ws, f.files}, nil
+	}
+	f.res, f.err = r.Source.Fetch(ctx, r.API, source.Query{Day: u.Date, App: u.App, Open: open, TempDir: r.TempDir})
+	if f.err != nil {
+		f.discard()
+		if outOfTime(ctx, f.err) {
+			f.err, f.queued = nil, true
+		}
+	}
+	return f
+}
+
+// outOfTime reports whether err means the run ran out of time rather than that the fetch
+// failed: ctx is done, or the client refused to wait or retry past ctx's deadline (it says so
+// before the deadline comes). A single attempt timing out is a failure, not this.
+func outOfTime(ctx context.Context, err error) bool {
+	if ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return true
+	}
+	_, hasDeadline := ctx.Deadline()
+	return hasDeadline && errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, tcloud.ErrAttemptTimeout)
+}
+
+// closeAll closes the row writers, then the spools under them.
+type closeAll struct {
+	usage.MultiWriter
+	files []*encodedFile
+}
+
+func (c closeAll) Close() error {
+	err := c.MultiWriter.Close()
+	for _, f := range c.files {
+		if f.spool != nil {
+			err = errors.Join(err, f.spool.Close())
+		}
+	}
+	return err
+}
+
+// discard removes the app-day's spools.
+func (f *fetched) discard() {
+	for _, ef := range f.files {
+		if ef.spool != nil {
+			ef.spool.Remove()
+		}
+	}
+	f.files = nil
+}

@@ -1,0 +1,242 @@
+// Package export runs the data path every function shares: for each planned day, fetch the apps
+// not yet delivered (a pool of workers, at the API's pacing, under the invocation's deadline),
+// encode their rows into temporary files, and commit the day to the snapshot store with its
+// manifest. Only the Source differs between functions. Queries over HTTP use the same fetching
+// into memory (Runner.Fetch).
+package export
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/plan"
+	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/usage"
+)
+
+// Runner fetches and commits the days of a plan.Window for one Source.
+type Runner struct {
+	Source source.Source
+	API    source.Caller
+	Store  snapshot.Store
+	Prefix string
+	// Apps are the configured apps; a partition is complete when all of them are in.
+	Apps    []string
+	Formats []usage.Format
+	// Zone decides when a cycle of timer runs begins (00:00 in the zone).
+	Zone *time.Location
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Logger receives progress (default: discard).
+	Logger *slog.Logger
+	// TempDir holds encoded files until they are committed (default os.TempDir()).
+	TempDir string
+	// Workers is how many app-days are fetched at once (default: enough to keep the action's
+	// pacing busy, ceil(Latency/interval)+1, from 4 to 16). The API client's pacing keeps the
+	// calls within each action's rate limit, and does not start a call that could not be answered
+	// before the deadline.
+	Workers int
+	// Interval is the API time one app-day uses at the action's pacing (the interval between
+	// calls × the calls it needs), and Latency a typical answer time; they size the worker pool
+	// and estimate how long a range takes (Estimate).
+	Interval, Latency time.Duration
+	// Margin is the time kept for committing before the deadline (default 5 s plus 200 ms per
+	// file a day of every configured app writes).
+	Margin time.Duration
+}
+
+// Options tune one run.
+type Options struct {
+	// Force fetches every app-day, even those already fetched in the current cycle.
+	Force bool
+	// Resume skips every app already delivered in a partition, however long ago (backfill);
+	// by default only apps fetched in the current cycle (since 00:00 today in the zone) are
+	// skipped, so that timer runs re-fetch the restatement window once a day.
+	Resume bool
+}
+
+// Summary tells what a run did; it is the timer handler's answer.
+type Summary struct {
+	Dataset    string             `json:"dataset"`
+	Partitions []PartitionSummary `json:"partitions"`
+	// Pending lists app-days left for the next invocation because the deadline was near.
+	Pending []AppDay `json:"pending,omitempty"`
+	// Failed lists app-days whose fetch failed; their partition got no new manifest.
+	Failed []AppDayError `json:"failed,omitempty"`
+}
+
+// Partition statuses a run reports besides the manifest's own (complete, partial).
+const (
+	StatusSkipped = "skipped" // every app was already fetched in this cycle
+	StatusFailed  = "failed"  // an app failed, or the store did
+	StatusPending = "pending" // no app could start before the deadline
+)
+
+// PartitionSummary tells what happened to one partition.
+type PartitionSummary struct {
+	Date        calendar.Day `json:"date"`
+	Status      string       `json:"status"` // complete, partial, skipped, failed or pending
+	Apps        []string     `json:"apps,omitempty"`
+	Rows        int64        `json:"rows"`
+	Written     int          `json:"files_written"`
+	Unchanged   int          `json:"files_unchanged"`
+	Deleted     int          `json:"files_deleted"`
+	ManifestKey string       `json:"manifest,omitempty"`
+}
+
+// AppDay names one app on one day.
+type AppDay struct {
+	Date calendar.Day `json:"date"`
+	App  string       `json:"app"`
+}
+
+// AppDayError is a failed app-day.
+type AppDayError struct {
+	AppDay
+	Error string `json:"error"`
+}
+
+// ErrDeadline is wrapped by a run's error when it stopped early to finish before the deadline.
+var ErrDeadline = errors.New("stopped before the deadline")
+
+// ErrStore is wrapped by a run's error when the snapshot store failed while committing a
+// partition (the partition keeps its previous manifest or an interim one; see snapshot.Commit).
+var ErrStore = errors.New("snapshot store")
+
+// ErrLocal is wrapped by failures of the function's own machinery, such as temporary files.
+var ErrLocal = errors.New("local failure")
+
+func (r *Runner) now() time.Time {
+	if r.Now != nil {
+		return r.Now()
+	}
+	return time.Now()
+}
+
+func (r *Runner) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Dataset is the name of the dataset the runner produces.
+func (r *Runner) Dataset() string { return r.Source.Schema().Dataset }
+
+// Limits are the days the runner's API may be asked for at now, in the runner's zone.
+func (r *Runner) Limits() plan.Limits { return plan.LimitsAt(r.now(), r.Zone, r.Source.Earliest) }
+
+// Run fetches and commits every day of w, newest first. Each day's apps are fetched in parallel
+// and committed together; a day with a failed app gets no new manifest. The error lists what
+// failed or was left pending; the summary says what was done.
+//
+// With a deadline on ctx, fetches run under a deadline earlier by the commit margin, and commits
+// under ctx itself: the margin is kept for committing what was fetched, whatever the fetches
+// (pacing waits, retries, slow answers) do with their time. A day's commit runs while the next
+// day is fetched, so that the API's pacing never waits for the store.
+func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary, error) {
+	sum := &Summary{Dataset: r.Dataset()}
+	var cycleStart time.Time // the start of today in the zone: app-days fetched since are done
+	if !opt.Resume {
+		t := r.now().In(r.Zone)
+		cycleStart = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, r.Zone)
+	}
+	fetchCtx := ctx
+	if dl, ok := ctx.Deadline(); ok {
+		var cancel context.CancelFunc
+		fetchCtx, cancel = context.WithDeadline(ctx, dl.Add(-r.margin()))
+		defer cancel()
+	}
+	var errs []error
+	var inFlight *commitInFlight
+	for i, day := range w.Days {
+		apps, skip, ok := r.appsToFetch(ctx, fetchCtx, day, w.Apps, opt.Force, cycleStart)
+		if !ok {
+			sum.leave(w.Days[i:], w.Apps) // out of time before this day could start
+			break
+		}
+		if skip != nil {
+			sum.Partitions = append(sum.Partitions, *skip)
+			continue
+		}
+		results := r.fetchDay(fetchCtx, day, apps, r.spoolFiles)
+		errs = append(errs, inFlight.finish(sum))
+		inFlight = r.startCommit(ctx, day, results)
+	}
+	errs = append(errs, inFlight.finish(sum))
+	// Newest first, as days are worked through.
+	slices.SortStableFunc(sum.Pending, func(a, b AppDay) int {
+		return cmp.Or(b.Date.Compare(a.Date), plan.CompareApps(a.App, b.App))
+	})
+	if len(sum.Pending) > 0 {
+		errs = append(errs, fmt.Errorf("%w: %d app-day(s) left for the next invocation (first: %s app %s)", ErrDeadline, len(sum.Pending), sum.Pending[0].Date, sum.Pending[0].App))
+	}
+	return sum, errors.Join(errs...)
+}
+
+// appsToFetch decides which apps of day the run fetches: all of them when forced, else those not
+// delivered since cycleStart according to the day's manifest. skip is the day's summary when
+// there is nothing to do; ok is false when the run is out of time before the day could start.
+func (r *Runner) appsToFetch(ctx, fetchCtx context.Context, day calendar.Day, apps []string, force bool, cycleStart time.Time) (_ []string, skip *PartitionSummary, ok bool) {
+	if fetchCtx.Err() != nil {
+		return nil, nil, false
+	}
+	prev, err := snapshot.ReadManifest(fetchCtx, r.Store, r.Prefix, r.Dataset(), day)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		prev = nil
+	case err != nil && fetchCtx.Err() != nil:
+		return nil, nil, false
+	case err != nil:
+		r.logger().WarnContext(ctx, "previous manifest unreadable; fetching every app", "date", day, "error", err)
+		prev = nil
+	}
+	if force || prev == nil {
+		return apps, nil, true
+	}
+	var out []string
+	for _, a := range apps {
+		t, ok := prev.FetchedAt[a]
+		if !ok || t.Before(cycleStart) || !slices.Contains(prev.Apps, a) || slices.Contains(prev.AppsPending, a) {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		key, _ := snapshot.ManifestKey(r.Prefix, r.Dataset(), day)
+		return nil, &PartitionSummary{Date: day, Status: StatusSkipped, ManifestKey: key}, true
+	}
+	return out, nil, true
+}
+
+// leave records the apps of days not started as pending: out of time, they are the next
+// invocation's work.
+func (s *Summary) leave(days []calendar.Day, apps []string) {
+	for _, d := range days {
+		for _, a := range apps {
+			s.Pending = append(s.Pending, AppDay{Date: d, App: a})
+		}
+	}
+}
+
+// margin is the time kept before the deadline to commit: Margin, or by default 5 s plus 200 ms
+// for each file a day of every configured app writes (a PUT and a HEAD each on COS).
+func (r *Runner) margin() time.Duration {
+	if r.Margin > 0 {
+		return r.Margin
+	}
+	files := len(r.Apps) * max(1, len(r.Formats))
+	return 5*time.Second + time.Duration(files)*200*time.Millisecond
+}
+
+// Estimate is how long n app-days take at the API's pacing, with the margin to commit.
+func (r *Runner) Estimate(n int) time.Duration {
+	return time.Duration(n)*r.Interval + r.Latency + r.margin()
+}
