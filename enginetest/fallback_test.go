@@ -31,9 +31,8 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 	// More whole-second files than DuckDB samples by default (read_json's maximum_sample_files is
 	// 32): 11 days × 3 apps.
 	const interactiveDays = 11
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	require.NoError(t, err)
-	yesterday := job.AddDays(job.Today(time.Now(), loc), -1)
+	now := middayClock()
+	yesterday := job.AddDays(job.Today(now(), emulator.Beijing()), -1)
 	first, fallbackDay := job.AddDays(yesterday, -interactiveDays), yesterday
 	dir := t.TempDir()
 
@@ -47,7 +46,7 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 		{false, job.Override{From: first, To: job.AddDays(fallbackDay, -1)}},
 		{true, job.Override{Date: fallbackDay}},
 	} {
-		emu := emulator.NewServer(t, emulator.Config{TimeScale: 0.001, InteractiveTimeOffline: step.offline})
+		emu := emulator.NewServer(t, emulator.Config{TimeScale: 0.001, InteractiveTimeOffline: step.offline, Now: now})
 		data = emu.Data() // the same ground truth for both: it depends on the apps only
 		env := map[string]string{
 			"TENCENTCLOUD_SECRET_ID":  emulator.TestSecretID,
@@ -59,14 +58,14 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 			"TCUSAGE_TRTC_ACTION":     "auto",
 		}
 		fn, err := function.New(function.Trtc, func(k string) string { return env[k] }, function.Options{
-			Home: t.TempDir(), TempDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler),
+			Home: t.TempDir(), TempDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Now: now,
 		})
 		require.NoError(t, err)
 		msg, err := json.Marshal(step.override)
 		require.NoError(t, err)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		_, err = fn.Handle(ctx, scfevent.Event{Timer: &scfevent.Timer{
-			Type: "Timer", TriggerName: "enginetest", Time: time.Now().UTC().Truncate(time.Second), Message: string(msg),
+			Type: "Timer", TriggerName: "enginetest", Time: now().UTC().Truncate(time.Second), Message: string(msg),
 		}})
 		cancel()
 		require.NoError(t, err)

@@ -55,9 +55,10 @@ func produceSnapshots(t *testing.T) *exported {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
+	now := middayClock()
 	// TimeScale shortens the emulator's rate-limit windows 1000× (room usage: 15 ms instead of
 	// 15 s); the client is paced a little slower than that so that no call is refused.
-	emu := emulator.NewServer(t, emulator.Config{TimeScale: 0.001})
+	emu := emulator.NewServer(t, emulator.Config{TimeScale: 0.001, Now: now})
 	dir := t.TempDir()
 	env := map[string]string{
 		"TENCENTCLOUD_SECRET_ID":   emulator.TestSecretID,
@@ -74,16 +75,14 @@ func produceSnapshots(t *testing.T) *exported {
 	fns := make(map[string]*function.Function)
 	for _, spec := range function.All() {
 		fn, err := function.New(spec, func(k string) string { return env[k] }, function.Options{
-			Home: t.TempDir(), TempDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler),
+			Home: t.TempDir(), TempDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Now: now,
 		})
 		require.NoError(t, err, spec.Name)
 		fns[spec.Name] = fn
 	}
 	require.ElementsMatch(t, datasets, keys(fns), "function.All() has one function per dataset")
 
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	require.NoError(t, err)
-	yesterday := job.AddDays(job.Today(time.Now(), loc), -1)
+	yesterday := job.AddDays(job.Today(now(), emulator.Beijing()), -1)
 	days := make([]string, 0, restateDays+1)
 	for i := restateDays; i >= 0; i-- {
 		days = append(days, job.AddDays(yesterday, -i))
@@ -92,7 +91,7 @@ func produceSnapshots(t *testing.T) *exported {
 	run := func(message string) {
 		t.Helper()
 		ev := scfevent.Event{Timer: &scfevent.Timer{
-			Type: "Timer", TriggerName: "enginetest", Time: time.Now().UTC().Truncate(time.Second), Message: message,
+			Type: "Timer", TriggerName: "enginetest", Time: now().UTC().Truncate(time.Second), Message: message,
 		}}
 		for _, name := range datasets {
 			_, err := fns[name].Handle(ctx, ev)
@@ -128,6 +127,16 @@ func readManifests(t *testing.T, dir string, days []string) map[string]map[strin
 		}
 	}
 	return out
+}
+
+// middayClock returns a clock that starts at 12:00 Beijing time on today's date and runs in real
+// time. The functions and the emulator share it, so that "yesterday" cannot change while a test
+// runs across midnight, whatever the date.
+func middayClock() func() time.Time {
+	started := time.Now()
+	y, m, d := started.In(emulator.Beijing()).Date()
+	noon := time.Date(y, m, d, 12, 0, 0, 0, emulator.Beijing())
+	return func() time.Time { return noon.Add(time.Since(started)) }
 }
 
 // readManifest reads one partition's manifest from the file sink.
