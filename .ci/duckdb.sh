@@ -3,7 +3,7 @@
 # the emulator and reads them back with DuckDB (github.com/duckdb/duckdb-go/v2, cgo, with its
 # prebuilt static library), checking DuckDB's aggregates against the emulator's ground truth.
 #
-#   .ci/duckdb.sh        vet and test enginetest/ (run by .ci/run; works by hand too)
+#   .ci/duckdb.sh        vet, staticcheck and test enginetest/ (run by .ci/run; works by hand too)
 #
 # enginetest/ has its own go.mod so that the main module and the function binaries stay free of
 # cgo; the root's ./... does not include it. Cold (nothing cached), the first build downloads
@@ -27,7 +27,8 @@ export CGO_ENABLED=1
 
 start=$SECONDS
 go vet ./...
-echo "duckdb: enginetest built and vetted in $((SECONDS - start)) s"
+go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./... # the version .ci/run pins
+echo "duckdb: enginetest built, vetted and staticchecked in $((SECONDS - start)) s"
 start=$SECONDS
 go test -count=1 ./...
 echo "duckdb: enginetest tests took $((SECONDS - start)) s"
