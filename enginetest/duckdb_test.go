@@ -14,13 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/emulator"
-	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // formats are the two file formats the functions write, and the DuckDB table function that
 // reads each with its own type inference.
 var formats = []struct {
-	format snapshot.Format
+	format usage.Format
 	reader string
 }{
 	{"jsonl", "read_json_auto"},
@@ -197,7 +197,7 @@ func checkTrtc(t *testing.T, db *sql.DB, e *exported) {
 	for _, app := range sdkApps {
 		for _, day := range e.days {
 			d := emuDay(t, day)
-			s := e.data.TrtcDay(uint64(app), d)
+			s := e.data.TRTCDay(uint64(app), d)
 			// DescribeTrtcInteractiveTime has no 2K/4K figures: those types are not written.
 			byType := map[string]uint64{"audio": s.Audio, "audio_video": s.AudioVideo, "sd": s.SD, "hd": s.HD, "fullhd": s.FullHD}
 			for typ, sec := range byType {
@@ -418,7 +418,7 @@ func checkStumblingBlocks(t *testing.T, db *sql.DB, e *exported) {
 // but also picks up a partition whose manifest was never written (an interrupted run), which
 // the layout says to ignore.
 func checkGlob(t *testing.T, db *sql.DB, e *exported) {
-	glob := func(ds string, f snapshot.Format) int64 {
+	glob := func(ds string, f usage.Format) int64 {
 		pattern := filepath.Join(e.dir, ds, "v1", "dt=*", "app=*", "part-00000."+string(f))
 		reader := "read_json_auto(" + sqlString(pattern)
 		if f == "csv" {
@@ -460,7 +460,7 @@ func openDuckDB(t *testing.T) *sql.DB {
 	return db
 }
 
-func table(dataset string, f snapshot.Format) string { return dataset + "_" + string(f) }
+func table(dataset string, f usage.Format) string { return dataset + "_" + string(f) }
 
 // sqlString quotes s as an SQL string literal.
 func sqlString(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

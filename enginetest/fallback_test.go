@@ -15,11 +15,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/function"
-	"github.com/tcusage/tcusage/shared/job"
+	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // TestDuckDBTrtcSecondsAfterFallback: trtcusage history written by DescribeTrtcInteractiveTime
@@ -32,8 +35,8 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 	// 32): 11 days × 3 apps.
 	const interactiveDays = 11
 	now := middayClock()
-	yesterday := job.AddDays(job.Today(now(), emulator.Beijing()), -1)
-	first, fallbackDay := job.AddDays(yesterday, -interactiveDays), yesterday
+	yesterday := calendar.Of(now(), calendar.Zone).Add(-1).String()
+	first, fallbackDay := addDays(yesterday, -interactiveDays), yesterday
 	dir := t.TempDir()
 
 	// The same function, first against an emulator that serves DescribeTrtcInteractiveTime, then
@@ -41,12 +44,12 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 	var data emulator.Data
 	for _, step := range []struct {
 		offline  bool
-		override job.Override
+		override plan.Override
 	}{
-		{false, job.Override{From: first, To: job.AddDays(fallbackDay, -1)}},
-		{true, job.Override{Date: fallbackDay}},
+		{false, plan.Override{From: first, To: addDays(fallbackDay, -1)}},
+		{true, plan.Override{Date: fallbackDay}},
 	} {
-		emu := emulator.NewServer(t, emulator.Config{TimeScale: 0.001, InteractiveTimeOffline: step.offline, Now: now})
+		emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001, InteractiveTimeOffline: step.offline, Now: now})
 		data = emu.Data() // the same ground truth for both: it depends on the apps only
 		env := map[string]string{
 			"TENCENTCLOUD_SECRET_ID":  emulator.TestSecretID,
@@ -57,7 +60,7 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 			"TCUSAGE_SDK_APP_IDS":     "1400000001,1400000002,1400000003",
 			"TCUSAGE_TRTC_ACTION":     "auto",
 		}
-		fn, err := function.New(function.Trtc, func(k string) string { return env[k] }, function.Options{
+		fn, err := function.New(function.TRTC, func(k string) string { return env[k] }, function.Options{
 			Home: t.TempDir(), TempDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Now: now,
 		})
 		require.NoError(t, err)
@@ -72,8 +75,8 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 	}
 
 	// The manifests' files, oldest day first, as a reader following them would list them.
-	files := map[snapshot.Format][]string{}
-	for day := first; day <= fallbackDay; day = job.AddDays(day, 1) {
+	files := map[usage.Format][]string{}
+	for day := first; day <= fallbackDay; day = addDays(day, 1) {
 		m := readManifest(t, dir, "trtcusage", day)
 		require.Equal(t, snapshot.StatusComplete, m.Status)
 		wantAction := "DescribeTrtcInteractiveTime"
@@ -93,7 +96,7 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 	want := map[string]int64{}
 	fractional := false
 	for _, app := range sdkApps {
-		for _, p := range data.Trtc5Min(uint64(app), emuDay(t, fallbackDay)) {
+		for _, p := range data.TRTC5Min(uint64(app), emuDay(t, fallbackDay)) {
 			for i, typ := range []string{"audio", "sd", "hd", "fullhd", "2k", "4k"} {
 				ms := int64(math.Round(p.UsageMinutes()[i] * 60000))
 				want[fmt.Sprint(app, " ", typ)] += ms

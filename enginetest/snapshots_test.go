@@ -13,11 +13,14 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/function"
-	"github.com/tcusage/tcusage/shared/job"
+	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // The apps the functions export: the emulator's demo apps, as `tcusage demo` uses them.
@@ -58,7 +61,7 @@ func produceSnapshots(t *testing.T) *exported {
 	now := middayClock()
 	// TimeScale shortens the emulator's rate-limit windows 1000× (room usage: 15 ms instead of
 	// 15 s); the client is paced a little slower than that so that no call is refused.
-	emu := emulator.NewServer(t, emulator.Config{TimeScale: 0.001, Now: now})
+	emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001, Now: now})
 	dir := t.TempDir()
 	env := map[string]string{
 		"TENCENTCLOUD_SECRET_ID":   emulator.TestSecretID,
@@ -82,10 +85,10 @@ func produceSnapshots(t *testing.T) *exported {
 	}
 	require.ElementsMatch(t, datasets, keys(fns), "function.All() has one function per dataset")
 
-	yesterday := job.AddDays(job.Today(now(), emulator.Beijing()), -1)
+	yesterday := calendar.Of(now(), calendar.Zone).Add(-1).String()
 	days := make([]string, 0, restateDays+1)
 	for i := restateDays; i >= 0; i-- {
-		days = append(days, job.AddDays(yesterday, -i))
+		days = append(days, addDays(yesterday, -i))
 	}
 
 	run := func(message string) {
@@ -106,7 +109,7 @@ func produceSnapshots(t *testing.T) *exported {
 
 	// A restatement: the middle day fetched again. App-days already fetched in the current cycle
 	// are skipped unless forced, so it is forced.
-	msg, err := json.Marshal(job.Override{Date: e.restated, Force: true})
+	msg, err := json.Marshal(plan.Override{Date: e.restated, Force: true})
 	require.NoError(t, err)
 	run(string(msg))
 
@@ -152,7 +155,7 @@ func readManifest(t *testing.T, dir, dataset, day string) *snapshot.Manifest {
 
 // files returns the paths of the files of one dataset and format that the manifests list, over
 // every exported day.
-func (e *exported) files(dataset string, format snapshot.Format) []string {
+func (e *exported) files(dataset string, format usage.Format) []string {
 	var out []string
 	for _, day := range e.days {
 		for _, f := range e.manifests[dataset][day].Files {
@@ -179,4 +182,13 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// addDays moves a YYYY-MM-DD day by n days.
+func addDays(day string, n int) string {
+	d, err := calendar.Parse(day)
+	if err != nil {
+		panic(err)
+	}
+	return d.Add(n).String()
 }
