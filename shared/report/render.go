@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -63,6 +64,15 @@ var funcs = template.FuncMap{
 	"whenDay":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
 	"whenClock":  func(t time.Time) string { return t.UTC().Format("15:04 UTC") },
 	"longDate":   longDate,
+	"minusInt":   func(a, b int) int { return a - b },
+	"dayOfMonth": func(date string) string { return strings.TrimLeft(date[len(date)-2:], "0") },
+	"monthLabel": func(month string) string {
+		t, err := time.Parse("2006-01", month)
+		if err != nil {
+			return month
+		}
+		return t.Format("January 2006")
+	},
 	"stateLabel": stateLabel,
 	"hours": func(d time.Duration) string {
 		return strconv.FormatFloat(math.Round(d.Hours()*10)/10, 'f', -1, 64) + " h"

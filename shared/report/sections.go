@@ -7,7 +7,7 @@ import (
 )
 
 func trtcSection(series []*Summary, f *DatasetFigures, det *detail) *TrtcSection {
-	s := &TrtcSection{Trend: buildTrend(Trtc, MetricSeconds, "Interaction time", UnitSecond, series)}
+	s := &TrtcSection{Trend: headlineTrend(Trtc, series)}
 	var types []string
 	if f != nil {
 		for _, a := range f.Apps {
@@ -110,7 +110,7 @@ func matrix(ds string, f *DatasetFigures, cols []Col) Matrix {
 }
 
 func roomSection(series []*Summary, f *DatasetFigures, det *detail) *RoomSection {
-	s := &RoomSection{Trend: buildTrend(Rooms, MetricSeconds, "Time in rooms", UnitSecond, series),
+	s := &RoomSection{Trend: headlineTrend(Rooms, series),
 		Top: det.top.rooms(), TopN: det.top.n, RoomsSeen: det.top.seen}
 	cols := []Col{{Key: MetricRooms, Label: "Rooms", Unit: UnitCount}}
 	for _, c := range det.roomCols {
@@ -128,7 +128,7 @@ func roomSection(series []*Summary, f *DatasetFigures, det *detail) *RoomSection
 
 func callSection(series []*Summary, f *DatasetFigures) *CallSection {
 	return &CallSection{
-		Trend: buildTrend(TelCall, MetricCallMinutes, "Call minutes", UnitMinute, series),
+		Trend: headlineTrend(TelCall, series),
 		Matrix: matrix(TelCall, f, []Col{
 			{Key: "outbound_minutes", Label: "Outbound", Unit: UnitMinute},
 			{Key: "inbound_minutes", Label: "Inbound", Unit: UnitMinute},
@@ -142,7 +142,7 @@ func callSection(series []*Summary, f *DatasetFigures) *CallSection {
 }
 
 func essSection(series []*Summary, f *DatasetFigures) *ESSSection {
-	s := &ESSSection{Trend: buildTrend(ESSBill, MetricNet, "Units, net of refunds", UnitUnit, series)}
+	s := &ESSSection{Trend: headlineTrend(ESSBill, series)}
 	if f == nil {
 		return s
 	}

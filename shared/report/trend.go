@@ -13,6 +13,17 @@ var datasetTitles = map[string]string{
 	ESSBill: "ESS packages",
 }
 
+// trendLabels name each dataset's headline figure, and headlineUnit gives its unit.
+var (
+	trendLabels  = map[string]string{Trtc: "Interaction time", Rooms: "Time in rooms", TelCall: "Call minutes", ESSBill: "Units, net of refunds"}
+	headlineUnit = map[string]string{Trtc: UnitSecond, Rooms: UnitSecond, TelCall: UnitMinute, ESSBill: UnitUnit}
+)
+
+// headlineTrend is buildTrend for the dataset's headline figure.
+func headlineTrend(ds string, series []*Summary) Trend {
+	return buildTrend(ds, headline[ds], trendLabels[ds], headlineUnit[ds], series)
+}
+
 // buildTrend compares the last day of series (oldest first) with the day before and the 7 days
 // before, per app of the last day and in total, and charts the daily totals.
 func buildTrend(ds, metric, label, unit string, series []*Summary) Trend {
