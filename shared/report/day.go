@@ -92,16 +92,17 @@ type CallSection struct {
 // ESSSection is the ESS part of a day.
 type ESSSection struct {
 	Trend Trend
-	// Groups are the figures per sub-customer and package type, each sub-customer followed by
-	// its subtotal.
+	// Groups are the figures per sub-customer and package type: each sub-customer's heading,
+	// its package types, and its subtotal when it has more than one.
 	Groups []ESSRow
 	Total  ESSGroup
 }
 
-// ESSRow is one line of the ESS table.
+// ESSRow is one line of the ESS table: a sub-customer's heading, one package type, or the
+// sub-customer's subtotal.
 type ESSRow struct {
 	ESSGroup
-	Subtotal bool
+	Heading, Subtotal bool
 }
 
 // BuildDay builds the report of one day with the default Options.

@@ -182,7 +182,13 @@ func addRow(ds, app string, row map[string]any, add func(figureKey, float64)) {
 		if num("cost_type") == 2 {
 			metric, n = "refunded", -n
 		}
-		add(figureKey{Dataset: ds, SubCustomer: row["proxy_organization_open_id"].(string), QuotaType: row["quota_type"].(string), Metric: metric}, n)
+		group := figureKey{Dataset: ds, SubCustomer: row["proxy_organization_open_id"].(string), QuotaType: row["quota_type"].(string)}
+		for _, m := range []string{"deducted", "refunded"} { // a group shows both, zero or not
+			group.Metric = m
+			add(group, 0)
+		}
+		group.Metric = metric
+		add(group, n)
 		both(metric, n)
 		both("records", 1)
 		net := n

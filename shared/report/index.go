@@ -116,12 +116,12 @@ func (o Options) BuildIndex(ctx context.Context, store snapshot.Store, prefix st
 	}
 	slices.Sort(dates)
 	slices.Reverse(dates)
-	l := newLoader(store, prefix, o.Workers)
+	summaries := newLoader(store, prefix, o.Workers).storedMany(ctx, dates[:min(len(dates), maxIndexStates)])
 	idx := &Index{Prefix: prefix, GeneratedAt: now}
 	for i, d := range dates {
 		var s *Summary
-		if i < maxIndexStates {
-			s = l.stored(ctx, d)
+		if i < len(summaries) {
+			s = summaries[i]
 		}
 		if n := len(idx.Months); n == 0 || idx.Months[n-1].Month != d[:7] {
 			t, _ := parseDate(d)

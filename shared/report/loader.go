@@ -117,6 +117,21 @@ func (l *loader) summaries(ctx context.Context, dates []string) ([]*Summary, err
 	return out, nil
 }
 
+// storedMany reads the stored summaries of dates (nil where there is none), a few at a time.
+func (l *loader) storedMany(ctx context.Context, dates []string) []*Summary {
+	out := make([]*Summary, len(dates))
+	var g errgroup.Group
+	g.SetLimit(l.workers)
+	for i, d := range dates {
+		g.Go(func() error {
+			out[i] = l.stored(ctx, d)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
 // dateRange returns the n days ending with last, oldest first.
 func dateRange(last string, n int) []string {
 	out := make([]string, n)

@@ -7,7 +7,7 @@ import (
 
 // Options tune what the pages show. The zero Options are the defaults.
 type Options struct {
-	// TopRooms is how many of the day's largest rooms are listed (default 20). Memory for them
+	// TopRooms is how many of the day's largest rooms are listed (default 20; negative: none). Memory for them
 	// is proportional to this number, whatever the number of rooms.
 	TopRooms int
 	// TrendDays is the length of trend charts, the day included (default 30).
@@ -140,8 +140,10 @@ func (c Change) Direction() string {
 // with the average of the 7 days before, plus its daily history.
 type Trend struct {
 	Dataset, Metric, Label, Unit string
-	Rows                         []TrendRow
-	Total                        TrendRow
+	// Pending lists the day's apps still pending: the day's total lacks them.
+	Pending []string
+	Rows    []TrendRow
+	Total   TrendRow
 	// Chart shows the daily total over the trend window; Days is its length.
 	Chart Chart
 	Days  int

@@ -38,9 +38,15 @@ type trendPair struct {
 }
 
 var funcs = template.FuncMap{
-	"raw":     rawNumber,
-	"value":   formatValue,
-	"unit":    unitLabel,
+	"raw":   rawNumber,
+	"value": formatValue,
+	"unit":  unitLabel,
+	"colUnit": func(unit string) string {
+		if unit == UnitUnit || unit == UnitCount {
+			return ""
+		}
+		return unitLabel(unit)
+	},
 	"num":     formatCount,
 	"minutes": formatMinutes,
 	"bytes":   formatBytes,
@@ -61,8 +67,8 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"when":       func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"whenDay":    func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-	"whenClock":  func(t time.Time) string { return t.UTC().Format("15:04 UTC") },
+	"whenDay":    func(t time.Time) string { return t.UTC().Format("2 Jan") },
+	"whenClock":  func(t time.Time) string { return t.UTC().Format("15:04") },
 	"longDate":   longDate,
 	"minusInt":   func(a, b int) int { return a - b },
 	"dayOfMonth": func(date string) string { return strings.TrimLeft(date[len(date)-2:], "0") },

@@ -156,13 +156,14 @@ func essSection(series []*Summary, f *DatasetFigures) *ESSSection {
 	return s
 }
 
-// essRows lists groups with a subtotal after each sub-customer that has more than one package
-// type.
+// essRows lists groups under a heading per sub-customer, with a subtotal after each
+// sub-customer that has more than one package type.
 func essRows(groups []ESSGroup) []ESSRow {
 	var out []ESSRow
 	for i := 0; i < len(groups); {
 		j := i
 		sub := ESSGroup{App: groups[i].App, SubCustomer: groups[i].SubCustomer}
+		out = append(out, ESSRow{ESSGroup: sub, Heading: true})
 		for ; j < len(groups) && groups[j].App == sub.App && groups[j].SubCustomer == sub.SubCustomer; j++ {
 			out = append(out, ESSRow{ESSGroup: groups[j]})
 			sub.Records += groups[j].Records

@@ -15,7 +15,7 @@ var datasetTitles = map[string]string{
 
 // trendLabels name each dataset's headline figure, and headlineUnit gives its unit.
 var (
-	trendLabels  = map[string]string{Trtc: "Interaction time", Rooms: "Time in rooms", TelCall: "Call minutes", ESSBill: "Units, net of refunds"}
+	trendLabels  = map[string]string{Trtc: "Interaction time", Rooms: "Time in rooms", TelCall: "Calls", ESSBill: "Net units"}
 	headlineUnit = map[string]string{Trtc: UnitSecond, Rooms: UnitSecond, TelCall: UnitMinute, ESSBill: UnitUnit}
 )
 
@@ -32,6 +32,7 @@ func buildTrend(ds, metric, label, unit string, series []*Summary) Trend {
 	t := Trend{Dataset: ds, Metric: metric, Label: label, Unit: unit, Days: n}
 	var apps []string
 	if last != nil {
+		t.Pending = last.AppsPending
 		for _, a := range last.Apps {
 			apps = append(apps, a.App)
 		}
