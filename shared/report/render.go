@@ -42,7 +42,7 @@ var funcs = template.FuncMap{
 	"value": formatValue,
 	"unit":  unitLabel,
 	"colUnit": func(unit string) string {
-		if unit == UnitUnit || unit == UnitCount {
+		if unit == UnitUnit || unit == UnitCount || unit == UnitSeat {
 			return ""
 		}
 		return unitLabel(unit)
