@@ -269,3 +269,20 @@ func TestFormatting(t *testing.T) {
 		t.Errorf("relative link %q", got)
 	}
 }
+
+func TestDayWithoutData(t *testing.T) {
+	st := newMemStore()
+	p, err := Publish(context.Background(), st, "", fixDate, fixNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Day.Status != StateWaiting || p.Day.Trtc != nil || len(p.Day.Tiles) != 0 {
+		t.Errorf("empty store: status %s, sections %+v", p.Day.Status, p.Day)
+	}
+	if page := st.object(t, "reports/dt=2026-03-10/index.html"); !strings.Contains(page, "No data for this day") {
+		t.Error("the empty day's page does not say so")
+	}
+	if idx := st.object(t, "reports/index.html"); !strings.Contains(idx, `href="dt=2026-03-10/index.html"`) {
+		t.Error("the index does not link the day")
+	}
+}
