@@ -1,5 +1,5 @@
 # Developer shortcuts; CI runs .ci/run.
-.PHONY: test check package demo bench
+.PHONY: test check package demo bench screenshots
 
 test:
 	go test -race -shuffle=on ./...
@@ -23,3 +23,18 @@ demo:
 bench:
 	go test -run '^$$' -bench . -benchmem ./shared/usage/ ./shared/tcloud/ ./shared/source/
 	go run ./cmd/bench all
+
+# screenshots: the daily report in a real browser (Debian's chromium, installed by .ci/chromium.sh)
+# at 375 px and 1280 px, written to docs/img/report-375.png and docs/img/report-1280.png. It runs
+# the demo for the last 14 days (Beijing time) into .tools/screenshot-store, then the browser test
+# on that store, which also checks the page's figures, console and network.
+SCREENSHOT_STORE := $(CURDIR)/.tools/screenshot-store
+screenshots:
+	.ci/chromium.sh
+	rm -rf $(SCREENSHOT_STORE)
+	go build -o .tools/tcusage ./cmd/tcusage
+	for n in $$(seq 14 -1 1); do \
+	  .tools/tcusage demo --date "$$(TZ=Asia/Shanghai date -d "-$$n day" +%F)" --out $(SCREENSHOT_STORE) >/dev/null || exit 1; \
+	done
+	TCUSAGE_REPORT_STORE=$(SCREENSHOT_STORE) TCUSAGE_SCREENSHOTS=$(CURDIR)/docs/img \
+	  go test -count=1 -run '^TestReportInChromium$$' -v ./shared/report/

@@ -1,0 +1,45 @@
+// Package report turns what the snapshot store holds into the pages people open instead of a
+// spreadsheet: a daily usage report, a month-to-date page and an index of days, written into the
+// bucket beside the data.
+//
+// # What it reads
+//
+// Only manifests (snapshot.ReadManifest) and the data files they list, streamed with Store.Get:
+// the store is never listed to find data. For each app the JSON Lines file is read when the
+// manifest lists one, the CSV file otherwise; its size and SHA-256 are checked against the
+// manifest while it streams, so every figure comes from exactly the bytes the manifest vouches
+// for. Memory stays bounded whatever the size of a day: rows are folded into per-app totals as
+// they pass, the TRTC 5-minute curve has a fixed number of points per app, and the top rooms of
+// room usage are kept in a heap of at most Options.TopRooms entries, so a million-room day costs
+// no more memory than a fifty-room one.
+//
+// # What it writes
+//
+//	<prefix>/reports/dt=YYYY-MM-DD/index.html     the day's report       text/html; charset=utf-8
+//	<prefix>/reports/dt=YYYY-MM-DD/summary.json   the day's figures      application/json
+//	<prefix>/reports/month=YYYY-MM/index.html     month to date          text/html; charset=utf-8
+//	<prefix>/reports/index.html                   every day and month    text/html; charset=utf-8
+//
+// summary.json holds the day's per-app totals together with a fingerprint of the data files they
+// were computed from. Trend charts and month pages reuse a summary while its fingerprint matches
+// the current manifest and recompute it from the data otherwise, so a restated day is never shown
+// with old figures, and a 30-day trend does not re-read 30 days of room usage on every run.
+//
+// # Pages
+//
+// Pages are rendered with html/template, so every value that comes from data (app IDs, room IDs,
+// sub-customer IDs, package names) is escaped. They are self-contained: styles are inline, charts
+// are inline SVG built by this package, and there are no scripts, fonts or images to fetch, so a
+// page opens from a presigned URL or as a downloaded file. Links to the data files and manifests
+// are relative to the page by default (they work on a file sink and on a bucket served as a
+// website); Options.Link can replace them, for example with presigned URLs.
+//
+// # Use
+//
+// After a day's partitions are committed, Publish builds and writes that day's report, the
+// month-to-date page of its month and the index. BuildDay, BuildMonth and BuildIndex return the
+// models, whose Render methods write the HTML, for callers that place pages themselves.
+//
+// Quality-check warnings and restatement notes are not computed here; Day.Warnings and
+// Day.Restatements are rendered when a caller fills them.
+package report

@@ -1,0 +1,97 @@
+package report
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+)
+
+// freshness describes one dataset's day (m nil: no manifest) as seen at now, with links from page.
+func (o Options) freshness(ds string, m *snapshot.Manifest, prefix, date string, now time.Time, page string) Freshness {
+	f := Freshness{Dataset: ds, Title: datasetTitles[ds]}
+	late := now.After(dayEnd(date).Add(o.LateAfter))
+	key, err := snapshot.ManifestKey(prefix, ds, date)
+	if err == nil {
+		f.ManifestKey = key // linked only when the manifest is there
+	}
+	if m == nil {
+		f.State = StateWaiting
+		if late {
+			f.State = StateLate
+		}
+		return f
+	}
+	f.Delivered = true
+	f.Apps = len(m.Apps)
+	f.Pending = slices.Clone(m.AppsPending)
+	f.GeneratedAt = m.GeneratedAt
+	f.Action = m.Source.Action
+	if fb := m.Source.Details["fallback_action"]; fb != "" && fb != f.Action {
+		f.Action += " (fallback " + fb + ")"
+	}
+	switch {
+	case m.Status == snapshot.StatusComplete && len(m.AppsPending) == 0:
+		f.State = StateComplete
+	case late:
+		f.State = StateLate
+	default:
+		f.State = StatePartial
+	}
+	if err == nil {
+		f.ManifestHref = o.Link(page, key)
+	}
+	for _, e := range m.Files {
+		f.Files = append(f.Files, FileLink{App: e.App, Format: string(e.Format), Rows: e.Rows, Bytes: e.Bytes,
+			Key: e.Key, Href: o.Link(page, e.Key)})
+	}
+	return f
+}
+
+// overall sums up the datasets' states.
+func overall(fs []Freshness) string {
+	if len(fs) == 0 {
+		return StateWaiting
+	}
+	state := StateComplete
+	for _, f := range fs {
+		switch f.State {
+		case StateLate:
+			return StateLate
+		case StatePartial, StateWaiting:
+			state = StatePartial
+		}
+	}
+	return state
+}
+
+// dayNav links a day's page to the neighbouring days' reports (when they exist), its month and
+// the index.
+func dayNav(ctx context.Context, store snapshot.Store, prefix, date, page string, link func(string, string) string) Nav {
+	var n Nav
+	exists := func(d string) string {
+		key, err := DayKey(prefix, d)
+		if err != nil {
+			return ""
+		}
+		if _, err := store.Head(ctx, key); err != nil {
+			return ""
+		}
+		return link(page, key)
+	}
+	prev, next := addDays(date, -1), addDays(date, 1)
+	if n.Prev = exists(prev); n.Prev != "" {
+		n.PrevLabel = prev
+	}
+	if n.Next = exists(next); n.Next != "" {
+		n.NextLabel = next
+	}
+	if key, err := MonthKey(prefix, date[:7]); err == nil {
+		n.Month, n.MonthLbl = link(page, key), date[:7]
+	}
+	if key, err := IndexKey(prefix); err == nil {
+		n.Index = link(page, key)
+	}
+	return n
+}

@@ -1,0 +1,142 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+)
+
+// loader reads days from the store: manifests, and figures that reuse a stored summary.json
+// while its fingerprint matches the manifest. It remembers the summaries it had to compute, so
+// that Publish can store them for the next run.
+type loader struct {
+	store   snapshot.Store
+	prefix  string
+	workers int
+
+	mu       sync.Mutex
+	computed map[string]*Summary
+}
+
+func newLoader(store snapshot.Store, prefix string, workers int) *loader {
+	return &loader{store: store, prefix: prefix, workers: workers, computed: map[string]*Summary{}}
+}
+
+// manifests reads the day's manifest of every dataset; datasets without one are absent.
+func (l *loader) manifests(ctx context.Context, date string) (map[string]*snapshot.Manifest, error) {
+	out := map[string]*snapshot.Manifest{}
+	for _, ds := range Datasets() {
+		m, err := snapshot.ReadManifest(ctx, l.store, l.prefix, ds, date)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("report %s: %w", date, err)
+		}
+		out[ds] = m
+	}
+	return out, nil
+}
+
+// stored reads a day's summary.json; a missing or unreadable one is nil (it is only a cache).
+func (l *loader) stored(ctx context.Context, date string) *Summary {
+	key, err := SummaryKey(l.prefix, date)
+	if err != nil {
+		return nil
+	}
+	b, err := snapshot.ReadObject(ctx, l.store, key)
+	if err != nil {
+		return nil
+	}
+	var s Summary
+	if json.NewDecoder(bytes.NewReader(b)).Decode(&s) != nil || s.SchemaVersion != SummaryVersion || s.Date != date {
+		return nil
+	}
+	return &s
+}
+
+// summary returns a day's figures for every dataset with a manifest, from the stored summary
+// where it is current and from the data otherwise.
+func (l *loader) summary(ctx context.Context, date string) (*Summary, error) {
+	ms, err := l.manifests(ctx, date)
+	if err != nil {
+		return nil, err
+	}
+	cached := l.stored(ctx, date)
+	s := &Summary{SchemaVersion: SummaryVersion, Date: date}
+	recomputed := false
+	for _, ds := range Datasets() {
+		m := ms[ds]
+		if m == nil {
+			continue
+		}
+		if c := cached.Dataset(ds); c != nil && c.Fingerprint == fingerprint(m) {
+			f := *c
+			f.Status, f.AppsPending, f.GeneratedAt = m.Status, m.AppsPending, m.GeneratedAt
+			s.Datasets = append(s.Datasets, f)
+			continue
+		}
+		f, err := computeFigures(ctx, l.store, m, nil)
+		if err != nil {
+			return nil, err
+		}
+		s.Datasets = append(s.Datasets, *f)
+		recomputed = true
+	}
+	if recomputed {
+		l.mu.Lock()
+		l.computed[date] = s
+		l.mu.Unlock()
+	}
+	return s, nil
+}
+
+// summaries returns the figures of each date, in order, reading a few days at a time.
+func (l *loader) summaries(ctx context.Context, dates []string) ([]*Summary, error) {
+	out := make([]*Summary, len(dates))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(l.workers)
+	for i, d := range dates {
+		g.Go(func() error {
+			s, err := l.summary(ctx, d)
+			out[i] = s
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// storedMany reads the stored summaries of dates (nil where there is none), a few at a time.
+func (l *loader) storedMany(ctx context.Context, dates []string) []*Summary {
+	out := make([]*Summary, len(dates))
+	var g errgroup.Group
+	g.SetLimit(l.workers)
+	for i, d := range dates {
+		g.Go(func() error {
+			out[i] = l.stored(ctx, d)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return out
+}
+
+// dateRange returns the n days ending with last, oldest first.
+func dateRange(last string, n int) []string {
+	out := make([]string, n)
+	for i := range n {
+		out[i] = addDays(last, i-n+1)
+	}
+	return out
+}

@@ -1,0 +1,230 @@
+package report
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+)
+
+// ErrDataMismatch is wrapped by errors about a data file that differs from its manifest entry
+// (size, SHA-256 or row count): the report refuses figures the manifest does not vouch for.
+var ErrDataMismatch = errors.New("data file does not match its manifest")
+
+// maxLine bounds one JSON Lines row (a room ID is at most a few hundred bytes).
+const maxLine = 16 << 20
+
+// record is one row of a data file, read by column name.
+type record interface {
+	// text returns the column as text ("" when missing or null).
+	text(col string) string
+	// number returns the column as a number; ok is false when it is missing or null.
+	number(col string) (v float64, ok bool, err error)
+}
+
+// dataFiles returns the file to read for each app of m, in app order: its JSON Lines file when
+// the manifest lists one, its CSV file otherwise.
+func dataFiles(m *snapshot.Manifest) []snapshot.FileEntry {
+	byApp := map[string]snapshot.FileEntry{}
+	for _, e := range m.Files {
+		if old, ok := byApp[e.App]; !ok || (old.Format != snapshot.JSONL && e.Format == snapshot.JSONL) {
+			byApp[e.App] = e
+		}
+	}
+	out := make([]snapshot.FileEntry, 0, len(byApp))
+	for _, e := range byApp {
+		out = append(out, e)
+	}
+	slices.SortFunc(out, func(a, b snapshot.FileEntry) int { return compareApps(a.App, b.App) })
+	return out
+}
+
+// streamFile reads the rows of one listed file, calling fn for each, and checks the file's size,
+// SHA-256 and row count against its entry.
+func streamFile(ctx context.Context, store snapshot.Store, e snapshot.FileEntry, fn func(record) error) error {
+	rc, err := store.Get(ctx, e.Key)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", e.Key, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	cr := &countingReader{r: io.TeeReader(rc, h)}
+	var rows int64
+	count := func(r record) error {
+		rows++
+		if rows%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		return fn(r)
+	}
+	switch e.Format {
+	case snapshot.JSONL:
+		err = scanJSONL(cr, count)
+	case snapshot.CSV:
+		err = scanCSV(cr, count)
+	default:
+		err = fmt.Errorf("unknown format %q", e.Format)
+	}
+	if err == nil {
+		_, err = io.Copy(io.Discard, cr)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", e.Key, err)
+	}
+	if sum := hex.EncodeToString(h.Sum(nil)); cr.n != e.Bytes || sum != e.SHA256 || rows != e.Rows {
+		return fmt.Errorf("%s: %w: %d bytes, %d rows, sha256 %.12s…; manifest says %d bytes, %d rows, sha256 %.12s…",
+			e.Key, ErrDataMismatch, cr.n, rows, sum, e.Bytes, e.Rows, e.SHA256)
+	}
+	return nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// jsonRecord is one JSON Lines row; its map is reused from row to row.
+type jsonRecord map[string]json.RawMessage
+
+func (r jsonRecord) text(col string) string {
+	raw, ok := r[col]
+	if !ok || string(raw) == "null" {
+		return ""
+	}
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	return string(raw)
+}
+
+func (r jsonRecord) number(col string) (float64, bool, error) {
+	raw, ok := r[col]
+	if !ok || string(raw) == "null" {
+		return 0, false, nil
+	}
+	v, err := strconv.ParseFloat(string(raw), 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("column %s: not a number: %.40q", col, raw)
+	}
+	return v, true, nil
+}
+
+func scanJSONL(r io.Reader, fn func(record) error) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	rec := jsonRecord{}
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		clear(rec)
+		if err := json.Unmarshal(b, (*map[string]json.RawMessage)(&rec)); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+		if err := fn(rec); err != nil {
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+	}
+	return sc.Err()
+}
+
+// csvRecord is one CSV row read through the header's column positions.
+type csvRecord struct {
+	index  map[string]int
+	fields []string
+}
+
+func (r *csvRecord) text(col string) string {
+	if i, ok := r.index[col]; ok && i < len(r.fields) {
+		return r.fields[i]
+	}
+	return ""
+}
+
+func (r *csvRecord) number(col string) (float64, bool, error) {
+	s := r.text(col)
+	if s == "" {
+		return 0, false, nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("column %s: not a number: %.40q", col, s)
+	}
+	return v, true, nil
+}
+
+func scanCSV(r io.Reader, fn func(record) error) error {
+	cr := csv.NewReader(r)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("header: %w", err)
+	}
+	rec := &csvRecord{index: make(map[string]int, len(header))}
+	for i, h := range header {
+		rec.index[h] = i
+	}
+	for {
+		fields, err := cr.Read()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		rec.fields = fields
+		if err := fn(rec); err != nil {
+			line, _ := cr.FieldPos(0)
+			return fmt.Errorf("line %d: %w", line, err)
+		}
+	}
+}
+
+// compareApps orders app IDs numerically when both are numbers, as text otherwise.
+func compareApps(a, b string) int {
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	if errA == nil && errB == nil {
+		switch {
+		case x < y:
+			return -1
+		case x > y:
+			return 1
+		}
+		return 0
+	}
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,157 @@
+package report
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
+)
+
+// memStore is an in-memory snapshot.Store that records content types and counts reads.
+type memStore struct {
+	mu    sync.Mutex
+	objs  map[string][]byte
+	types map[string]string
+	gets  map[string]int
+}
+
+func newMemStore() *memStore {
+	return &memStore{objs: map[string][]byte{}, types: map[string]string{}, gets: map[string]int{}}
+}
+
+func (s *memStore) Put(_ context.Context, key string, body io.ReadSeeker, o snapshot.PutOptions) error {
+	if err := snapshot.ValidKey(key); err != nil {
+		return err
+	}
+	if _, err := body.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.objs[key], s.types[key] = b, o.ContentType
+	return nil
+}
+
+func (s *memStore) Get(_ context.Context, key string) (io.ReadCloser, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objs[key]
+	if !ok {
+		return nil, fmt.Errorf("get %s: %w", key, fs.ErrNotExist)
+	}
+	s.gets[key]++
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (s *memStore) Head(_ context.Context, key string) (snapshot.ObjectInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objs[key]
+	if !ok {
+		return snapshot.ObjectInfo{}, fmt.Errorf("head %s: %w", key, fs.ErrNotExist)
+	}
+	return snapshot.ObjectInfo{Key: key, Size: int64(len(b))}, nil
+}
+
+func (s *memStore) List(_ context.Context, prefix string) ([]snapshot.ObjectInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []snapshot.ObjectInfo
+	for k, b := range s.objs {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, snapshot.ObjectInfo{Key: k, Size: int64(len(b))})
+		}
+	}
+	slices.SortFunc(out, func(a, b snapshot.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+func (s *memStore) Delete(_ context.Context, key string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.objs, key)
+	return nil
+}
+
+func (s *memStore) object(t *testing.T, key string) string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, ok := s.objs[key]
+	if !ok {
+		t.Fatalf("no object %s", key)
+	}
+	return string(b)
+}
+
+// dayData is one dataset's day in a fixture: JSON Lines rows per app (or CSV text for apps
+// in csv), and the apps still pending.
+type dayData struct {
+	rows    map[string][]string
+	csv     map[string]string
+	columns []string
+	pending []string
+}
+
+// putDay writes a partition and its manifest the way the commit protocol leaves them.
+func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d dayData) {
+	t.Helper()
+	ctx := context.Background()
+	m := &snapshot.Manifest{
+		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: dataset, DatasetVersion: snapshot.DatasetVersion,
+		Date: date, Source: snapshot.Source{Service: "svc", Action: "Describe" + dataset, APIVersion: "2020-01-01"},
+		GeneratedAt: time.Date(2026, 3, 11, 1, 0, 0, 0, time.UTC), Status: snapshot.StatusComplete,
+		AppsPending: d.pending, RequestIDs: []string{"req"},
+	}
+	if len(d.pending) > 0 {
+		m.Status = snapshot.StatusPartial
+	}
+	add := func(app string, f snapshot.Format, body string, rows int64) {
+		key, err := snapshot.DataKey(prefix, dataset, date, app, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Put(ctx, key, strings.NewReader(body), snapshot.PutOptions{ContentType: f.ContentType()}); err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256([]byte(body))
+		m.Files = append(m.Files, snapshot.FileEntry{Key: key, App: app, Format: f, Rows: rows, Columns: d.columns,
+			Bytes: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: f.ContentType()})
+	}
+	for app, rows := range d.rows {
+		m.Apps = append(m.Apps, app)
+		body := strings.Join(rows, "\n")
+		if body != "" {
+			body += "\n"
+		}
+		add(app, snapshot.JSONL, body, int64(len(rows)))
+	}
+	for app, text := range d.csv {
+		m.Apps = append(m.Apps, app)
+		add(app, snapshot.CSV, text, int64(strings.Count(text, "\n")-1))
+	}
+	slices.Sort(m.Apps)
+	slices.SortFunc(m.Files, func(a, b snapshot.FileEntry) int { return strings.Compare(a.Key, b.Key) })
+	b, err := m.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := snapshot.ManifestKey(prefix, dataset, date)
+	if err := st.Put(ctx, key, bytes.NewReader(b), snapshot.PutOptions{ContentType: "application/json"}); err != nil {
+		t.Fatal(err)
+	}
+}
