@@ -63,14 +63,14 @@ func browserStore(t *testing.T) (string, []string) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts, err := snapshot.ListPartitions(context.Background(), st, "", Trtc)
+		parts, err := snapshot.ListPartitions(context.Background(), st, "", TRTC)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var dates []string
 		for _, p := range parts {
 			if p.HasManifest {
-				dates = append(dates, p.Date)
+				dates = append(dates, p.Date.String())
 			}
 		}
 		if len(dates) == 0 {
@@ -94,12 +94,12 @@ func TestReportInChromium(t *testing.T) {
 	}
 	now := time.Now()
 	for _, d := range dates { // as the functions would, after each day's commit
-		if _, err := Publish(context.Background(), st, "", d, now); err != nil {
+		if _, err := Publish(context.Background(), st, "", day(d), now); err != nil {
 			t.Fatal(err)
 		}
 	}
 	date := dates[len(dates)-1]
-	key, _ := DayKey("", date)
+	key, _ := DayKey("", day(date))
 	pageURL := "file://" + filepath.ToSlash(filepath.Join(dir, key))
 	want := independentTotals(t, dir, date)
 
@@ -217,7 +217,7 @@ func checkFigures(t *testing.T, figures []pageFigure, want map[figureKey]float64
 		}
 		seen[f.Dataset+f.Tile]++
 		shown := w
-		if f.Metric == "seconds" || strings.HasPrefix(f.Metric, "type:") || strings.HasPrefix(f.Metric, "col:") || f.Room != "" || f.Tile == Trtc {
+		if f.Metric == "seconds" || strings.HasPrefix(f.Metric, "type:") || strings.HasPrefix(f.Metric, "col:") || f.Room != "" || f.Tile == TRTC {
 			shown = w / 60 // durations are shown in minutes
 		}
 		if f.Metric == "refunded" {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
@@ -27,7 +28,7 @@ type Day struct {
 	LateAfter time.Duration
 	Tiles     []Tile
 	// Sections are nil for datasets with no delivered day in the trend window.
-	Trtc  *TrtcSection
+	TRTC  *TRTCSection
 	Rooms *RoomSection
 	Calls *CallSection
 	ESS   *ESSSection
@@ -50,8 +51,8 @@ type Nav struct {
 	PrevLabel, NextLabel, MonthLbl string
 }
 
-// TrtcSection is the TRTC interaction-time part of a day.
-type TrtcSection struct {
+// TRTCSection is the TRTC interaction-time part of a day.
+type TRTCSection struct {
 	Trend Trend
 	// Types holds each app's seconds per usage type.
 	Types Matrix
@@ -106,13 +107,13 @@ type ESSRow struct {
 }
 
 // BuildDay builds the report of one day with the default Options.
-func BuildDay(ctx context.Context, store snapshot.Store, prefix, date string, now time.Time) (*Day, error) {
+func BuildDay(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, now time.Time) (*Day, error) {
 	return Options{}.BuildDay(ctx, store, prefix, date, now)
 }
 
 // BuildDay builds the report of one day from the manifests of date and of the days before it
 // in the trend window, streaming the data files they list.
-func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix, date string, now time.Time) (*Day, error) {
+func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, now time.Time) (*Day, error) {
 	o = o.withDefaults()
 	page, err := DayKey(prefix, date)
 	if err != nil {
@@ -124,7 +125,7 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix, dat
 		return nil, err
 	}
 	det := newDetail(o.TopRooms)
-	today := &Summary{SchemaVersion: SummaryVersion, Date: date}
+	today := &Summary{SchemaVersion: SummaryVersion, Date: date.String()}
 	for _, ds := range Datasets() {
 		if m := ms[ds]; m != nil {
 			f, err := computeFigures(ctx, store, m, det)
@@ -134,13 +135,12 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix, dat
 			today.Datasets = append(today.Datasets, *f)
 		}
 	}
-	past, err := l.summaries(ctx, dateRange(addDays(date, -1), o.TrendDays-1))
+	past, err := l.summaries(ctx, dateRange(date.Add(-1), o.TrendDays-1))
 	if err != nil {
 		return nil, err
 	}
 	series := append(past, today)
-	t, _ := parseDate(date)
-	d := &Day{Date: date, Weekday: t.Weekday().String(), Prefix: prefix, GeneratedAt: now, Summary: today, LateAfter: o.LateAfter}
+	d := &Day{Date: date.String(), Weekday: date.Start().Weekday().String(), Prefix: prefix, GeneratedAt: now, Summary: today, LateAfter: o.LateAfter}
 	for _, s := range l.computed {
 		d.history = append(d.history, s)
 	}
@@ -165,9 +165,9 @@ func active(ds string, series []*Summary) bool {
 func (d *Day) addSection(ds string, series []*Summary, det *detail) {
 	f := d.Summary.Dataset(ds)
 	switch ds {
-	case Trtc:
-		d.Trtc = trtcSection(series, f, det)
-		d.Tiles = append(d.Tiles, tile(d.Trtc.Trend, "TRTC minutes", "trtc", "= "+formatHours(d.Trtc.Trend.Total.Value)+" h"))
+	case TRTC:
+		d.TRTC = trtcSection(series, f, det)
+		d.Tiles = append(d.Tiles, tile(d.TRTC.Trend, "TRTC minutes", "trtc", "= "+formatHours(d.TRTC.Trend.Total.Value)+" h"))
 	case Rooms:
 		d.Rooms = roomSection(series, f, det)
 		rooms := buildTrend(Rooms, MetricRooms, "Rooms", UnitCount, series)

@@ -12,9 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
-	"github.com/tcusage/tcusage/shared/job"
+	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
 )
@@ -41,14 +42,11 @@ func emulatedDays(t *testing.T, dir string, days int) []string {
 	case <-time.After(10 * time.Second):
 		t.Fatal("emulator not listening after 10 s")
 	}
-	loc, err := time.LoadLocation("Asia/Shanghai")
-	if err != nil {
-		t.Fatal(err)
-	}
-	to := job.AddDays(job.Today(time.Now(), loc), -1)
-	from := job.AddDays(to, -(days - 1))
+	last := calendar.Of(time.Now(), calendar.Zone).Add(-1)
+	first := last.Add(1 - days)
+	from, to := first.String(), last.String()
 	env := emulatedEnv(addr, dir)
-	msg, _ := json.Marshal(job.Override{From: from, To: to})
+	msg, _ := json.Marshal(plan.Override{From: from, To: to})
 	ev := scfevent.Event{Timer: &scfevent.Timer{Type: "Timer", TriggerName: "report-test", Time: time.Now().UTC().Truncate(time.Second), Message: string(msg)}}
 	var wg sync.WaitGroup
 	errs := make([]error, len(function.All()))
@@ -65,7 +63,11 @@ func emulatedDays(t *testing.T, dir string, days int) []string {
 			t.Fatalf("%s: %v", function.All()[i].Name, err)
 		}
 	}
-	return job.DateRange(from, to)
+	var out []string
+	for _, d := range calendar.Days(first, last) {
+		out = append(out, d.String())
+	}
+	return out
 }
 
 // emulatedEnv points the functions at the emulator with its test credentials and demo apps.
@@ -153,7 +155,7 @@ func addRow(ds, app string, row map[string]any, add func(figureKey, float64)) {
 		add(figureKey{Dataset: ds, Metric: metric}, v)
 	}
 	switch ds {
-	case Trtc:
+	case TRTC:
 		both("seconds", num("seconds"))
 		both("type:"+row["usage_type"].(string), num("seconds"))
 		add(figureKey{Tile: ds}, num("seconds"))
@@ -210,7 +212,7 @@ func TestEmulatedDayMatchesTheData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := BuildDay(context.Background(), st, "", date, time.Now())
+	d, err := BuildDay(context.Background(), st, "", day(date), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +232,7 @@ func TestEmulatedDayMatchesTheData(t *testing.T) {
 	if d.Status != StateComplete || checked < 40 {
 		t.Errorf("status %s, %d figures checked", d.Status, checked)
 	}
-	if d.Trtc == nil || len(d.Trtc.Curves) != 3 || d.Rooms == nil || len(d.Rooms.Top) != 20 || d.ESS == nil || d.Calls == nil {
+	if d.TRTC == nil || len(d.TRTC.Curves) != 3 || d.Rooms == nil || len(d.Rooms.Top) != 20 || d.ESS == nil || d.Calls == nil {
 		t.Errorf("sections missing: %+v", d)
 	}
 }

@@ -16,14 +16,14 @@ const SummaryVersion = 1
 
 // The datasets a report covers, in page order.
 const (
-	Trtc    = "trtcusage"
+	TRTC    = "trtcusage"
 	Rooms   = "roomusage"
 	TelCall = "telcall"
 	ESSBill = "essbill"
 )
 
 // Datasets lists the datasets a report covers, in page order.
-func Datasets() []string { return []string{Trtc, Rooms, TelCall, ESSBill} }
+func Datasets() []string { return []string{TRTC, Rooms, TelCall, ESSBill} }
 
 // Metric keys of AppFigures.Values. Durations are in seconds, CCC figures in minutes and seats
 // as the API gives them, ESS figures in package units.
@@ -40,7 +40,7 @@ const (
 )
 
 // headline is the metric each dataset's trend and day-over-day change are about.
-var headline = map[string]string{Trtc: MetricSeconds, Rooms: MetricSeconds, TelCall: MetricCallMinutes, ESSBill: MetricNet}
+var headline = map[string]string{TRTC: MetricSeconds, Rooms: MetricSeconds, TelCall: MetricCallMinutes, ESSBill: MetricNet}
 
 // Summary holds one day's figures per dataset and app: what trend charts, month pages and the
 // index need. It is stored as summary.json beside the day's report.

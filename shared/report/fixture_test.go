@@ -56,7 +56,7 @@ func fixture(t *testing.T) *memStore {
 	t.Helper()
 	st := newMemStore()
 	d := fixDate
-	putDay(t, st, fixPrefix, Trtc, d, dayData{pending: []string{fixApp2}, rows: map[string][]string{fixApp1: {
+	putDay(t, st, fixPrefix, TRTC, d, dayData{pending: []string{fixApp2}, rows: map[string][]string{fixApp1: {
 		trtcRow(d, fixApp1, "00:00", "audio", 300), trtcRow(d, fixApp1, "00:00", "sd", 120),
 		trtcRow(d, fixApp1, "12:30", "audio", 600), trtcRow(d, fixApp1, "23:55", "hd", 90.5),
 	}}})
@@ -85,7 +85,7 @@ func history(t *testing.T, st *memStore) {
 	for i, back := range []int{1, 2, 8} {
 		d := addDays(fixDate, -back)
 		scale := float64(i + 1)
-		putDay(t, st, fixPrefix, Trtc, d, dayData{rows: map[string][]string{
+		putDay(t, st, fixPrefix, TRTC, d, dayData{rows: map[string][]string{
 			fixApp1: {trtcRow(d, fixApp1, "10:00", "audio", 800*scale)},
 			fixApp2: {trtcRow(d, fixApp2, "10:00", "audio", 60*scale)},
 		}})

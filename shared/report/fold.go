@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
@@ -42,7 +43,7 @@ func computeFigures(ctx context.Context, store snapshot.Store, m *snapshot.Manif
 	switch m.Dataset {
 	case TelCall:
 		return scanDataset(ctx, store, m, func(snapshot.FileEntry) rowFunc { return foldTelCall })
-	case Trtc:
+	case TRTC:
 		return scanDataset(ctx, store, m, func(e snapshot.FileEntry) rowFunc { return foldTrtc(e.App, det) })
 	case Rooms:
 		return scanDataset(ctx, store, m, func(e snapshot.FileEntry) rowFunc { return foldRooms(e, det) })
@@ -96,7 +97,7 @@ func foldTrtc(app string, det *detail) rowFunc {
 		if err != nil {
 			return fmt.Errorf("column time: %w", err)
 		}
-		t = t.In(chinaZone)
+		t = t.In(calendar.Zone)
 		if i := (t.Hour()*60 + t.Minute()) / 5; i >= 0 && i < pointsPerDay {
 			curve[i] += s
 		}

@@ -5,13 +5,14 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
 // freshness describes one dataset's day (m nil: no manifest) as seen at now, with links from page.
-func (o Options) freshness(ds string, m *snapshot.Manifest, prefix, date string, now time.Time, page string) Freshness {
+func (o Options) freshness(ds string, m *snapshot.Manifest, prefix string, date calendar.Day, now time.Time, page string) Freshness {
 	f := Freshness{Dataset: ds, Title: datasetTitles[ds]}
-	late := now.After(dayEnd(date).Add(o.LateAfter))
+	late := now.After(date.End().Add(o.LateAfter))
 	key, err := snapshot.ManifestKey(prefix, ds, date)
 	if err == nil {
 		f.ManifestKey = key // linked only when the manifest is there
@@ -27,8 +28,8 @@ func (o Options) freshness(ds string, m *snapshot.Manifest, prefix, date string,
 	f.Apps = len(m.Apps)
 	f.Pending = slices.Clone(m.AppsPending)
 	f.GeneratedAt = m.GeneratedAt
-	f.Action = m.Source.Action
-	if fb := m.Source.Details["fallback_action"]; fb != "" && fb != f.Action {
+	f.Action = m.Origin.Action
+	if fb := m.Origin.Details["fallback_action"]; fb != "" && fb != f.Action {
 		f.Action += " (fallback " + fb + ")"
 	}
 	switch {
@@ -68,9 +69,9 @@ func overall(fs []Freshness) string {
 
 // dayNav links a day's page to the neighbouring days' reports (when they exist), its month and
 // the index.
-func dayNav(ctx context.Context, store snapshot.Store, prefix, date, page string, link func(string, string) string) Nav {
+func dayNav(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, page string, link func(string, string) string) Nav {
 	var n Nav
-	exists := func(d string) string {
+	exists := func(d calendar.Day) string {
 		key, err := DayKey(prefix, d)
 		if err != nil {
 			return ""
@@ -80,15 +81,16 @@ func dayNav(ctx context.Context, store snapshot.Store, prefix, date, page string
 		}
 		return link(page, key)
 	}
-	prev, next := addDays(date, -1), addDays(date, 1)
+	prev, next := date.Add(-1), date.Add(1)
 	if n.Prev = exists(prev); n.Prev != "" {
-		n.PrevLabel = prev
+		n.PrevLabel = prev.String()
 	}
 	if n.Next = exists(next); n.Next != "" {
-		n.NextLabel = next
+		n.NextLabel = next.String()
 	}
-	if key, err := MonthKey(prefix, date[:7]); err == nil {
-		n.Month, n.MonthLbl = link(page, key), date[:7]
+	month := date.String()[:7]
+	if key, err := MonthKey(prefix, month); err == nil {
+		n.Month, n.MonthLbl = link(page, key), month
 	}
 	if key, err := IndexKey(prefix); err == nil {
 		n.Index = link(page, key)

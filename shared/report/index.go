@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
@@ -61,7 +62,7 @@ func reportPages(ctx context.Context, store snapshot.Store, prefix string) (repo
 		if !ok {
 			continue
 		}
-		if d, ok := strings.CutPrefix(rest, "dt="); ok && snapshot.ValidDate(d) == nil {
+		if d, ok := strings.CutPrefix(rest, "dt="); ok && validDay(d) {
 			found.days[d] = o.Key
 		} else if m, ok := strings.CutPrefix(rest, "month="); ok && validMonth(m) == nil {
 			found.months[m] = o.Key
@@ -72,7 +73,7 @@ func reportPages(ctx context.Context, store snapshot.Store, prefix string) (repo
 
 // indexDay describes one day for the index or a month's calendar (s nil: states unknown).
 func indexDay(date string, s *Summary, key, page string, link func(string, string) string) IndexDay {
-	t, _ := parseDate(date)
+	t := dayStart(date)
 	d := IndexDay{Date: date, Label: t.Format("2 Jan"), Weekday: t.Format("Mon")}
 	if key != "" {
 		d.Href = link(page, key)
@@ -116,7 +117,12 @@ func (o Options) BuildIndex(ctx context.Context, store snapshot.Store, prefix st
 	}
 	slices.Sort(dates)
 	slices.Reverse(dates)
-	summaries := newLoader(store, prefix, o.Workers).storedMany(ctx, dates[:min(len(dates), maxIndexStates)])
+	var recent []calendar.Day
+	for _, d := range dates[:min(len(dates), maxIndexStates)] {
+		day, _ := calendar.Parse(d) // checked by reportPages
+		recent = append(recent, day)
+	}
+	summaries := newLoader(store, prefix, o.Workers).storedMany(ctx, recent)
 	idx := &Index{Prefix: prefix, GeneratedAt: now}
 	for i, d := range dates {
 		var s *Summary
@@ -124,8 +130,7 @@ func (o Options) BuildIndex(ctx context.Context, store snapshot.Store, prefix st
 			s = summaries[i]
 		}
 		if n := len(idx.Months); n == 0 || idx.Months[n-1].Month != d[:7] {
-			t, _ := parseDate(d)
-			m := IndexMonth{Month: d[:7], Label: t.Format("January 2006")}
+			m := IndexMonth{Month: d[:7], Label: dayStart(d).Format("January 2006")}
 			if key := found.months[m.Month]; key != "" {
 				m.Href = o.Link(page, key)
 			}

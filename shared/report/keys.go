@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
@@ -19,12 +20,12 @@ const (
 const ReportsDir = "reports"
 
 // DayKey returns the key of a day's report: <prefix>/reports/dt=YYYY-MM-DD/index.html.
-func DayKey(prefix, date string) (string, error) {
+func DayKey(prefix string, date calendar.Day) (string, error) {
 	return dayObject(prefix, date, "index.html")
 }
 
 // SummaryKey returns the key of a day's figures: <prefix>/reports/dt=YYYY-MM-DD/summary.json.
-func SummaryKey(prefix, date string) (string, error) {
+func SummaryKey(prefix string, date calendar.Day) (string, error) {
 	return dayObject(prefix, date, "summary.json")
 }
 
@@ -49,15 +50,15 @@ func IndexKey(prefix string) (string, error) {
 	return dir + "index.html", nil
 }
 
-func dayObject(prefix, date, name string) (string, error) {
-	if err := snapshot.ValidDate(date); err != nil {
-		return "", err
+func dayObject(prefix string, date calendar.Day, name string) (string, error) {
+	if date.IsZero() {
+		return "", fmt.Errorf("%w: no day", snapshot.ErrInvalidKey)
 	}
 	dir, err := reportsDir(prefix)
 	if err != nil {
 		return "", err
 	}
-	return dir + "dt=" + date + "/" + name, nil
+	return dir + "dt=" + date.String() + "/" + name, nil
 }
 
 func reportsDir(prefix string) (string, error) {
@@ -95,19 +96,15 @@ func relativeLink(from, key string) string {
 	return strings.Repeat("../", ups) + rest
 }
 
-// chinaZone is China Standard Time, in which the APIs count days.
-var chinaZone = time.FixedZone("UTC+8", 8*3600)
-
-// parseDate parses YYYY-MM-DD as a China Standard Time day.
-func parseDate(date string) (time.Time, error) {
-	if err := snapshot.ValidDate(date); err != nil {
-		return time.Time{}, err
-	}
-	return time.ParseInLocation(time.DateOnly, date, chinaZone)
+// validDay reports whether date is a day written YYYY-MM-DD.
+func validDay(date string) bool {
+	_, err := calendar.Parse(date)
+	return err == nil
 }
 
-// addDays returns date moved by n days (date must be valid).
-func addDays(date string, n int) string {
-	t, _ := parseDate(date)
-	return t.AddDate(0, 0, n).Format(time.DateOnly)
+// dayStart is the first instant of a day the model holds as text (already checked: the zero time
+// for anything else).
+func dayStart(date string) time.Time {
+	d, _ := calendar.Parse(date)
+	return d.Start()
 }

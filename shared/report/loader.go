@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
@@ -31,7 +32,7 @@ func newLoader(store snapshot.Store, prefix string, workers int) *loader {
 }
 
 // manifests reads the day's manifest of every dataset; datasets without one are absent.
-func (l *loader) manifests(ctx context.Context, date string) (map[string]*snapshot.Manifest, error) {
+func (l *loader) manifests(ctx context.Context, date calendar.Day) (map[string]*snapshot.Manifest, error) {
 	out := map[string]*snapshot.Manifest{}
 	for _, ds := range Datasets() {
 		m, err := snapshot.ReadManifest(ctx, l.store, l.prefix, ds, date)
@@ -47,7 +48,7 @@ func (l *loader) manifests(ctx context.Context, date string) (map[string]*snapsh
 }
 
 // stored reads a day's summary.json; a missing or unreadable one is nil (it is only a cache).
-func (l *loader) stored(ctx context.Context, date string) *Summary {
+func (l *loader) stored(ctx context.Context, date calendar.Day) *Summary {
 	key, err := SummaryKey(l.prefix, date)
 	if err != nil {
 		return nil
@@ -57,7 +58,7 @@ func (l *loader) stored(ctx context.Context, date string) *Summary {
 		return nil
 	}
 	var s Summary
-	if json.NewDecoder(bytes.NewReader(b)).Decode(&s) != nil || s.SchemaVersion != SummaryVersion || s.Date != date {
+	if json.NewDecoder(bytes.NewReader(b)).Decode(&s) != nil || s.SchemaVersion != SummaryVersion || s.Date != date.String() {
 		return nil
 	}
 	return &s
@@ -65,13 +66,13 @@ func (l *loader) stored(ctx context.Context, date string) *Summary {
 
 // summary returns a day's figures for every dataset with a manifest, from the stored summary
 // where it is current and from the data otherwise.
-func (l *loader) summary(ctx context.Context, date string) (*Summary, error) {
+func (l *loader) summary(ctx context.Context, date calendar.Day) (*Summary, error) {
 	ms, err := l.manifests(ctx, date)
 	if err != nil {
 		return nil, err
 	}
 	cached := l.stored(ctx, date)
-	s := &Summary{SchemaVersion: SummaryVersion, Date: date}
+	s := &Summary{SchemaVersion: SummaryVersion, Date: date.String()}
 	recomputed := false
 	for _, ds := range Datasets() {
 		m := ms[ds]
@@ -93,14 +94,14 @@ func (l *loader) summary(ctx context.Context, date string) (*Summary, error) {
 	}
 	if recomputed {
 		l.mu.Lock()
-		l.computed[date] = s
+		l.computed[date.String()] = s
 		l.mu.Unlock()
 	}
 	return s, nil
 }
 
 // summaries returns the figures of each date, in order, reading a few days at a time.
-func (l *loader) summaries(ctx context.Context, dates []string) ([]*Summary, error) {
+func (l *loader) summaries(ctx context.Context, dates []calendar.Day) ([]*Summary, error) {
 	out := make([]*Summary, len(dates))
 	g, ctx := errgroup.WithContext(ctx)
 	g.SetLimit(l.workers)
@@ -118,7 +119,7 @@ func (l *loader) summaries(ctx context.Context, dates []string) ([]*Summary, err
 }
 
 // storedMany reads the stored summaries of dates (nil where there is none), a few at a time.
-func (l *loader) storedMany(ctx context.Context, dates []string) []*Summary {
+func (l *loader) storedMany(ctx context.Context, dates []calendar.Day) []*Summary {
 	out := make([]*Summary, len(dates))
 	var g errgroup.Group
 	g.SetLimit(l.workers)
@@ -133,10 +134,9 @@ func (l *loader) storedMany(ctx context.Context, dates []string) []*Summary {
 }
 
 // dateRange returns the n days ending with last, oldest first.
-func dateRange(last string, n int) []string {
-	out := make([]string, n)
-	for i := range n {
-		out[i] = addDays(last, i-n+1)
+func dateRange(last calendar.Day, n int) []calendar.Day {
+	if n <= 0 {
+		return nil
 	}
-	return out
+	return calendar.Days(last.Add(1-n), last)
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
@@ -52,27 +53,25 @@ type MonthRow struct {
 
 // BuildMonth builds the month-to-date page of date's month, through date, with the default
 // Options.
-func BuildMonth(ctx context.Context, store snapshot.Store, prefix, date string, now time.Time) (*Month, error) {
+func BuildMonth(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, now time.Time) (*Month, error) {
 	return Options{}.BuildMonth(ctx, store, prefix, date, now)
 }
 
 // BuildMonth builds the month-to-date page of date's month, through date.
-func (o Options) BuildMonth(ctx context.Context, store snapshot.Store, prefix, date string, now time.Time) (*Month, error) {
+func (o Options) BuildMonth(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, now time.Time) (*Month, error) {
 	o = o.withDefaults()
-	page, err := MonthKey(prefix, date[:min(len(date), 7)])
+	month := date.String()[:7]
+	page, err := MonthKey(prefix, month)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	t, err := parseDate(date)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
+	dom := date.Start().Day()
 	l := newLoader(store, prefix, o.Workers)
-	series, err := l.summaries(ctx, dateRange(date, t.Day()))
+	series, err := l.summaries(ctx, dateRange(date, dom))
 	if err != nil {
 		return nil, err
 	}
-	m := &Month{Month: date[:7], Through: date, Prefix: prefix, GeneratedAt: now, Days: t.Day()}
+	m := &Month{Month: month, Through: date.String(), Prefix: prefix, GeneratedAt: now, Days: dom}
 	for _, s := range l.computed {
 		m.history = append(m.history, s)
 	}
@@ -93,8 +92,8 @@ func (o Options) BuildMonth(ctx context.Context, store snapshot.Store, prefix, d
 	if key, err := IndexKey(prefix); err == nil {
 		m.Nav.Index = o.Link(page, key)
 	}
-	if key, err := DayKey(prefix, date); err == nil && pagesOf.days[date] != "" {
-		m.Nav.Next, m.Nav.NextLabel = o.Link(page, key), date
+	if key, err := DayKey(prefix, date); err == nil && pagesOf.days[date.String()] != "" {
+		m.Nav.Next, m.Nav.NextLabel = o.Link(page, key), date.String()
 	}
 	return m, nil
 }

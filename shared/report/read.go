@@ -15,6 +15,7 @@ import (
 	"strconv"
 
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // ErrDataMismatch is wrapped by errors about a data file that differs from its manifest entry
@@ -37,7 +38,7 @@ type record interface {
 func dataFiles(m *snapshot.Manifest) []snapshot.FileEntry {
 	byApp := map[string]snapshot.FileEntry{}
 	for _, e := range m.Files {
-		if old, ok := byApp[e.App]; !ok || (old.Format != snapshot.JSONL && e.Format == snapshot.JSONL) {
+		if old, ok := byApp[e.App]; !ok || (old.Format != usage.JSONL && e.Format == usage.JSONL) {
 			byApp[e.App] = e
 		}
 	}
@@ -70,9 +71,9 @@ func streamFile(ctx context.Context, store snapshot.Store, e snapshot.FileEntry,
 		return fn(r)
 	}
 	switch e.Format {
-	case snapshot.JSONL:
+	case usage.JSONL:
 		err = scanJSONL(cr, count)
-	case snapshot.CSV:
+	case usage.CSV:
 		err = scanCSV(cr, count)
 	default:
 		err = fmt.Errorf("unknown format %q", e.Format)

@@ -86,11 +86,10 @@ var funcs = template.FuncMap{
 }
 
 func longDate(date string) string {
-	t, err := parseDate(date)
-	if err != nil {
+	if !validDay(date) {
 		return date
 	}
-	return t.Format("Monday, 2 January 2006")
+	return dayStart(date).Format("Monday, 2 January 2006")
 }
 
 func stateLabel(s string) string {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
@@ -45,7 +46,7 @@ func golden(t *testing.T, name, got string) {
 
 func TestPublishGolden(t *testing.T) {
 	st := fixture(t)
-	p, err := Publish(context.Background(), st, fixPrefix, fixDate, fixNow)
+	p, err := Publish(context.Background(), st, fixPrefix, day(fixDate), fixNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,7 @@ func TestPublishGolden(t *testing.T) {
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 func TestFiguresAreSumsOfTheRows(t *testing.T) {
-	d, err := BuildDay(context.Background(), fixture(t), fixPrefix, fixDate, fixNow)
+	d, err := BuildDay(context.Background(), fixture(t), fixPrefix, day(fixDate), fixNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +84,9 @@ func TestFiguresAreSumsOfTheRows(t *testing.T) {
 		name      string
 		got, want float64
 	}{
-		{"trtc app 1 seconds", d.Trtc.Trend.Rows[0].Value, wantTrtcApp1},
-		{"trtc total seconds", d.Trtc.Trend.Total.Value, wantTrtcApp1},
-		{"trtc audio seconds", valueOf(d.Summary.Dataset(Trtc), "", "type:audio"), 900},
+		{"trtc app 1 seconds", d.TRTC.Trend.Rows[0].Value, wantTrtcApp1},
+		{"trtc total seconds", d.TRTC.Trend.Total.Value, wantTrtcApp1},
+		{"trtc audio seconds", valueOf(d.Summary.Dataset(TRTC), "", "type:audio"), 900},
 		{"rooms", valueOf(d.Summary.Dataset(Rooms), "", MetricRooms), wantRooms},
 		{"room seconds", d.Rooms.Trend.Total.Value, wantRoomSecs},
 		{"call minutes (JSONL + CSV)", d.Calls.Trend.Total.Value, wantCallMins},
@@ -96,8 +97,8 @@ func TestFiguresAreSumsOfTheRows(t *testing.T) {
 		{"ess net", d.ESS.Trend.Total.Value, wantDeducted - wantRefunded},
 		// The day before had app 1 at 800 s, app 2 at 60 s; the 7-day average is over the day before
 		// and two days before (800 and 1600 s), eight days before is outside it.
-		{"trtc app 1 vs day before", d.Trtc.Trend.Rows[0].VsPrev.Base, 800},
-		{"trtc app 1 vs 7-day avg", d.Trtc.Trend.Rows[0].VsAvg.Base, 1200},
+		{"trtc app 1 vs day before", d.TRTC.Trend.Rows[0].VsPrev.Base, 800},
+		{"trtc app 1 vs 7-day avg", d.TRTC.Trend.Rows[0].VsAvg.Base, 1200},
 		{"call minutes day before", d.Calls.Trend.Total.VsPrev.Base, 80 + 40 + 50 + 10},
 	}
 	for _, c := range checks {
@@ -105,7 +106,7 @@ func TestFiguresAreSumsOfTheRows(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
 		}
 	}
-	if r := d.Trtc.Trend.Rows[1]; r.App != fixApp2 || r.Has {
+	if r := d.TRTC.Trend.Rows[1]; r.App != fixApp2 || r.Has {
 		t.Errorf("pending app 2 shown as %+v, want a row without figures", r)
 	}
 	if d.Status != StateLate || d.Freshness[0].State != StateLate || !slices.Equal(d.Freshness[0].Pending, []string{fixApp2}) {
@@ -114,14 +115,14 @@ func TestFiguresAreSumsOfTheRows(t *testing.T) {
 	if top := d.Rooms.Top; len(top) != 4 || top[0].Room != "big" || top[1].Room != hostileRoom || !near(top[0].Parts["sd"], 1.5) {
 		t.Errorf("top rooms %+v", top)
 	}
-	curve := d.Trtc.Curves[0]
+	curve := d.TRTC.Curves[0]
 	if curve.App != fixApp1 || curve.Peak != 600 || curve.PeakAt != "12:30" || !near(curve.Total, wantTrtcApp1) {
 		t.Errorf("curve of app 1: total %v, peak %v at %s", curve.Total, curve.Peak, curve.PeakAt)
 	}
 }
 
 func TestNotLateBeforeTheDeadline(t *testing.T) {
-	d, err := BuildDay(context.Background(), fixture(t), fixPrefix, fixDate, fixNow.Add(-3*3600e9))
+	d, err := BuildDay(context.Background(), fixture(t), fixPrefix, day(fixDate), fixNow.Add(-3*3600e9))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func TestNotLateBeforeTheDeadline(t *testing.T) {
 
 func TestDataFromDataIsEscaped(t *testing.T) {
 	st := fixture(t)
-	d, err := BuildDay(context.Background(), st, fixPrefix, fixDate, fixNow)
+	d, err := BuildDay(context.Background(), st, fixPrefix, day(fixDate), fixNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,7 +195,7 @@ func TestLargeRoomDayStreams(t *testing.T) {
 		rows[i] = roomRow(fixDate, fixApp1, "room-"+strconv.Itoa(i), float64(i%977), float64(i%13), 0)
 	}
 	putDay(t, st, fixPrefix, Rooms, fixDate, dayData{columns: roomColumns, rows: map[string][]string{fixApp1: rows}})
-	d, err := Options{TopRooms: 5, TrendDays: 2}.BuildDay(context.Background(), st, fixPrefix, fixDate, fixNow)
+	d, err := Options{TopRooms: 5, TrendDays: 2}.BuildDay(context.Background(), st, fixPrefix, day(fixDate), fixNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,10 +209,10 @@ func TestLargeRoomDayStreams(t *testing.T) {
 
 func TestMismatchedFileIsRefused(t *testing.T) {
 	st := fixture(t)
-	key, _ := snapshot.DataKey(fixPrefix, TelCall, fixDate, fixApp1, snapshot.JSONL)
+	key, _ := snapshot.DataKey(fixPrefix, TelCall, day(fixDate), fixApp1, usage.JSONL)
 	body := strings.Replace(st.object(t, key), `"outbound_minutes":100`, `"outbound_minutes":900`, 1)
 	st.objs[key] = []byte(body)
-	_, err := BuildDay(context.Background(), st, fixPrefix, fixDate, fixNow)
+	_, err := BuildDay(context.Background(), st, fixPrefix, day(fixDate), fixNow)
 	if !errors.Is(err, ErrDataMismatch) {
 		t.Fatalf("BuildDay over a changed file: %v, want ErrDataMismatch", err)
 	}
@@ -220,12 +221,12 @@ func TestMismatchedFileIsRefused(t *testing.T) {
 func TestStoredSummariesAreReused(t *testing.T) {
 	st := fixture(t)
 	ctx := context.Background()
-	if _, err := Publish(ctx, st, fixPrefix, fixDate, fixNow); err != nil {
+	if _, err := Publish(ctx, st, fixPrefix, day(fixDate), fixNow); err != nil {
 		t.Fatal(err)
 	}
-	past, _ := snapshot.DataKey(fixPrefix, Rooms, addDays(fixDate, -1), fixApp1, snapshot.JSONL)
+	past, _ := snapshot.DataKey(fixPrefix, Rooms, day(addDays(fixDate, -1)), fixApp1, usage.JSONL)
 	before := st.gets[past]
-	d, err := BuildDay(ctx, st, fixPrefix, fixDate, fixNow)
+	d, err := BuildDay(ctx, st, fixPrefix, day(fixDate), fixNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestStoredSummariesAreReused(t *testing.T) {
 	putDay(t, st, fixPrefix, Rooms, addDays(fixDate, -1), dayData{columns: roomColumns, rows: map[string][]string{
 		fixApp1: {roomRow(addDays(fixDate, -1), fixApp1, "lobby", 5000, 0, 0)},
 	}})
-	d, err = BuildDay(ctx, st, fixPrefix, fixDate, fixNow)
+	d, err = BuildDay(ctx, st, fixPrefix, day(fixDate), fixNow)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,11 +273,11 @@ func TestFormatting(t *testing.T) {
 
 func TestDayWithoutData(t *testing.T) {
 	st := newMemStore()
-	p, err := Publish(context.Background(), st, "", fixDate, fixNow)
+	p, err := Publish(context.Background(), st, "", day(fixDate), fixNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Day.Status != StateWaiting || p.Day.Trtc != nil || len(p.Day.Tiles) != 0 {
+	if p.Day.Status != StateWaiting || p.Day.TRTC != nil || len(p.Day.Tiles) != 0 {
 		t.Errorf("empty store: status %s, sections %+v", p.Day.Status, p.Day)
 	}
 	if page := st.object(t, "reports/dt=2026-03-10/index.html"); !strings.Contains(page, "No data for this day") {

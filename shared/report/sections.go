@@ -3,11 +3,10 @@ package report
 import (
 	"slices"
 	"strings"
-	"time"
 )
 
-func trtcSection(series []*Summary, f *DatasetFigures, det *detail) *TrtcSection {
-	s := &TrtcSection{Trend: headlineTrend(Trtc, series)}
+func trtcSection(series []*Summary, f *DatasetFigures, det *detail) *TRTCSection {
+	s := &TRTCSection{Trend: headlineTrend(TRTC, series)}
 	var types []string
 	if f != nil {
 		for _, a := range f.Apps {
@@ -26,7 +25,7 @@ func trtcSection(series []*Summary, f *DatasetFigures, det *detail) *TrtcSection
 		}
 	}
 	cols = append(cols, Col{Key: MetricSeconds, Label: "Total", Unit: UnitSecond})
-	s.Types = matrix(Trtc, f, cols)
+	s.Types = matrix(TRTC, f, cols)
 	for _, row := range s.Trend.Rows {
 		curve := det.curves[row.App]
 		if curve == nil {
@@ -177,10 +176,4 @@ func essRows(groups []ESSGroup) []ESSRow {
 		i = j
 	}
 	return out
-}
-
-// dayEnd is the end of a China Standard Time day.
-func dayEnd(date string) time.Time {
-	t, _ := parseDate(date)
-	return t.AddDate(0, 0, 1)
 }

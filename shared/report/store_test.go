@@ -14,7 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // memStore is an in-memory snapshot.Store that records content types and counts reads.
@@ -113,15 +115,15 @@ func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d day
 	ctx := context.Background()
 	m := &snapshot.Manifest{
 		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: dataset, DatasetVersion: snapshot.DatasetVersion,
-		Date: date, Source: snapshot.Source{Service: "svc", Action: "Describe" + dataset, APIVersion: "2020-01-01"},
+		Date: day(date), Origin: snapshot.Origin{Service: "svc", Action: "Describe" + dataset, APIVersion: "2020-01-01"},
 		GeneratedAt: time.Date(2026, 3, 11, 1, 0, 0, 0, time.UTC), Status: snapshot.StatusComplete,
 		AppsPending: d.pending, RequestIDs: []string{"req"},
 	}
 	if len(d.pending) > 0 {
 		m.Status = snapshot.StatusPartial
 	}
-	add := func(app string, f snapshot.Format, body string, rows int64) {
-		key, err := snapshot.DataKey(prefix, dataset, date, app, f)
+	add := func(app string, f usage.Format, body string, rows int64) {
+		key, err := snapshot.DataKey(prefix, dataset, day(date), app, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -138,11 +140,11 @@ func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d day
 		if body != "" {
 			body += "\n"
 		}
-		add(app, snapshot.JSONL, body, int64(len(rows)))
+		add(app, usage.JSONL, body, int64(len(rows)))
 	}
 	for app, text := range d.csv {
 		m.Apps = append(m.Apps, app)
-		add(app, snapshot.CSV, text, int64(strings.Count(text, "\n")-1))
+		add(app, usage.CSV, text, int64(strings.Count(text, "\n")-1))
 	}
 	slices.Sort(m.Apps)
 	slices.SortFunc(m.Files, func(a, b snapshot.FileEntry) int { return strings.Compare(a.Key, b.Key) })
@@ -150,8 +152,20 @@ func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d day
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _ := snapshot.ManifestKey(prefix, dataset, date)
+	key, _ := snapshot.ManifestKey(prefix, dataset, day(date))
 	if err := st.Put(ctx, key, bytes.NewReader(b), snapshot.PutOptions{ContentType: "application/json"}); err != nil {
 		t.Fatal(err)
 	}
 }
+
+// day parses a fixture's day.
+func day(s string) calendar.Day {
+	d, err := calendar.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// addDays moves a fixture's day by n days.
+func addDays(date string, n int) string { return day(date).Add(n).String() }

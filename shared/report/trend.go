@@ -7,7 +7,7 @@ import (
 
 // datasetTitles are the section headings.
 var datasetTitles = map[string]string{
-	Trtc:    "TRTC interaction time",
+	TRTC:    "TRTC interaction time",
 	Rooms:   "TRTC rooms",
 	TelCall: "CCC calls",
 	ESSBill: "ESS packages",
@@ -15,8 +15,8 @@ var datasetTitles = map[string]string{
 
 // trendLabels name each dataset's headline figure, and headlineUnit gives its unit.
 var (
-	trendLabels  = map[string]string{Trtc: "Interaction time", Rooms: "Time in rooms", TelCall: "Calls", ESSBill: "Net units"}
-	headlineUnit = map[string]string{Trtc: UnitSecond, Rooms: UnitSecond, TelCall: UnitMinute, ESSBill: UnitUnit}
+	trendLabels  = map[string]string{TRTC: "Interaction time", Rooms: "Time in rooms", TelCall: "Calls", ESSBill: "Net units"}
+	headlineUnit = map[string]string{TRTC: UnitSecond, Rooms: UnitSecond, TelCall: UnitMinute, ESSBill: UnitUnit}
 )
 
 // headlineTrend is buildTrend for the dataset's headline figure.
@@ -107,8 +107,7 @@ func trendChart(label string, series []*Summary, ds string, totals []float64, un
 	titles, classes := make([]string, n), make([]string, n)
 	ticks := map[int]string{}
 	for i, s := range series {
-		t, _ := parseDate(s.Date)
-		day := t.Format("Jan 2")
+		day := dayStart(s.Date).Format("Jan 2")
 		if i == 0 || i == n-1 || i == n/2 {
 			ticks[i] = day
 		}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
@@ -19,7 +20,13 @@ type Page interface {
 }
 
 // Key returns the key the day's report is stored under.
-func (d *Day) Key() (string, error) { return DayKey(d.Prefix, d.Date) }
+func (d *Day) Key() (string, error) {
+	day, err := calendar.Parse(d.Date)
+	if err != nil {
+		return "", fmt.Errorf("report: %w", err)
+	}
+	return DayKey(d.Prefix, day)
+}
 
 // Write renders p and stores it under its key as text/html; charset=utf-8. Nothing is stored
 // when rendering fails.
@@ -37,7 +44,11 @@ func Write(ctx context.Context, store snapshot.Store, p Page) (string, error) {
 
 // WriteSummary stores a day's figures as <prefix>/reports/dt=YYYY-MM-DD/summary.json.
 func WriteSummary(ctx context.Context, store snapshot.Store, prefix string, s *Summary) (string, error) {
-	key, err := SummaryKey(prefix, s.Date)
+	day, err := calendar.Parse(s.Date)
+	if err != nil {
+		return "", fmt.Errorf("report: summary: %w", err)
+	}
+	key, err := SummaryKey(prefix, day)
 	if err != nil {
 		return "", fmt.Errorf("report: %w", err)
 	}
@@ -64,7 +75,7 @@ type Published struct {
 }
 
 // Publish builds and writes the report of date with the default Options: see Options.Publish.
-func Publish(ctx context.Context, store snapshot.Store, prefix, date string, now time.Time) (*Published, error) {
+func Publish(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, now time.Time) (*Published, error) {
 	return Options{}.Publish(ctx, store, prefix, date, now)
 }
 
@@ -73,7 +84,7 @@ func Publish(ctx context.Context, store snapshot.Store, prefix, date string, now
 // of that day, e.g. restatements, so that the page shows the latest figures). The summaries of
 // earlier days that had to be computed from the data are stored too, so later reports reuse
 // them. The index is written last, so it only ever links pages that exist.
-func (o Options) Publish(ctx context.Context, store snapshot.Store, prefix, date string, now time.Time) (*Published, error) {
+func (o Options) Publish(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, now time.Time) (*Published, error) {
 	d, err := o.BuildDay(ctx, store, prefix, date, now)
 	if err != nil {
 		return nil, err
