@@ -91,7 +91,60 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	setups, err := dailySetups(ctx, o, dir)
+	if err != nil {
+		return nil, err
+	}
+	yesterday := calendar.Of(time.Now(), calendar.Zone).Add(-1)
+	payload := timerPayload(yesterday)
+	if o.Dates > 1 {
+		msg, _ := json.Marshal(map[string]string{"from": yesterday.Add(-(o.Dates - 1)).String(), "to": yesterday.String()})
+		payload, _ = json.Marshal(scfevent.Timer{Type: "Timer", TriggerName: "bench", Time: time.Now().UTC(), Message: string(msg)})
+	}
+	res := &dailyResult{Apps: o.Apps, Dates: o.Dates, Latency: o.Latency, Functions: make([]fnResult, len(setups))}
+	stopHeap := sampleHeap(&res.HeapPeak)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i, s := range setups {
+		wg.Go(func() {
+			t0 := time.Now()
+			_, err := s.fn.Handle(ctx, mustEvent(payload))
+			r := fnResult{Name: s.spec.Name, Calls: s.calls, Interval: s.interval, Wall: time.Since(t0),
+				Bound: time.Duration(s.calls-1)*s.interval + o.Latency}
+			if err != nil {
+				r.Err = err.Error()
+			}
+			res.Functions[i] = r
+		})
+	}
+	wg.Wait()
+	res.Wall = time.Since(start)
+	stopHeap()
+	res.PeakRSS, _ = vmHWM(os.Getpid())
+	for i := range res.Functions {
+		f := &res.Functions[i]
+		res.Bound = max(res.Bound, f.Bound)
+		for _, rq := range setups[i].em.Requests() {
+			if ownAction(f.Name, rq.Action) && (rq.Code == emulator.CodeRequestLimitExceeded || rq.Code == emulator.CodeFreqOverLimit) {
+				f.RateLimited++
+			}
+		}
+	}
+	return res, nil
+}
 
+// dailySetup is one function of the daily run with the emulator it calls and the calls it needs.
+type dailySetup struct {
+	spec     function.Spec
+	fn       *function.Function
+	em       *emulator.Emulator
+	interval time.Duration
+	calls    int
+}
+
+// dailySetups serves two emulators for o.Apps apps (real time, and room usage's scaled one) and
+// builds the four functions against them, writing into dir.
+func dailySetups(ctx context.Context, o dailyOptions, dir string) ([]dailySetup, error) {
 	apps := make([]uint64, o.Apps)
 	ids := make([]string, o.Apps)
 	orgs := make([]string, o.Apps)
@@ -113,13 +166,6 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 	if err != nil {
 		return nil, err
 	}
-
-	yesterday := calendar.Of(time.Now(), calendar.Zone).Add(-1)
-	payload := timerPayload(yesterday)
-	if o.Dates > 1 {
-		msg, _ := json.Marshal(map[string]string{"from": yesterday.Add(-(o.Dates - 1)).String(), "to": yesterday.String()})
-		payload, _ = json.Marshal(scfevent.Timer{Type: "Timer", TriggerName: "bench", Time: time.Now().UTC(), Message: string(msg)})
-	}
 	roomEvery := time.Duration(float64(15*time.Second) * roomScale)
 	// The client paces room usage 20% slower than the scaled limit: at 15 ms, scheduling jitter of a
 	// millisecond would otherwise make calls arrive early (at the real 15 s, 5% is plenty).
@@ -129,24 +175,18 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 		"TCUSAGE_SDK_APP_IDS": strings.Join(ids, ","), "TCUSAGE_ESS_APP_ID": "ess_app_bench",
 		"TCUSAGE_ESS_ORG_OPEN_IDS": strings.Join(orgs, ","), "TCUSAGE_SINK": "file://" + dir + "/store",
 	}
-	type setup struct {
-		spec     function.Spec
-		em       *emulator.Emulator
-		addr     string
-		interval time.Duration
-		calls    int
+	setups := []dailySetup{
+		{spec: function.TelCall, em: real, interval: 50 * time.Millisecond},
+		{spec: function.TRTC, em: real, interval: 50 * time.Millisecond},
+		{spec: function.Room, em: scaled, interval: roomEvery},
+		{spec: function.ESS, em: real, interval: 50 * time.Millisecond}, // one page per sub-customer-day
 	}
-	setups := []setup{
-		{function.TelCall, real, realAddr, 50 * time.Millisecond, o.Apps * o.Dates},
-		{function.TRTC, real, realAddr, 50 * time.Millisecond, o.Apps * o.Dates},
-		{function.Room, scaled, roomAddr, roomEvery, o.Apps * o.Dates},
-		{function.ESS, real, realAddr, 50 * time.Millisecond, o.Apps * o.Dates}, // one page per sub-customer-day
-	}
-	res := &dailyResult{Apps: o.Apps, Dates: o.Dates, Latency: o.Latency, Functions: make([]fnResult, len(setups))}
-	fns := make([]*function.Function, len(setups))
-	for i, s := range setups {
-		e := map[string]string{"TCUSAGE_API_ENDPOINT": s.addr}
+	for i := range setups {
+		s := &setups[i]
+		s.calls = o.Apps * o.Dates
+		e := map[string]string{"TCUSAGE_API_ENDPOINT": realAddr}
 		if s.spec.Name == function.Room.Name {
+			e["TCUSAGE_API_ENDPOINT"] = roomAddr
 			e["TCUSAGE_API_RATE"] = fmt.Sprintf("DescribeTrtcRoomUsage=1/%dus", clientRoomEvery.Microseconds())
 		}
 		getenv := func(k string) string {
@@ -155,45 +195,11 @@ func runDaily(ctx context.Context, o dailyOptions) (*dailyResult, error) {
 			}
 			return env[k]
 		}
-		fn, err := function.New(s.spec, getenv, function.Options{Home: dir, TempDir: dir, Latency: o.Latency, Logger: slog.New(slog.DiscardHandler)})
-		if err != nil {
+		if s.fn, err = function.New(s.spec, getenv, function.Options{Home: dir, TempDir: dir, Latency: o.Latency, Logger: slog.New(slog.DiscardHandler)}); err != nil {
 			return nil, err
 		}
-		fns[i] = fn
 	}
-	stopHeap := sampleHeap(&res.HeapPeak)
-	var wg sync.WaitGroup
-	start := time.Now()
-	for i, s := range setups {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			t0 := time.Now()
-			_, err := fns[i].Handle(ctx, mustEvent(payload))
-			r := fnResult{Name: s.spec.Name, Calls: s.calls, Interval: s.interval, Wall: time.Since(t0),
-				Bound: time.Duration(s.calls-1)*s.interval + o.Latency}
-			if err != nil {
-				r.Err = err.Error()
-			}
-			res.Functions[i] = r
-		}()
-	}
-	wg.Wait()
-	res.Wall = time.Since(start)
-	stopHeap()
-	res.PeakRSS, _ = vmHWM(os.Getpid())
-	for i := range res.Functions {
-		f := &res.Functions[i]
-		res.Bound = max(res.Bound, f.Bound)
-		for _, rq := range setups[i].em.Requests() {
-			if ownAction(f.Name, rq.Action) {
-				if rq.Code == emulator.CodeRequestLimitExceeded || rq.Code == emulator.CodeFreqOverLimit {
-					f.RateLimited++
-				}
-			}
-		}
-	}
-	return res, nil
+	return setups, nil
 }
 
 // ownAction reports whether a call of action belongs to function name.

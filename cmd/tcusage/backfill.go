@@ -20,6 +20,55 @@ import (
 )
 
 func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	opt, err := backfillFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	env, err := environment(ctx, opt.emulator, getenv)
+	if err != nil {
+		return err
+	}
+	interactive := false
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		interactive = true
+	}
+	logLevel := slog.LevelInfo
+	if interactive {
+		logLevel = slog.LevelWarn // the progress bar tells the rest
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel})).With("function", opt.spec.Name)
+	fn, err := function.New(opt.spec, env, function.Options{Logger: logger})
+	if err != nil {
+		return err
+	}
+	w, err := backfillWindow(fn.Runner, opt)
+	if err != nil {
+		return err
+	}
+	var bar *progressbar.ProgressBar
+	if interactive {
+		bar = progressbar.NewOptions(len(w.Days),
+			progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(opt.spec.Name+" backfill"),
+			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
+			progressbar.OptionSetItsString("days"), progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
+	}
+	res := runBackfill(ctx, fn.Runner, w, opt.force, bar, logger)
+	fmt.Fprintf(stdout, "%s backfill %s..%s: %d day(s) delivered (%d already there), %d failed, %d rows, %s\n",
+		opt.spec.Name, opt.from, opt.to, res.done, res.skipped, len(res.failures), res.rows, res.elapsed.Round(time.Millisecond))
+	if ctx.Err() != nil {
+		return fmt.Errorf("stopped at your request; run the same command again to resume: %w", ctx.Err())
+	}
+	return errors.Join(res.failures...)
+}
+
+// backfillOptions are the backfill's command line.
+type backfillOptions struct {
+	spec            function.Spec
+	from, to, apps  string
+	force, emulator bool
+}
+
+func backfillFlags(args []string, stderr io.Writer) (backfillOptions, error) {
 	fs := newFlags("backfill", stderr)
 	from := fs.String("from", "", "first day, YYYY-MM-DD (required)")
 	to := fs.String("to", "", "last day, YYYY-MM-DD (required; at most yesterday)")
@@ -32,92 +81,79 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	}
 	spec, err := parseFunctionArgs(fs, args)
 	if err != nil {
-		return err
+		return backfillOptions{}, err
 	}
 	if *from == "" || *to == "" {
-		return &usageError{"backfill needs --from and --to"}
+		return backfillOptions{}, &usageError{"backfill needs --from and --to"}
 	}
-	env, err := environment(ctx, *useEmulator, getenv)
+	return backfillOptions{spec: spec, from: *from, to: *to, apps: *apps, force: *force, emulator: *useEmulator}, nil
+}
+
+// backfillWindow checks the range and apps of the command line against the function's limits and
+// configuration; its days are oldest first.
+func backfillWindow(r *export.Runner, opt backfillOptions) (plan.Window, error) {
+	first, err := calendar.Parse(opt.from)
 	if err != nil {
-		return err
+		return plan.Window{}, &usageError{"--from: " + err.Error()}
 	}
-	interactive := false
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		interactive = true
-	}
-	logLevel := slog.LevelInfo
-	if interactive {
-		logLevel = slog.LevelWarn // the progress bar tells the rest
-	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel})).With("function", spec.Name)
-	fn, err := function.New(spec, env, function.Options{Logger: logger})
+	last, err := calendar.Parse(opt.to)
 	if err != nil {
-		return err
-	}
-	r := fn.Runner
-	first, err := calendar.Parse(*from)
-	if err != nil {
-		return &usageError{"--from: " + err.Error()}
-	}
-	last, err := calendar.Parse(*to)
-	if err != nil {
-		return &usageError{"--to: " + err.Error()}
+		return plan.Window{}, &usageError{"--to: " + err.Error()}
 	}
 	if err := r.Limits().Within("--from", "--to", first, last); err != nil {
-		return &usageError{err.Error()}
+		return plan.Window{}, &usageError{err.Error()}
 	}
-	selected := r.Apps
-	if *apps != "" {
-		selected, err = plan.SelectApps("--apps", strings.Split(*apps, ","), r.Apps)
-		if err != nil {
-			return &usageError{err.Error()}
+	w := plan.Window{Days: calendar.Days(first, last), Apps: r.Apps, Force: opt.force}
+	if opt.apps != "" {
+		if w.Apps, err = plan.SelectApps("--apps", strings.Split(opt.apps, ","), r.Apps); err != nil {
+			return plan.Window{}, &usageError{err.Error()}
 		}
 	}
-	dates := calendar.Days(first, last)
-	var bar *progressbar.ProgressBar
-	if interactive {
-		bar = progressbar.NewOptions(len(dates),
-			progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(spec.Name+" backfill"),
-			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
-			progressbar.OptionSetItsString("days"), progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
-	}
-	var rows int64
-	var done, skipped int
-	var failures []error
+	return w, nil
+}
+
+// backfillResult sums up a backfill.
+type backfillResult struct {
+	rows          int64
+	done, skipped int
+	failures      []error
+	elapsed       time.Duration
+}
+
+// runBackfill runs the window one day at a time, resuming past delivered apps unless forced, and
+// reports progress on the bar (or in the log when there is none).
+func runBackfill(ctx context.Context, r *export.Runner, w plan.Window, force bool, bar *progressbar.ProgressBar, logger *slog.Logger) backfillResult {
+	var res backfillResult
 	start := time.Now()
-	for i, d := range dates {
+	for i, d := range w.Days {
 		if ctx.Err() != nil {
 			break
 		}
-		sum, err := r.Run(ctx, plan.Window{Days: []calendar.Day{d}, Apps: selected}, export.Options{Force: *force, Resume: !*force})
+		sum, err := r.Run(ctx, plan.Window{Days: []calendar.Day{d}, Apps: w.Apps}, export.Options{Force: force, Resume: !force})
 		for _, p := range sum.Partitions {
-			rows += p.Rows
+			res.rows += p.Rows
 			if p.Status == export.StatusSkipped {
-				skipped++
+				res.skipped++
 			}
 		}
 		if err != nil {
-			failures = append(failures, fmt.Errorf("%s: %w", d, err))
+			res.failures = append(res.failures, fmt.Errorf("%s: %w", d, err))
 		} else {
-			done++
+			res.done++
 		}
 		if bar != nil {
 			bar.Add(1)
-		} else {
-			left := time.Duration(0)
-			if i+1 < len(dates) {
-				left = time.Since(start) / time.Duration(i+1) * time.Duration(len(dates)-i-1)
-			}
-			logger.Info("day done", "date", d, "progress", fmt.Sprintf("%d/%d", i+1, len(dates)), "eta", left.Round(time.Second).String(), "error", err)
+			continue
 		}
+		left := time.Duration(0)
+		if i+1 < len(w.Days) {
+			left = time.Since(start) / time.Duration(i+1) * time.Duration(len(w.Days)-i-1)
+		}
+		logger.Info("day done", "date", d, "progress", fmt.Sprintf("%d/%d", i+1, len(w.Days)), "eta", left.Round(time.Second).String(), "error", err)
 	}
 	if bar != nil {
 		bar.Finish()
 	}
-	fmt.Fprintf(stdout, "%s backfill %s..%s: %d day(s) delivered (%d already there), %d failed, %d rows, %s\n",
-		spec.Name, *from, *to, done, skipped, len(failures), rows, time.Since(start).Round(time.Millisecond))
-	if ctx.Err() != nil {
-		return fmt.Errorf("stopped at your request; run the same command again to resume: %w", ctx.Err())
-	}
-	return errors.Join(failures...)
+	res.elapsed = time.Since(start)
+	return res
 }

@@ -23,6 +23,45 @@ import (
 )
 
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	opt, err := demoFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	addr, done, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "tcusage demo: emulator on %s, exporting %s into %s\n\n", addr, opt.day, opt.dir)
+	fns, err := demoFunctions(addr, opt)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	errs := runTimers(ctx, fns, opt.day)
+	elapsed := time.Since(start)
+	failed := printPartitions(ctx, stdout, fns, errs, opt.day)
+	cancel()
+	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+		failed = append(failed, err)
+	}
+	if len(failed) > 0 {
+		return errors.Join(failed...)
+	}
+	fmt.Fprintf(stdout, "\nDone in %s. Each partition's _manifest.json lists its files with rows, bytes and SHA-256.\nCheck them with: go run ./cmd/tcusage verify --sink file://%s\n", elapsed.Round(time.Millisecond), opt.dir)
+	return nil
+}
+
+// demoOptions are the demo's command line.
+type demoOptions struct {
+	day     calendar.Day
+	dir     string
+	verbose bool
+	stderr  io.Writer
+}
+
+func demoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	fs := newFlags("demo", stderr)
 	yesterday := calendar.Of(time.Now(), calendar.Zone).Add(-1)
 	date := fs.String("date", yesterday.String(), "the day to export, YYYY-MM-DD (Asia/Shanghai)")
@@ -33,63 +72,63 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fs.PrintDefaults()
 	}
 	if pos, err := parse(fs, args); err != nil {
-		return err
+		return demoOptions{}, err
 	} else if len(pos) > 0 {
-		return &usageError{fmt.Sprintf("demo takes no arguments, got %q", pos[0])}
+		return demoOptions{}, &usageError{fmt.Sprintf("demo takes no arguments, got %q", pos[0])}
 	}
 	day, err := calendar.Parse(*date)
 	if err != nil {
-		return &usageError{"--date: " + err.Error()}
+		return demoOptions{}, &usageError{"--date: " + err.Error()}
 	}
 	abs, err := filepath.Abs(*out)
 	if err != nil {
-		return err
+		return demoOptions{}, err
 	}
 	if err := os.MkdirAll(abs, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", abs, err)
+		return demoOptions{}, fmt.Errorf("create %s: %w", abs, err)
 	}
-	logger := slog.New(slog.DiscardHandler)
-	if *verbose {
-		logger = slog.New(slog.NewJSONHandler(stderr, nil))
-	}
+	return demoOptions{day: day, dir: abs, verbose: *verbose, stderr: stderr}, nil
+}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	addr, done, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale})
-	if err != nil {
-		return err
+// demoFunctions builds the four functions against the emulator at addr, writing into the demo's
+// directory.
+func demoFunctions(addr string, opt demoOptions) ([]*function.Function, error) {
+	logger := slog.New(slog.DiscardHandler)
+	if opt.verbose {
+		logger = slog.New(slog.NewJSONHandler(opt.stderr, nil))
 	}
-	fmt.Fprintf(stdout, "tcusage demo: emulator on %s, exporting %s into %s\n\n", addr, *date, abs)
 	env := emulatorEnv(addr, mapEnv(map[string]string{
-		"TCUSAGE_SINK":         "file://" + abs,
+		"TCUSAGE_SINK":         "file://" + opt.dir,
 		"TCUSAGE_RESTATE_DAYS": "0",
 	}))
-	msg, _ := json.Marshal(plan.Override{Date: day.String()})
-	ev := scfevent.Event{Timer: &scfevent.Timer{Type: "Timer", TriggerName: "demo", Time: time.Now().UTC().Truncate(time.Second), Message: string(msg)}}
-
-	specs := function.All()
-	fns := make([]*function.Function, len(specs))
-	for i, s := range specs {
+	var fns []*function.Function
+	for _, s := range function.All() {
 		fn, err := function.New(s, env, function.Options{Home: os.TempDir(), Logger: logger.With("function", s.Name)})
 		if err != nil {
-			return err
+			return nil, err
 		}
-		fns[i] = fn
+		fns = append(fns, fn)
 	}
+	return fns, nil
+}
+
+// runTimers runs every function's timer for day at once; errs[i] is function i's error.
+func runTimers(ctx context.Context, fns []*function.Function, day calendar.Day) []error {
+	msg, _ := json.Marshal(plan.Override{Date: day.String()})
+	ev := scfevent.Event{Timer: &scfevent.Timer{Type: "Timer", TriggerName: "demo", Time: time.Now().UTC().Truncate(time.Second), Message: string(msg)}}
 	errs := make([]error, len(fns))
 	var wg sync.WaitGroup
-	start := time.Now()
 	for i, fn := range fns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, errs[i] = fn.Handle(ctx, ev)
-		}()
+		wg.Go(func() { _, errs[i] = fn.Handle(ctx, ev) })
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
+	return errs
+}
 
+// printPartitions prints a line per dataset's partition of day and returns what failed.
+func printPartitions(ctx context.Context, stdout io.Writer, fns []*function.Function, errs []error, day calendar.Day) []error {
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	defer tw.Flush()
 	fmt.Fprintln(tw, "DATASET\tPARTITION\tSTATUS\tAPPS\tROWS\tFILES\tBYTES")
 	var failed []error
 	for i, fn := range fns {
@@ -114,14 +153,5 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		dir, _ := snapshot.PartitionDir(prefix, m.Dataset, m.Date)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\n", m.Dataset, dir, m.Status, len(m.Apps), rows, len(m.Files), bytes)
 	}
-	tw.Flush()
-	cancel()
-	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-		failed = append(failed, err)
-	}
-	if len(failed) > 0 {
-		return errors.Join(failed...)
-	}
-	fmt.Fprintf(stdout, "\nDone in %s. Each partition's _manifest.json lists its files with rows, bytes and SHA-256.\nCheck them with: go run ./cmd/tcusage verify --sink file://%s\n", elapsed.Round(time.Millisecond), abs)
-	return nil
+	return failed
 }

@@ -245,63 +245,98 @@ type call struct {
 func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) (answer, FaultKind) {
 	reqID := newRequestID()
 	fail := func(err *apiError) (answer, FaultKind) { return errorAnswer(reqID, err), "" }
+	body, aerr := readCall(w, r, rec)
+	if aerr != nil {
+		return fail(aerr)
+	}
+	signer, aerr := e.authenticate(r, body, rec)
+	if aerr != nil {
+		return fail(aerr)
+	}
+	action, aerr := e.resolve(signer.service, rec, signer.intl)
+	if aerr != nil {
+		return fail(aerr)
+	}
+	c := &call{action: action, region: rec.Region, intl: signer.intl, secretID: signer.secretID, requestID: reqID}
+	// Faults, then rate limits, then the action itself.
+	fault := e.faults.next(action.Name)
+	if code := fault.apiCode(); code != "" {
+		return errorAnswer(reqID, errorf(code, "Injected fault %s.", fault)), fault
+	}
+	if aerr := e.allow(c); aerr != nil {
+		return fail(aerr)
+	}
+	return e.dispatch(c, body), fault
+}
 
+// readCall reads the body and checks the protocol: POST, JSON, and the X-TC-* headers every call
+// carries.
+func readCall(w http.ResponseWriter, r *http.Request, rec *Request) ([]byte, *apiError) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	rec.Body = body
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return fail(errorf(CodeRequestSizeLimit, "The request body exceeds %d bytes.", maxBody))
+			return nil, errorf(CodeRequestSizeLimit, "The request body exceeds %d bytes.", maxBody)
 		}
-		return fail(errorf(CodeInvalidParameter, "The request body could not be read: %v.", err))
+		return nil, errorf(CodeInvalidParameter, "The request body could not be read: %v.", err)
 	}
 	if r.Method != http.MethodPost {
-		return fail(errorf(CodeUnsupportedProtocol, "The emulator serves only POST requests (got %s).", r.Method))
+		return nil, errorf(CodeUnsupportedProtocol, "The emulator serves only POST requests (got %s).", r.Method)
 	}
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
-		return fail(errorf(CodeUnsupportedProtocol, "The emulator serves only Content-Type application/json."))
+		return nil, errorf(CodeUnsupportedProtocol, "The emulator serves only Content-Type application/json.")
 	}
 	rec.Action = r.Header.Get("X-TC-Action")
 	rec.Version = r.Header.Get("X-TC-Version")
 	rec.Region = r.Header.Get("X-TC-Region")
 	for _, hp := range [][2]string{{"X-TC-Action", "Action"}, {"X-TC-Version", "Version"}, {"X-TC-Timestamp", "Timestamp"}} {
 		if r.Header.Get(hp[0]) == "" {
-			return fail(errorf(CodeMissingParameter, "The request is missing a required parameter `%s`.", hp[1]))
+			return nil, errorf(CodeMissingParameter, "The request is missing a required parameter `%s`.", hp[1])
 		}
 	}
+	return body, nil
+}
 
-	// Authentication.
+// signer is who signed a call, for which service, through which site.
+type signer struct {
+	secretID, service string
+	intl              bool
+}
+
+// authenticate checks the TC3-HMAC-SHA256 signature of a call, its timestamp and its token.
+func (e *Emulator) authenticate(r *http.Request, body []byte, rec *Request) (signer, *apiError) {
 	authz := r.Header.Get("Authorization")
 	if authz == "" {
-		return fail(errorf(CodeInvalidAuthorization, "The Authorization header is missing."))
+		return signer{}, errorf(CodeInvalidAuthorization, "The Authorization header is missing.")
 	}
 	auth, perr := parseAuthorization(authz)
 	if perr != nil {
-		return fail(errorf(CodeInvalidAuthorization, "The Authorization header is malformed: %v.", perr))
+		return signer{}, errorf(CodeInvalidAuthorization, "The Authorization header is malformed: %v.", perr)
 	}
 	rec.SecretID = auth.SecretID
 	tsText := r.Header.Get("X-TC-Timestamp")
 	ts, err := strconv.ParseInt(tsText, 10, 64)
 	if err != nil {
-		return fail(errorf(CodeInvalidParameter, "The parameter `Timestamp` must be unix seconds."))
+		return signer{}, errorf(CodeInvalidParameter, "The parameter `Timestamp` must be unix seconds.")
 	}
 	signedAt := time.Unix(ts, 0)
 	if skew := e.cfg.WallClock().Sub(signedAt); skew > maxSkew || skew < -maxSkew {
-		return fail(errorf(CodeSignatureExpire, "Signature expired. Timestamp and server time cannot differ by more than five minutes."))
+		return signer{}, errorf(CodeSignatureExpire, "Signature expired. Timestamp and server time cannot differ by more than five minutes.")
 	}
 	cred, ok := e.credential(auth.SecretID)
 	if !ok {
-		return fail(errorf(CodeSecretIDNotFound, "The SecretId is not found, please ensure that your SecretId is correct."))
+		return signer{}, errorf(CodeSecretIDNotFound, "The SecretId is not found, please ensure that your SecretId is correct.")
 	}
 	hostname := r.Host
 	if hn, _, err := net.SplitHostPort(r.Host); err == nil {
 		hostname = hn
 	}
-	service, intl := auth.Service, false
+	s := signer{secretID: auth.SecretID, service: auth.Service}
 	if hs, hi, ok := hostService(hostname); ok {
-		service, intl = hs, hi
+		s.service, s.intl = hs, hi
 	}
-	rec.Service = service
+	rec.Service = s.service
 	payloadHash := sha256Hex(body)
 	if r.Header.Get("X-TC-Content-SHA256") == "UNSIGNED-PAYLOAD" {
 		payloadHash = sha256Hex([]byte("UNSIGNED-PAYLOAD"))
@@ -314,39 +349,28 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	}, payloadHash)
 	// The server signs with its own view of the date and service; a scope that disagrees fails.
 	date := signedAt.UTC().Format(time.DateOnly)
-	want := signature(cred.SecretKey, date, service, stringToSign(tsText, date+"/"+service+"/tc3_request", canon))
-	if !hmac.Equal([]byte(want), []byte(auth.Signature)) || auth.Date != date || auth.Service != service {
-		return fail(errorf(CodeSignatureFailure, "The provided credentials could not be validated. Please check your signature is correct."))
+	want := signature(cred.SecretKey, date, s.service, stringToSign(tsText, date+"/"+s.service+"/tc3_request", canon))
+	if !hmac.Equal([]byte(want), []byte(auth.Signature)) || auth.Date != date || auth.Service != s.service {
+		return signer{}, errorf(CodeSignatureFailure, "The provided credentials could not be validated. Please check your signature is correct.")
 	}
 	if tok := r.Header.Get("X-TC-Token"); tok != cred.Token {
-		return fail(errorf(CodeTokenFailure, "The token is invalid or does not match the SecretId."))
+		return signer{}, errorf(CodeTokenFailure, "The token is invalid or does not match the SecretId.")
 	}
+	return s, nil
+}
 
-	// Action, version and region.
+// resolve finds the call's action and checks its version and region.
+func (e *Emulator) resolve(service string, rec *Request, intl bool) (tcapi.Action, *apiError) {
 	action, ok := findAction(service, rec.Action)
-	if !ok {
-		return fail(errorf(CodeInvalidAction, "The action `%s` is not found for service `%s`.", rec.Action, service))
+	switch {
+	case !ok:
+		return action, errorf(CodeInvalidAction, "The action `%s` is not found for service `%s`.", rec.Action, service)
+	case rec.Version != action.Version:
+		return action, errorf(CodeNoSuchVersion, "The version `%s` of action `%s` does not exist.", rec.Version, rec.Action)
+	case action == tcapi.DescribeTrtcInteractiveTime && e.cfg.InteractiveTimeOffline:
+		return action, errorf(CodeActionOffline, "接口已下线 (the action DescribeTrtcInteractiveTime is offline).")
 	}
-	if rec.Version != action.Version {
-		return fail(errorf(CodeNoSuchVersion, "The version `%s` of action `%s` does not exist.", rec.Version, rec.Action))
-	}
-	if action == tcapi.DescribeTrtcInteractiveTime && e.cfg.InteractiveTimeOffline {
-		return fail(errorf(CodeActionOffline, "接口已下线 (the action DescribeTrtcInteractiveTime is offline)."))
-	}
-	if aerr := checkRegion(action, rec.Region, intl); aerr != nil {
-		return fail(aerr)
-	}
-	c := &call{action: action, region: rec.Region, intl: intl, secretID: auth.SecretID, requestID: reqID}
-
-	// Faults, then rate limits, then the action itself.
-	fault := e.faults.next(action.Name)
-	if code := fault.apiCode(); code != "" {
-		return errorAnswer(reqID, errorf(code, "Injected fault %s.", fault)), fault
-	}
-	if aerr := e.allow(c); aerr != nil {
-		return fail(aerr)
-	}
-	return e.dispatch(c, body), fault
+	return action, checkRegion(action, rec.Region, intl)
 }
 
 // hostService returns the service named by a <service>[.intl|.<region>].tencentcloudapi.com host.

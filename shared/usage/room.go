@@ -104,77 +104,116 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		// invalid bytes) and the CSV (which would carry them): refuse rather than guess.
 		return RoomUsageResult{}, errors.New("room usage CSV is not valid UTF-8")
 	}
-	// Pass 1: validate everything and see whether rooms are in order.
+	scan, err := scanRoomUsage(data)
+	if err != nil {
+		return RoomUsageResult{}, err
+	}
+	w, err := open(scan.columns)
+	if err != nil {
+		return RoomUsageResult{}, err
+	}
+	e := &roomEmitter{w: w, pos: scan.pos, row: make(Row, len(scan.columns)), date: Str(date), app: Uint(app)}
+	if scan.sorted {
+		err = e.inOrder(data)
+	} else {
+		err = e.byRoom(data, scan.rows)
+	}
+	if err != nil {
+		return RoomUsageResult{}, errors.Join(err, w.Close())
+	}
+	return RoomUsageResult{Columns: scan.columns, Rows: scan.rows}, w.Close()
+}
+
+// roomScan is what a first pass over a room-usage CSV finds: the output columns and where each
+// header column goes, how many rooms there are, and whether they come in room ID order.
+type roomScan struct {
+	columns []string
+	pos     []int
+	rows    int64
+	sorted  bool
+}
+
+// scanRoomUsage validates the whole CSV (header, field counts, values) without keeping it.
+func scanRoomUsage(data string) (roomScan, error) {
 	r := newRecordReader(data)
 	header, err := r.Read()
 	if err != nil {
-		return RoomUsageResult{}, fmt.Errorf("room usage CSV header: %w", err)
+		return roomScan{}, fmt.Errorf("room usage CSV header: %w", err)
 	}
 	header = slices.Clone(header) // the reader reuses its record for the next row
-	cols, pos, err := roomLayout(header)
-	if err != nil {
-		return RoomUsageResult{}, err
+	scan := roomScan{sorted: true}
+	if scan.columns, scan.pos, err = roomLayout(header); err != nil {
+		return roomScan{}, err
 	}
-	sorted := true
 	var prev string
-	var n int64
 	for {
 		rec, err := r.Read()
 		if errors.Is(err, io.EOF) {
-			break
+			return scan, nil
 		}
 		if err != nil {
-			return RoomUsageResult{}, fmt.Errorf("room usage CSV: %w", err)
+			return roomScan{}, fmt.Errorf("room usage CSV: %w", err)
 		}
-		n++
-		if err := checkRoomRecord(rec, header, n); err != nil {
-			return RoomUsageResult{}, err
+		scan.rows++
+		if err := checkRoomRecord(rec, header, scan.rows); err != nil {
+			return roomScan{}, err
 		}
-		if n > 1 && rec[0] < prev {
-			sorted = false
+		if scan.rows > 1 && rec[0] < prev {
+			scan.sorted = false
 		}
 		prev = rec[0] // both readers return fresh strings (or substrings of data) per record
 	}
+}
 
-	w, err := open(cols)
-	if err != nil {
-		return RoomUsageResult{}, err
+// roomEmitter writes validated room records as rows, reusing one row.
+type roomEmitter struct {
+	w         RowWriter
+	pos       []int
+	row       Row
+	date, app Value
+}
+
+func (e *roomEmitter) emit(rec []string) error {
+	for i := range e.row {
+		e.row[i] = Value{Number: true}
 	}
-	row := make(Row, len(cols))
-	dateV, appV := Str(date), Uint(app)
-	emit := func(rec []string) error {
-		for i := range row {
-			row[i] = Value{Number: true}
-		}
-		row[0], row[1], row[2] = dateV, appV, Str(rec[0])
-		for i, v := range rec[1:] {
-			row[pos[i]] = Value{Text: trimZeros(v), Number: true}
-		}
-		return w.WriteRow(row)
+	e.row[0], e.row[1], e.row[2] = e.date, e.app, Str(rec[0])
+	for i, v := range rec[1:] {
+		e.row[e.pos[i]] = Value{Text: trimZeros(v), Number: true}
 	}
-	// Pass 2: write, in order.
-	r = newRecordReader(data)
+	return e.w.WriteRow(e.row)
+}
+
+// inOrder writes the records as they come (they are already in room ID order).
+func (e *roomEmitter) inOrder(data string) error {
+	r := newRecordReader(data)
 	if _, err := r.Read(); err != nil {
-		return RoomUsageResult{}, errors.Join(err, w.Close())
+		return err
 	}
-	if sorted {
-		for {
-			rec, err := r.Read()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err == nil {
-				err = emit(rec)
-			}
-			if err != nil {
-				return RoomUsageResult{}, errors.Join(err, w.Close())
-			}
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			return nil
 		}
-		return RoomUsageResult{Columns: cols, Rows: n}, w.Close()
+		if err == nil {
+			err = e.emit(rec)
+		}
+		if err != nil {
+			return err
+		}
 	}
+}
+
+// byRoom sorts the records' byte spans by room ID, then writes each record re-read from its span:
+// only the n spans are held, never the records.
+func (e *roomEmitter) byRoom(data string, n int64) error {
 	type span struct {
 		room       string
 		start, end int64
+	}
+	r := newRecordReader(data)
+	if _, err := r.Read(); err != nil {
+		return err
 	}
 	spans := make([]span, 0, n)
 	for {
@@ -184,7 +223,7 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 			break
 		}
 		if err != nil {
-			return RoomUsageResult{}, errors.Join(err, w.Close())
+			return err
 		}
 		spans = append(spans, span{room: rec[0], start: start, end: r.InputOffset()})
 	}
@@ -200,13 +239,13 @@ func WriteRoomUsage(date string, app uint64, data string, open func(columns []st
 		}
 		rec, err := one.Read()
 		if err == nil {
-			err = emit(rec)
+			err = e.emit(rec)
 		}
 		if err != nil {
-			return RoomUsageResult{}, errors.Join(err, w.Close())
+			return err
 		}
 	}
-	return RoomUsageResult{Columns: cols, Rows: n}, w.Close()
+	return nil
 }
 
 func newRoomReader(data string) *csv.Reader {
