@@ -21,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/tcusage/tcusage/shared/credential"
+	"github.com/tcusage/tcusage/shared/remote"
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
@@ -337,6 +338,7 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 		ae.Code, ae.Message = CodeParseJSONError, "response has no Response object"
 		ae.RequestID = info.requestID()
 	case err == nil:
+		c.boundRequestID(out)
 		return nil
 	default:
 		var se *tcerr.TencentCloudSDKError
@@ -352,7 +354,23 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 			ae.Code, ae.Message, ae.cause = CodeNetworkError, fmt.Sprintf("attempt timed out after %s", c.timeout), ErrAttemptTimeout
 		}
 	}
+	// The code and request ID came from the remote: bounded like the message before anything
+	// logs, answers or stores them.
+	creds := c.credentials()
+	ae.Code, ae.RequestID = remote.Code(creds.Scrub(ae.Code)), remote.ID(creds.Scrub(ae.RequestID))
 	return ae
+}
+
+// boundRequestID bounds the request ID a successful answer put into out (every tcapi response
+// has a RequestID field), as attempt bounds an error's.
+func (c *Client) boundRequestID(out any) {
+	v := reflect.ValueOf(out).Elem()
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	if f := v.FieldByName("RequestID"); f.IsValid() && f.Kind() == reflect.String && f.CanSet() {
+		f.SetString(remote.ID(c.credentials().Scrub(f.String())))
+	}
 }
 
 func (c *Client) clean(s string) string { return cleanMessage(s, c.credentials()) }

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"net"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/tcusage/tcusage/shared/credential"
+	"github.com/tcusage/tcusage/shared/remote"
 )
 
 // Client-side error codes. The first four are the SDK's own; CodeDecodeError is this package's.
@@ -110,16 +110,7 @@ func isRateLimitCode(code string) bool {
 		code == "OperationDenied.FreqOverLimit"
 }
 
-// cleanMessage removes credentials from s and shortens it to about maxMessage bytes.
+// cleanMessage removes credentials from s and bounds it as a remote's message.
 func cleanMessage(s string, creds credential.Credentials) string {
-	s = creds.Scrub(s)
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= maxMessage {
-		return s
-	}
-	cut := maxMessage
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + "…"
+	return remote.Message(creds.Scrub(s))
 }

@@ -22,12 +22,14 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	cossdk "github.com/tencentyun/cos-go-sdk-v5"
 
 	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/endpoint"
+	"github.com/tcusage/tcusage/shared/remote"
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
@@ -78,6 +80,7 @@ func ValidRegion(region string) error {
 type Store struct {
 	c        *cossdk.Client
 	auth     *cossdk.AuthorizationTransport
+	creds    atomic.Pointer[credential.Credentials] // the keys in use, to scrub from what COS answers
 	bucket   string
 	pageSize int
 	log      *slog.Logger
@@ -126,7 +129,9 @@ func New(cfg Config) (*Store, error) {
 	if page <= 0 || page > 1000 {
 		page = 1000
 	}
-	return &Store{c: client, auth: auth, bucket: cfg.Bucket, pageSize: page, log: log}, nil
+	st := &Store{c: client, auth: auth, bucket: cfg.Bucket, pageSize: page, log: log}
+	st.creds.Store(&cfg.Credentials)
+	return st, nil
 }
 
 // plainEndpoint checks a COS endpoint override: host:port on loopback, or http://host:port for
@@ -165,6 +170,7 @@ func (s *Store) SetCredentials(c credential.Credentials) error {
 		return fmt.Errorf("cos: %w", err)
 	}
 	s.auth.SetCredential(c.SecretID, c.SecretKey, c.Token)
+	s.creds.Store(&c)
 	return nil
 }
 
@@ -348,6 +354,9 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
+// credentials returns the keys in use.
+func (s *Store) credentials() credential.Credentials { return *s.creds.Load() }
+
 func (s *Store) wrap(op, key string, err error) error {
 	e := &Error{Op: op, Bucket: s.bucket, Key: key, Err: err}
 	if r, ok := cossdk.IsCOSError(err); ok {
@@ -358,6 +367,11 @@ func (s *Store) wrap(op, key string, err error) error {
 				e.RequestID = r.Response.Header.Get("X-Cos-Request-Id")
 			}
 		}
+		// What COS (or whatever answered in its place) wrote is untrusted: no secret, and only
+		// what a real code, request ID and message are made of.
+		creds := s.credentials()
+		e.Code, e.RequestID = remote.Code(creds.Scrub(e.Code)), remote.ID(creds.Scrub(e.RequestID))
+		e.Message = remote.Message(creds.Scrub(e.Message))
 	}
 	return e
 }
