@@ -63,7 +63,7 @@ func newTestEnv(t *testing.T, cfg emulator.Config) *testEnv {
 		"TENCENTCLOUD_SECRET_ID":    emulator.TestSecretID,
 		"TENCENTCLOUD_SECRET_KEY":   emulator.TestSecretKey,
 		"TCUSAGE_API_ENDPOINT":      emu.Addr,
-		"TCUSAGE_API_RATE":          "*=1/1ms,DescribeTrtcRoomUsage=1/16ms,DescribeTrtcUsage=1/1ms",
+		"TCUSAGE_API_RATE":          "*=1/1ms,DescribeTrtcRoomUsage=1/20ms,DescribeTrtcUsage=1/1ms",
 		"TCUSAGE_SINK":              "file://" + dir,
 		"TCUSAGE_SDK_APP_IDS":       "1400000001,1400000002",
 		"TCUSAGE_ESS_APP_ID":        "ess_app_demo",
