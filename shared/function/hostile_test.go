@@ -29,7 +29,8 @@ type errorAnswer struct {
 func TestHostileHTTPQueries(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, emulator.Config{})
-	fns := map[string]*function.Function{"telcall": e.build(function.TelCall), "roomusage": e.build(function.Room)}
+	fns := map[string]*function.Function{"telcall": e.build(function.TelCall), "roomusage": e.build(function.Room),
+		"trtcusage": e.build(function.TRTC), "essbill": e.build(function.ESS)}
 	huge := strings.Repeat("9", 1<<20)
 	cases := []struct {
 		name   string
@@ -50,7 +51,7 @@ func TestHostileHTTPQueries(t *testing.T) {
 		{"app unknown here", "telcall", url.Values{"app": {"1400000003"}}, false, 400, "InvalidParameter", "app"},
 		{"megabyte app", "telcall", url.Values{"app": {huge}}, false, 400, "InvalidParameter", "app"},
 		{"empty app", "telcall", url.Values{"app": {" , "}}, false, 400, "InvalidParameter", "app"},
-		{"huge range", "telcall", url.Values{"from": {"2000-01-01"}, "to": {"2024-05-09"}}, false, 400, "InvalidParameter", "to"},
+		{"huge range", "telcall", url.Values{"from": {"2021-01-01"}, "to": {"2024-05-09"}}, false, 400, "InvalidParameter", "to"},
 		{"range of the whole calendar", "telcall", url.Values{"from": {"0001-01-01"}, "to": {"9999-12-31"}}, false, 400, "InvalidParameter", "to"},
 		{"32 days", "telcall", url.Values{"from": {"2024-04-08"}, "to": {"2024-05-09"}}, false, 400, "InvalidParameter", "to"},
 		{"reversed range", "telcall", url.Values{"from": {"2024-05-09"}, "to": {"2024-05-01"}}, false, 400, "InvalidParameter", "from"},
@@ -58,6 +59,11 @@ func TestHostileHTTPQueries(t *testing.T) {
 		{"today is not complete", "telcall", url.Values{"date": {"2024-05-10"}}, false, 400, "InvalidParameter", "date"},
 		{"before the data window", "roomusage", url.Values{"date": {"2024-02-09"}}, false, 400, "InvalidParameter", "date"},
 		{"range starting before the window", "roomusage", url.Values{"from": {"2024-02-01"}, "to": {"2024-02-20"}}, false, 400, "InvalidParameter", "from"},
+		{"the epoch: before the API's first day", "telcall", url.Values{"date": {"1970-01-01"}}, false, 400, "InvalidParameter", "date"},
+		{"year one (ESS)", "essbill", url.Values{"date": {"0001-01-01"}}, false, 400, "InvalidParameter", "date"},
+		{"the epoch (ESS)", "essbill", url.Values{"date": {"1970-01-01"}}, false, 400, "InvalidParameter", "date"},
+		{"year one (TRTC)", "trtcusage", url.Values{"date": {"0001-01-01"}}, false, 400, "InvalidParameter", "date"},
+		{"range from the epoch (TRTC)", "trtcusage", url.Values{"from": {"1970-01-01"}, "to": {"1970-01-02"}}, false, 400, "InvalidParameter", "from"},
 		{"impossible date", "telcall", url.Values{"date": {"2024-02-30"}}, false, 400, "InvalidParameter", "date"},
 		{"traversal in date", "telcall", url.Values{"date": {"2024-05-09/../../x"}}, false, 400, "InvalidParameter", "date"},
 		{"duplicate date", "telcall", url.Values{"date": {"2024-05-09", "2024-05-08"}}, false, 400, "InvalidParameter", "date"},
@@ -151,7 +157,8 @@ func TestHostileHTTPEvents(t *testing.T) {
 func TestHostileTimerMessages(t *testing.T) {
 	t.Parallel()
 	e := newTestEnv(t, emulator.Config{})
-	fns := map[string]*function.Function{"telcall": e.build(function.TelCall), "roomusage": e.build(function.Room)}
+	fns := map[string]*function.Function{"telcall": e.build(function.TelCall), "roomusage": e.build(function.Room),
+		"trtcusage": e.build(function.TRTC), "essbill": e.build(function.ESS)}
 	for _, c := range []struct {
 		name, fn, message, want string
 	}{
@@ -159,7 +166,8 @@ func TestHostileTimerMessages(t *testing.T) {
 		{"NUL in apps", "telcall", `{"apps":["1400000001\u0000"]}`, `Message.apps: "1400000001\x00" is not a configured app`},
 		{"non-numeric app", "telcall", `{"apps":["abc"]}`, `Message.apps: "abc" is not a configured app`},
 		{"app as a number", "telcall", `{"apps":[1400000001]}`, "Message: want empty or a JSON object"},
-		{"huge range", "telcall", `{"from":"2000-01-01","to":"2024-05-09"}`, "Message.to: the range 2000-01-01..2024-05-09 covers 8896 days; at most 31 per run"},
+		{"huge range", "telcall", `{"from":"2021-01-01","to":"2024-05-09"}`, "Message.to: the range 2021-01-01..2024-05-09 covers 1225 days; at most 31 per run"},
+		{"the epoch", "telcall", `{"date":"1970-01-01"}`, "Message.date: 1970-01-01 is before 2020-02-10, the earliest day this API serves"},
 		{"reversed range", "telcall", `{"from":"2024-05-09","to":"2024-05-01"}`, "Message.from: 2024-05-09 is after Message.to=2024-05-01"},
 		{"future date", "telcall", `{"date":"2030-01-01"}`, "Message.date: 2030-01-01 is not a complete day yet"},
 		{"before the data window", "roomusage", `{"date":"2024-01-01"}`, "Message.date: 2024-01-01 is before 2024-02-10"},

@@ -21,8 +21,8 @@ func (TelCall) Schema() usage.Schema { return usage.TelCallSchema }
 // Action implements Source.
 func (TelCall) Action() tcapi.Action { return tcapi.DescribeTelCallInfo }
 
-// Earliest implements Source: the API sets no documented floor.
-func (TelCall) Earliest(calendar.Day) calendar.Day { return calendar.Day{} }
+// Earliest implements Source: the API documents no window; no data predates its API version.
+func (TelCall) Earliest(calendar.Day) calendar.Day { return tcapi.DescribeTelCallInfo.Since() }
 
 // CallsPerApp implements Source.
 func (TelCall) CallsPerApp() int { return 1 }

@@ -51,8 +51,9 @@ func (t *TRTC) Action() tcapi.Action {
 	return tcapi.DescribeTrtcInteractiveTime
 }
 
-// Earliest implements Source: no documented floor.
-func (*TRTC) Earliest(calendar.Day) calendar.Day { return calendar.Day{} }
+// Earliest implements Source: the API documents no window; no data predates its API version
+// (both actions share it).
+func (*TRTC) Earliest(calendar.Day) calendar.Day { return tcapi.DescribeTrtcUsage.Since() }
 
 // CallsPerApp implements Source.
 func (*TRTC) CallsPerApp() int { return 1 }

@@ -6,7 +6,11 @@
 // fields tcusage sends or reads are declared; unknown response fields are ignored.
 package tcapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/tcusage/tcusage/shared/calendar"
+)
 
 // Action names one API action: what goes into X-TC-Action, X-TC-Version, the signing scope
 // (Service) and X-TC-Region (Region, empty when the action does not need one), and its documented
@@ -25,6 +29,14 @@ type Action struct {
 
 // String returns "service:Version/Name", for logs and errors.
 func (a Action) String() string { return a.Service + ":" + a.Version + "/" + a.Name }
+
+// Since is the day of the action's API version (Tencent names versions after their release
+// day): no data it serves can be older, so it is the earliest day worth asking for when the API
+// documents no window of its own. The zero Day when the version is not a date.
+func (a Action) Since() calendar.Day {
+	d, _ := calendar.Parse(a.Version)
+	return d
+}
 
 // Rate is a rate limit: at most Calls calls in any Per.
 type Rate struct {
