@@ -36,7 +36,9 @@ func (*ESSBill) Schema() usage.Schema { return usage.ESSBillSchema }
 func (*ESSBill) Action() tcapi.Action { return tcapi.ChannelDescribeBillUsageDetail }
 
 // Earliest implements Source: the API documents no window; no data predates its API version.
-func (*ESSBill) Earliest(calendar.Day) calendar.Day { return tcapi.ChannelDescribeBillUsageDetail.Since() }
+func (*ESSBill) Earliest(calendar.Day) calendar.Day {
+	return tcapi.ChannelDescribeBillUsageDetail.Since()
+}
 
 // CallsPerApp implements Source: at least one page per organisation.
 func (e *ESSBill) CallsPerApp() int { return max(1, len(e.OrgOpenIDs)) }
