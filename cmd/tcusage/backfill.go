@@ -45,6 +45,7 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	if err != nil {
 		return err
 	}
+	fn.Runner.Sweep(ctx, 24*time.Hour) // leftovers of a backfill killed a day ago or more
 	var bar *progressbar.ProgressBar
 	if interactive {
 		bar = progressbar.NewOptions(len(w.Days),

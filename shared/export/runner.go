@@ -240,3 +240,24 @@ func (r *Runner) margin() time.Duration {
 func (r *Runner) Estimate(n int) time.Duration {
 	return time.Duration(n)*r.Interval + r.Latency + r.margin()
 }
+
+// tempSweeper is a store that can remove the temporary files a killed process left (file).
+type tempSweeper interface {
+	SweepTemp(ctx context.Context, olderThan time.Duration, now time.Time) (int, error)
+}
+
+// Sweep removes what runs killed before their clean-up (kill -9, an SCF timeout) left behind,
+// once it is older than age, so that no live run still uses it: spools and ESS sort runs in
+// TempDir, and the store's own temporary files. Failures are logged; a sweep never stops a run.
+func (r *Runner) Sweep(ctx context.Context, age time.Duration) {
+	log := r.logger()
+	now := time.Now() // file times are wall-clock times, whatever clock dates come from
+	if n, err := snapshot.SweepTemp(r.TempDir, age, now); err != nil || n > 0 {
+		log.InfoContext(ctx, "swept leftover temporary files", "removed", n, "error", err)
+	}
+	if s, ok := r.Store.(tempSweeper); ok {
+		if n, err := s.SweepTemp(ctx, age, now); err != nil || n > 0 {
+			log.InfoContext(ctx, "swept leftover temporary files in the store", "removed", n, "error", err)
+		}
+	}
+}

@@ -109,6 +109,7 @@ type Function struct {
 // with each invocation.
 func (f *Function) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
 	f.refreshCredentials(ctx)
+	f.Runner.Sweep(ctx, sweepAge(ctx))
 	switch {
 	case ev.Timer != nil:
 		return f.timer(ctx, ev.Timer)
@@ -116,6 +117,16 @@ func (f *Function) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
 		return f.Query.Serve(ctx, ev.HTTP), nil
 	}
 	return nil, errors.New("event is neither a timer nor an HTTP request")
+}
+
+// sweepAge is how old a temporary file must be before a run removes it as a killed run's
+// leftover: at least the function's timeout (the time this invocation has, on SCF at most 15
+// minutes for a synchronous call), and a day when there is no deadline (local commands).
+func sweepAge(ctx context.Context) time.Duration {
+	if dl, ok := ctx.Deadline(); ok {
+		return max(time.Until(dl), 15*time.Minute)
+	}
+	return 24 * time.Hour
 }
 
 // timer runs the window a timer event plans: yesterday and the restatement days, or the Message's

@@ -3,8 +3,11 @@ package function_test
 import (
 	"encoding/json"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -232,4 +235,61 @@ func TestHostileConfiguration(t *testing.T) {
 			assert.NotContains(t, err.Error(), emulator.TestSecretKey)
 		})
 	}
+}
+
+// HEAD never changes anything, and no HEAD answer carries a body: a HEAD with save=true is
+// refused before any API call or write, and error answers to HEAD have headers only.
+func TestHEADNeverWritesAndCarriesNoBody(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{})
+	fn := e.build(function.TelCall)
+	head := func(q url.Values, headers map[string]string) string {
+		return strings.Replace(urlEvent(q, headers), `"httpMethod":"GET"`, `"httpMethod":"HEAD"`, 1)
+	}
+	r := httpAnswer(t, fn, head(url.Values{"date": {"2024-05-09"}, "save": {"true"}}, auth()))
+	assert.Equal(t, 400, r.StatusCode)
+	assert.Empty(t, r.Body)
+	assert.Empty(t, e.emu.Requests(), "no API call")
+	_, err := os.Stat(filepath.Join(e.dir, "telcall"))
+	assert.ErrorIs(t, err, os.ErrNotExist, "nothing written")
+
+	for name, ev := range map[string]string{
+		"bad date":  head(url.Values{"date": {"2024-02-30"}}, auth()),
+		"no token":  head(url.Values{}, nil),
+		"the query": head(url.Values{"date": {"2024-05-09"}}, auth()),
+	} {
+		r := httpAnswer(t, fn, ev)
+		assert.Empty(t, r.Body, name)
+		assert.NotEmpty(t, r.Headers["Content-Type"], name)
+	}
+}
+
+// A run sweeps what killed runs left (kill -9 skips their clean-up): spools in its temp
+// directory and the file store's temporary files, once older than the function's timeout; a
+// fresh one, possibly a live run's, stays.
+func TestRunsSweepKilledRunsLeftovers(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{})
+	tmp := t.TempDir()
+	fn, err := function.New(function.TelCall, func(k string) string { return e.vars[k] }, function.Options{Home: t.TempDir(), Now: clock, TempDir: tmp})
+	require.NoError(t, err)
+	old := time.Now().Add(-48 * time.Hour)
+	put := func(path string, mtime time.Time) {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte("left over"), 0o644))
+		require.NoError(t, os.Chtimes(path, mtime, mtime))
+	}
+	oldSpool, freshSpool := filepath.Join(tmp, "tcusage-spool-123"), filepath.Join(tmp, "tcusage-spool-456")
+	oldStoreTemp := filepath.Join(e.dir, "telcall", ".tmp-_manifest.json-ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+	put(oldSpool, old)
+	put(freshSpool, time.Now())
+	put(oldStoreTemp, old)
+	_, err = invoke(t, fn, timerEvent(`{"date":"2024-05-09"}`))
+	require.NoError(t, err)
+	for _, gone := range []string{oldSpool, oldStoreTemp} {
+		_, err := os.Stat(gone)
+		assert.ErrorIs(t, err, os.ErrNotExist, gone)
+	}
+	_, err = os.Stat(freshSpool)
+	assert.NoError(t, err, "a fresh spool may be a live run's")
 }

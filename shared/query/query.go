@@ -54,23 +54,26 @@ func (h *Handler) logger() *slog.Logger {
 // Serve answers one HTTP request. Every outcome is an HTTP answer; nothing is an error.
 func (h *Handler) Serve(ctx context.Context, req *scfevent.HTTPRequest) scfevent.HTTPResponse {
 	if req.Method != http.MethodGet && req.Method != http.MethodHead {
-		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET is supported", "")
+		resp := errorResponse(http.StatusMethodNotAllowed, "MethodNotAllowed", "only GET and HEAD are supported", "")
 		resp.Headers["Allow"] = "GET, HEAD"
 		return resp
 	}
 	if denied := checkAuth(h.TokenSHA256, req.Header); denied != nil {
 		if denied.StatusCode == http.StatusUnauthorized {
 			n := h.authFailures.Add(1)
-			h.logger().WarnContext(ctx, "HTTP query refused: bad or missing bearer token", "source_ip", req.SourceIP, "failed_auth_total", n)
+			h.logger().WarnContext(ctx, "HTTP query refused: bad or missing bearer token", "source_ip", req.SourceIP, "trigger", req.Trigger, "failed_auth_total", n)
 		}
-		return *denied
+		return headless(req, *denied)
 	}
 	q, err := ParseQuery(req.Query, h.Runner.Apps, h.Runner.Limits())
+	if err == nil && q.Save && req.Method == http.MethodHead {
+		err = &plan.InputError{Field: "save", Problem: "HEAD never changes anything: send GET to save"}
+	}
 	if err != nil {
-		return invalidParameter(err)
+		return headless(req, invalidParameter(err))
 	}
 	if resp := h.checkTime(ctx, q); resp != nil {
-		return *resp
+		return headless(req, *resp)
 	}
 	a := h.newAnswer(q)
 	var stop *scfevent.HTTPResponse
@@ -80,13 +83,19 @@ func (h *Handler) Serve(ctx context.Context, req *scfevent.HTTPRequest) scfevent
 		stop = h.live(ctx, q, a)
 	}
 	if stop != nil {
-		return *stop
+		return headless(req, *stop)
 	}
-	resp := a.response()
+	resp := headless(req, a.response())
+	h.logger().InfoContext(ctx, "HTTP query answered", "from", q.From, "to", q.To, "apps", len(q.Apps), "format", q.Format, "save", q.Save, "bytes", len(resp.Body))
+	return resp
+}
+
+// headless drops the body of an answer to HEAD, whatever its status: HEAD answers carry headers
+// only.
+func headless(req *scfevent.HTTPRequest, resp scfevent.HTTPResponse) scfevent.HTTPResponse {
 	if req.Method == http.MethodHead {
 		resp.Body = ""
 	}
-	h.logger().InfoContext(ctx, "HTTP query answered", "from", q.From, "to", q.To, "apps", len(q.Apps), "format", q.Format, "save", q.Save, "bytes", len(resp.Body))
 	return resp
 }
 
