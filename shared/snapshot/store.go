@@ -17,7 +17,8 @@ import (
 // Implementations must be safe for concurrent use. Keys are relative to the store's root (for COS
 // the bucket); callers pass keys accepted by ValidKey.
 type Store interface {
-	// Put stores body under key, replacing any object there. The body is read from its start;
+	// Put stores body under key, replacing any object there (unless o.IfAbsent). The body is read
+	// from its start;
 	// a store may seek it back to retry. Every Put sends or checks a Content-MD5 digest: when
 	// o.ContentMD5 is nil the store computes it from body.
 	Put(ctx context.Context, key string, body io.ReadSeeker, o PutOptions) error
@@ -39,6 +40,11 @@ type PutOptions struct {
 	ContentType string
 	// ContentMD5 is the raw 16-byte MD5 digest of the body; nil lets the store compute it.
 	ContentMD5 []byte
+	// IfAbsent creates the object only if no object is under key: the check and the write are
+	// one atomic step, so of two such Puts at once exactly one succeeds. The other gets an error
+	// wrapping fs.ErrExist. (COS: x-cos-forbid-overwrite, which a bucket with versioning enabled
+	// ignores; file: an exclusive create.)
+	IfAbsent bool
 }
 
 // ObjectInfo describes a stored object.

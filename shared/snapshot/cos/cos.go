@@ -204,6 +204,10 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, o snaps
 		ContentMD5:    base64.StdEncoding.EncodeToString(sum),
 		ContentLength: size,
 	}}
+	if o.IfAbsent {
+		// The SDK has no field for it; the header is sent and signed like any other.
+		opt.XOptionHeader = &http.Header{"X-Cos-Forbid-Overwrite": {"true"}}
+	}
 	resp, err := s.c.Object.Put(ctx, key, r, opt)
 	closeResp(resp)
 	if err != nil {
@@ -293,7 +297,8 @@ func closeResp(resp *cossdk.Response) {
 }
 
 // Error is a failed COS call. It unwraps to fs.ErrNotExist (404), fs.ErrPermission (403) or
-// snapshot.ErrBadDigest (400 BadDigest) where those apply, and to the SDK's error.
+// snapshot.ErrBadDigest (400 BadDigest) or fs.ErrExist (409 FileAlreadyExists, a Put with IfAbsent
+// on an existing key) where those apply, and to the SDK's error.
 type Error struct {
 	Op, Bucket, Key string
 	// StatusCode is the HTTP status, 0 when no answer came (network errors).
@@ -350,6 +355,8 @@ func (e *Error) Unwrap() []error {
 		errs = append(errs, fs.ErrPermission)
 	case e.Code == "BadDigest":
 		errs = append(errs, snapshot.ErrBadDigest)
+	case e.StatusCode == http.StatusConflict && e.Code == "FileAlreadyExists":
+		errs = append(errs, fs.ErrExist) // a Put with IfAbsent found an object there
 	}
 	return errs
 }

@@ -140,7 +140,7 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, o snaps
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
-	if err := s.root.Rename(tmp, key); err != nil {
+	if err := s.place(tmp, key, o.IfAbsent); err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
 	}
 	if d, err := s.root.Open(dir); err == nil {
@@ -151,6 +151,22 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, o snaps
 		}
 	}
 	return nil
+}
+
+// place moves the written temporary file to key: a rename, or with ifAbsent a hard link, which
+// fails when key exists (the exclusive create), then the removal of the temporary name.
+func (s *Store) place(tmp, key string, ifAbsent bool) error {
+	if !ifAbsent {
+		return s.root.Rename(tmp, key)
+	}
+	if err := s.root.Link(tmp, key); err != nil {
+		s.root.Remove(tmp)
+		if errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("%w: the object exists", fs.ErrExist)
+		}
+		return err
+	}
+	return s.root.Remove(tmp)
 }
 
 // ctxReader stops a copy when its context ends.

@@ -64,6 +64,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	})
 	t.Run("WrongCredentials", func(t *testing.T) { testWrongCredentials(t, newEnv(t)) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newEnv(t)) })
+	t.Run("PutIfAbsent", func(t *testing.T) { testIfAbsent(t, newEnv(t)) })
 }
 
 // key joins the env prefix and a name.
@@ -699,4 +700,44 @@ func testConcurrency(t *testing.T, e Env) {
 		assert.True(t, p.HasManifest)
 		requireSound(t, e, p.Date)
 	}
+}
+
+// testIfAbsent: a Put with IfAbsent creates a missing object and refuses an existing one with
+// fs.ErrExist, leaving it as it was; of many at once on a fresh key exactly one wins, and the
+// object holds the winner's bytes.
+func testIfAbsent(t *testing.T, e Env) {
+	ctx := t.Context()
+	k := key(e, "lease/0001.json")
+	put := func(body string) error {
+		return e.Store.Put(ctx, k, strings.NewReader(body), snapshot.PutOptions{IfAbsent: true, ContentType: "application/json"})
+	}
+	require.NoError(t, put("first"))
+	err := put("second")
+	require.ErrorIs(t, err, fs.ErrExist)
+	assert.Equal(t, "first", get(t, e.Store, k))
+	require.NoError(t, e.Store.Put(ctx, k, strings.NewReader("plain"), snapshot.PutOptions{}), "a plain Put still replaces")
+	assert.Equal(t, "plain", get(t, e.Store, k))
+
+	const racers = 8
+	fresh := key(e, "lease/0002.json")
+	errs := make([]error, racers)
+	var wg sync.WaitGroup
+	for i := range racers {
+		wg.Go(func() {
+			errs[i] = e.Store.Put(ctx, fresh, strings.NewReader(fmt.Sprintf("racer %d", i)), snapshot.PutOptions{IfAbsent: true})
+		})
+	}
+	wg.Wait()
+	winners := 0
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			winners++
+			winner = i
+			continue
+		}
+		assert.ErrorIs(t, err, fs.ErrExist, "racer %d", i)
+	}
+	require.Equal(t, 1, winners, "exactly one of %d racers creates the object", racers)
+	assert.Equal(t, fmt.Sprintf("racer %d", winner), get(t, e.Store, fresh))
 }
