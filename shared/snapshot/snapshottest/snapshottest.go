@@ -65,6 +65,8 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 	t.Run("WrongCredentials", func(t *testing.T) { testWrongCredentials(t, newEnv(t)) })
 	t.Run("Concurrency", func(t *testing.T) { testConcurrency(t, newEnv(t)) })
 	t.Run("PutIfAbsent", func(t *testing.T) { testIfAbsent(t, newEnv(t)) })
+	t.Run("Lease", func(t *testing.T) { testLease(t, newEnv(t)) })
+	t.Run("LeaseRace", func(t *testing.T) { testLeaseRace(t, newEnv(t)) })
 }
 
 // key joins the env prefix and a name.
@@ -740,4 +742,102 @@ func testIfAbsent(t *testing.T, e Env) {
 	}
 	require.Equal(t, 1, winners, "exactly one of %d racers creates the object", racers)
 	assert.Equal(t, fmt.Sprintf("racer %d", winner), get(t, e.Store, fresh))
+}
+
+// leaseClock is a settable wall clock for lease tests.
+type leaseClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *leaseClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *leaseClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testLease: one holder at a time; a held lease names its holder and expiry; release frees it at
+// once; an expired lease is taken over and its old holder finds out on its next renewal; old
+// generations are pruned.
+func testLease(t *testing.T, e Env) {
+	ctx := t.Context()
+	clk := &leaseClock{t: time.Now()}
+	cfg := snapshot.LeaseConfig{TTL: time.Minute, Skew: 5 * time.Second, Now: clk.now}
+	const ds = "roomusage"
+	a, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "timer A", cfg)
+	require.NoError(t, err)
+	_, err = snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "backfill B", cfg)
+	var held *snapshot.HeldError
+	require.ErrorAs(t, err, &held)
+	assert.ErrorIs(t, err, snapshot.ErrLeaseHeld)
+	assert.Equal(t, "timer A", held.Holder)
+	assert.Equal(t, a.Record().ExpiresAt, held.ExpiresAt)
+
+	clk.advance(20 * time.Second)
+	require.NoError(t, a.Renew(ctx))
+	clk.advance(50 * time.Second) // without the renewal it would have expired 10 s ago (5 s past the skew)
+	_, err = snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "backfill B", cfg)
+	require.ErrorIs(t, err, snapshot.ErrLeaseHeld, "renewed, the lease holds")
+	assert.ErrorIs(t, a.Check(), snapshot.ErrLeaseLost, "in its last third, a lease not renewed again must not start writes")
+	require.NoError(t, a.Renew(ctx))
+	require.NoError(t, a.Check())
+
+	require.NoError(t, a.Release(ctx))
+	b, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "backfill B", cfg)
+	require.NoError(t, err, "released, the lease is free at once")
+
+	clk.advance(time.Minute + 6*time.Second) // B stops renewing (killed): expired past the skew
+	c, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "timer C", cfg)
+	require.NoError(t, err, "an expired lease is taken over")
+	assert.ErrorIs(t, b.Renew(ctx), snapshot.ErrLeaseLost, "the old holder finds out")
+	assert.ErrorIs(t, b.Check(), snapshot.ErrLeaseLost)
+	require.NoError(t, c.Check())
+
+	rec, err := snapshot.ReadLease(ctx, e.Store, e.Prefix, ds)
+	require.NoError(t, err)
+	assert.Equal(t, "timer C", rec.Holder)
+	assert.Equal(t, c.Record().Generation, rec.Generation)
+	dir, err := snapshot.LeaseDir(e.Prefix, ds)
+	require.NoError(t, err)
+	objs, err := e.Store.List(ctx, dir)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, len(objs), 2, "older generations are pruned: %v", keysOf(objs))
+	other, err := snapshot.ReadLease(ctx, e.Store, e.Prefix, "telcall")
+	require.NoError(t, err)
+	assert.Nil(t, other, "each dataset has its own lease")
+}
+
+// testLeaseRace: many writers try to take a free lease, and an expired one, at the same moment:
+// exactly one wins each time.
+func testLeaseRace(t *testing.T, e Env) {
+	ctx := t.Context()
+	clk := &leaseClock{t: time.Now()}
+	cfg := snapshot.LeaseConfig{TTL: time.Minute, Skew: time.Second, Now: clk.now}
+	race := func() int {
+		const racers = 8
+		won := make([]bool, racers)
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				_, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, "essbill", fmt.Sprintf("racer %d", i), cfg)
+				if err == nil {
+					won[i] = true
+				} else {
+					assert.ErrorIs(t, err, snapshot.ErrLeaseHeld)
+				}
+			})
+		}
+		wg.Wait()
+		n := 0
+		for _, w := range won {
+			if w {
+				n++
+			}
+		}
+		return n
+	}
+	assert.Equal(t, 1, race(), "a free lease")
+	clk.advance(2 * time.Minute)
+	assert.Equal(t, 1, race(), "an expired lease")
 }
