@@ -130,7 +130,7 @@ func runBackfill(ctx context.Context, r *export.Runner, w plan.Window, force boo
 		if ctx.Err() != nil {
 			break
 		}
-		sum, err := r.Run(ctx, plan.Window{Days: []calendar.Day{d}, Apps: w.Apps}, export.Options{Force: force, Resume: !force})
+		sum, err := r.Run(ctx, plan.Window{Days: []calendar.Day{d}, Apps: w.Apps}, export.Options{Force: force, Resume: !force, WaitForLease: true})
 		for _, p := range sum.Partitions {
 			res.rows += p.Rows
 			if p.Status == export.StatusSkipped {

@@ -19,11 +19,11 @@ type commitInFlight struct {
 }
 
 // startCommit commits the fetched apps of day in the background.
-func (r *Runner) startCommit(ctx context.Context, day calendar.Day, results []*fetched) *commitInFlight {
+func (r *Runner) startCommit(ctx context.Context, day calendar.Day, results []*fetched, guard func() error) *commitInFlight {
 	c := &commitInFlight{done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		c.ps, c.err = r.commitDay(ctx, day, results, &c.part)
+		c.ps, c.err = r.commitDay(ctx, day, results, &c.part, guard)
 	}()
 	return c
 }
@@ -42,7 +42,7 @@ func (c *commitInFlight) finish(sum *Summary) error {
 
 // commitDay commits the fetched apps of one day, unless any of them failed; it records the day's
 // pending and failed app-days in part.
-func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fetched, part *Summary) (PartitionSummary, error) {
+func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fetched, part *Summary, guard func() error) (PartitionSummary, error) {
 	defer func() {
 		for _, f := range results {
 			f.discard()
@@ -71,6 +71,7 @@ func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fet
 		return ps, nil
 	}
 	req := r.commitRequest(day, done)
+	req.Guard = guard
 	for _, f := range done {
 		ps.Rows += f.res.Rows
 	}

@@ -12,7 +12,9 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/calendar"
@@ -31,8 +33,10 @@ type Runner struct {
 	// Apps are the configured apps; a partition is complete when all of them are in.
 	Apps    []string
 	Formats []usage.Format
-	// Zone decides when a cycle of timer runs begins (00:00 in the zone).
-	Zone *time.Location
+	// Zone decides which day is yesterday and when a cycle of timer runs begins: at DaySettles
+	// after 00:00 in the zone (see plan.CycleAt).
+	Zone       *time.Location
+	DaySettles time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Logger receives progress (default: discard).
@@ -51,6 +55,13 @@ type Runner struct {
 	// Margin is the time kept for committing before the deadline (default 5 s plus 200 ms per
 	// file a day of every configured app writes).
 	Margin time.Duration
+
+	leaseMu sync.Mutex
+	unfreed string // token of this runner's last lease if releasing it failed
+	// Lease tunes the dataset's lease, which every run holds while it works: one writer per
+	// dataset at a time, whatever process it runs in (zero: the defaults of
+	// snapshot.LeaseConfig).
+	Lease snapshot.LeaseConfig
 }
 
 // Options tune one run.
@@ -61,6 +72,13 @@ type Options struct {
 	// by default only apps fetched in the current cycle (since 00:00 today in the zone) are
 	// skipped, so that timer runs re-fetch the restatement window once a day.
 	Resume bool
+	// Holder names the run in the dataset's lease, for whoever finds it held (default: this
+	// process, by host and PID).
+	Holder string
+	// WaitForLease waits for another writer's lease to be released or to expire (a person's
+	// backfill), instead of returning at once with Summary.Busy (a timer, whose next invocation
+	// comes soon).
+	WaitForLease bool
 }
 
 // Summary tells what a run did; it is the timer handler's answer.
@@ -71,6 +89,8 @@ type Summary struct {
 	Pending []AppDay `json:"pending,omitempty"`
 	// Failed lists app-days whose fetch failed; their partition got no new manifest.
 	Failed []AppDayError `json:"failed,omitempty"`
+	// Busy is set when another writer held the dataset's lease: the run did nothing.
+	Busy *snapshot.HeldError `json:"busy,omitempty"`
 }
 
 // Partition statuses a run reports besides the manifest's own (complete, partial).
@@ -134,6 +154,16 @@ func (r *Runner) Dataset() string { return r.Source.Schema().Dataset }
 // Limits are the days the runner's API may be asked for at now, in the runner's zone.
 func (r *Runner) Limits() plan.Limits { return plan.LimitsAt(r.now(), r.Zone, r.Source.Earliest) }
 
+// CycleLimits are the limits of the current cycle of timer runs: up to the cycle's newest day,
+// which before the day settles is the day before yesterday.
+func (r *Runner) CycleLimits() plan.Limits {
+	lim := r.Limits()
+	if _, latest := plan.CycleAt(r.now(), r.Zone, r.DaySettles); latest.Before(lim.Latest) {
+		lim.Latest = latest
+	}
+	return lim
+}
+
 // Run fetches and commits every day of w, newest first. Each day's apps are fetched in parallel
 // and committed together; a day with a failed app gets no new manifest. The error lists what
 // failed or was left pending; the summary says what was done.
@@ -144,10 +174,38 @@ func (r *Runner) Limits() plan.Limits { return plan.LimitsAt(r.now(), r.Zone, r.
 // day is fetched, so that the API's pacing never waits for the store.
 func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary, error) {
 	sum := &Summary{Dataset: r.Dataset()}
-	var cycleStart time.Time // the start of today in the zone: app-days fetched since are done
+	lease, err := r.acquire(ctx, opt)
+	switch {
+	case errors.As(err, &sum.Busy):
+		return sum, err
+	case err != nil && ctx.Err() != nil:
+		sum.leave(w.Days, w.Apps) // out of time before anything could start
+		return sum, fmt.Errorf("%w: %d app-day(s) left for the next invocation: %w", ErrDeadline, len(sum.Pending), err)
+	case err != nil:
+		return sum, fmt.Errorf("%w: lease: %w", ErrStore, err)
+	}
+	ctx, stop := lease.Keep(ctx)
+	defer func() {
+		stop()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		err := lease.Release(rctx)
+		r.leaseMu.Lock()
+		r.unfreed = ""
+		if err != nil && !errors.Is(err, snapshot.ErrLeaseLost) {
+			r.unfreed = lease.Record().Token // this process may take it back at once
+			r.logger().WarnContext(ctx, "cannot release the dataset's lease; it expires on its own", "error", err)
+		}
+		r.leaseMu.Unlock()
+	}()
+	return r.run(ctx, w, opt, lease.Check, sum)
+}
+
+// run does Run's work under the lease; guard tells whether the lease still holds.
+func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func() error, sum *Summary) (*Summary, error) {
+	var cycleStart time.Time // app-days fetched since the cycle began are done
 	if !opt.Resume {
-		t := r.now().In(r.Zone)
-		cycleStart = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, r.Zone)
+		cycleStart, _ = plan.CycleAt(r.now(), r.Zone, r.DaySettles)
 	}
 	fetchCtx := ctx
 	if dl, ok := ctx.Deadline(); ok {
@@ -169,7 +227,7 @@ func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary,
 		}
 		results := r.fetchDay(fetchCtx, day, apps, r.spoolFiles)
 		errs = append(errs, inFlight.finish(sum))
-		inFlight = r.startCommit(ctx, day, results)
+		inFlight = r.startCommit(ctx, day, results, guard)
 	}
 	errs = append(errs, inFlight.finish(sum))
 	// Newest first, as days are worked through.
@@ -179,7 +237,41 @@ func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary,
 	if len(sum.Pending) > 0 {
 		errs = append(errs, fmt.Errorf("%w: %d app-day(s) left for the next invocation (first: %s app %s)", ErrDeadline, len(sum.Pending), sum.Pending[0].Date, sum.Pending[0].App))
 	}
+	if cause := context.Cause(ctx); errors.Is(cause, snapshot.ErrLeaseLost) {
+		errs = append(errs, cause)
+	}
 	return sum, errors.Join(errs...)
+}
+
+// acquire takes the dataset's lease, waiting for another writer's with opt.WaitForLease.
+func (r *Runner) acquire(ctx context.Context, opt Options) (*snapshot.Lease, error) {
+	cfg := r.Lease
+	r.leaseMu.Lock()
+	cfg.Previous = r.unfreed
+	r.leaseMu.Unlock()
+	for {
+		lease, err := snapshot.AcquireLease(ctx, r.Store, r.Prefix, r.Dataset(), holder(opt.Holder), cfg)
+		var held *snapshot.HeldError
+		if !opt.WaitForLease || !errors.As(err, &held) {
+			return lease, err
+		}
+		wait := min(max(time.Until(held.ExpiresAt), time.Second), 10*time.Second)
+		r.logger().InfoContext(ctx, "waiting for the dataset's lease", "holder", held.Holder, "lease_expires_at", held.ExpiresAt, "retry_in", wait.Round(time.Second))
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the lease: %w", ctx.Err())
+		case <-time.After(wait):
+		}
+	}
+}
+
+// holder names a run in a lease: name, or this process.
+func holder(name string) string {
+	if name != "" {
+		return name
+	}
+	host, _ := os.Hostname()
+	return fmt.Sprintf("tcusage pid %d on %s", os.Getpid(), host)
 }
 
 // appsToFetch decides which apps of day the run fetches: all of them when forced, else those not

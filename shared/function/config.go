@@ -38,8 +38,19 @@ type Config struct {
 	// Formats to write (TCUSAGE_FORMAT: jsonl, csv or both; default both).
 	Formats []usage.Format
 	// RestateDays is how many days before yesterday each timer run re-fetches, since Tencent's
-	// figures settle late (TCUSAGE_RESTATE_DAYS, default 2).
-	RestateDays int
+	// figures settle late (TCUSAGE_RESTATE_DAYS); nil leaves the function's own default
+	// (Spec.RestateDays).
+	RestateDays *int
+	// DaySettles is the time of day, in TimeZone, from which yesterday's figures are fetched: a
+	// cycle of timer runs starts then (TCUSAGE_DAY_SETTLES_AT, HH:MM; default 00:00). TRTC
+	// advises 09:00.
+	DaySettles time.Duration
+	// LeaseTTL is how long a run's hold on the dataset lasts without renewal
+	// (TCUSAGE_LEASE_TTL, default 60 s): how soon another writer may take over after a crash.
+	LeaseTTL time.Duration
+	// LateAfter is how long after a day ends it may stay incomplete before status calls it late
+	// (TCUSAGE_LATE_AFTER, default 12 h).
+	LateAfter time.Duration
 	// HTTPTokenSHA256 is the SHA-256 of the bearer token HTTP callers must present
 	// (TCUSAGE_HTTP_TOKEN_SHA256, hex). Empty: HTTP is refused.
 	HTTPTokenSHA256 []byte
@@ -59,6 +70,9 @@ const (
 	EnvRestateDays   = "TCUSAGE_RESTATE_DAYS"
 	EnvHTTPToken     = "TCUSAGE_HTTP_TOKEN_SHA256"
 	EnvTRTCAction    = "TCUSAGE_TRTC_ACTION"
+	EnvLeaseTTL      = "TCUSAGE_LEASE_TTL"
+	EnvLateAfter     = "TCUSAGE_LATE_AFTER"
+	EnvDaySettles    = "TCUSAGE_DAY_SETTLES_AT"
 )
 
 // Needs says which application settings a function requires.
@@ -74,102 +88,141 @@ const (
 // is wrong with its value. onSCF makes TCUSAGE_SINK required (a function must not write to its
 // own ephemeral disk by accident).
 func FromEnv(getenv func(string) string, needs Needs, onSCF bool) (Config, error) {
+	e := &envReader{getenv: getenv}
 	var c Config
-	var errs []string
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
-
 	switch needs {
 	case NeedSDKApps:
 		ids, err := ParseSDKAppIDs(getenv(EnvSDKAppIDs))
 		if err != nil {
-			bad("%s: %v", EnvSDKAppIDs, err)
+			e.bad("%s: %v", EnvSDKAppIDs, err)
 		}
 		c.SDKAppIDs = ids
 	case NeedESSApp:
-		c.ESSAppID = strings.TrimSpace(getenv(EnvESSAppID))
-		if c.ESSAppID == "" {
-			bad("%s is not set: give the ESS channel application ID (Agent.AppId)", EnvESSAppID)
-		} else if !validESSID(c.ESSAppID) {
-			bad("%s=%q: want 1 to 64 letters, digits, '_' or '-'", EnvESSAppID, clip(c.ESSAppID))
-		}
-		if v := strings.TrimSpace(getenv(EnvESSOrgOpenIDs)); v != "" {
-			for _, id := range strings.Split(v, ",") {
-				id = strings.TrimSpace(id)
-				switch {
-				case !validESSID(id):
-					bad("%s: %q is not a valid sub-customer ID (1 to 64 letters, digits, '_' or '-')", EnvESSOrgOpenIDs, clip(id))
-				case slices.Contains(c.ESSOrgOpenIDs, id):
-					bad("%s: %q is listed twice", EnvESSOrgOpenIDs, id)
-				default:
-					c.ESSOrgOpenIDs = append(c.ESSOrgOpenIDs, id)
-				}
-			}
-			slices.Sort(c.ESSOrgOpenIDs)
-		}
-		if v := strings.TrimSpace(getenv(EnvESSQuotaType)); v != "" {
-			if !slices.Contains(quotaTypes, v) {
-				bad("%s=%q: want one of %s", EnvESSQuotaType, clip(v), strings.Join(quotaTypes, ", "))
-			}
-			c.ESSQuotaType = v
-		}
+		e.ess(&c)
 	}
-
-	tz := strings.TrimSpace(getenv(EnvTimeZone))
-	if tz == "" {
-		tz = "Asia/Shanghai"
-	}
-	if loc, err := time.LoadLocation(tz); err != nil {
-		bad("%s=%q: not a known IANA time zone (for example Asia/Shanghai)", EnvTimeZone, clip(tz))
-	} else {
-		c.TimeZone = loc
-	}
-
-	c.Sink = strings.TrimSpace(getenv(EnvSink))
-	if c.Sink == "" {
-		if onSCF {
-			bad("%s is not set: give the bucket as cos://<bucket>-<appid>/<prefix>?region=<region>", EnvSink)
-		}
-		c.Sink = sink.DefaultLocalURL
-	}
-
-	formats, err := usage.ParseFormats(getenv(EnvFormat))
-	if err != nil {
-		bad("%s: %v", EnvFormat, err)
-	}
-	c.Formats = formats
-
-	c.RestateDays = 2
-	if v := strings.TrimSpace(getenv(EnvRestateDays)); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 || n > plan.MaxRestateDays {
-			bad("%s=%q: want a whole number of days from 0 to %d", EnvRestateDays, clip(v), plan.MaxRestateDays)
-		} else {
-			c.RestateDays = n
-		}
-	}
-
-	if v := strings.TrimSpace(getenv(EnvHTTPToken)); v != "" {
+	e.output(&c, onSCF)
+	e.schedule(&c)
+	if v := e.get(EnvHTTPToken); v != "" {
 		sum, err := hex.DecodeString(v)
 		if err != nil || len(sum) != 32 {
-			bad("%s: want the 64-character hex SHA-256 of the token (for example: printf %%s \"$TOKEN\" | sha256sum)", EnvHTTPToken)
+			e.bad("%s: want the 64-character hex SHA-256 of the token (for example: printf %%s \"$TOKEN\" | sha256sum)", EnvHTTPToken)
 		} else {
 			c.HTTPTokenSHA256 = sum
 		}
 	}
-
 	c.TRTCAction = source.TRTCAuto
-	if v := source.TRTCMode(strings.TrimSpace(getenv(EnvTRTCAction))); v != "" {
+	if v := source.TRTCMode(e.get(EnvTRTCAction)); v != "" {
 		if !slices.Contains(source.TRTCModes, v) {
-			bad("%s=%q: want auto, interactive or usage", EnvTRTCAction, clip(string(v)))
+			e.bad("%s=%q: want auto, interactive or usage", EnvTRTCAction, clip(string(v)))
 		} else {
 			c.TRTCAction = v
 		}
 	}
-
-	if len(errs) > 0 {
-		return Config{}, &ConfigError{Problems: errs}
+	if len(e.errs) > 0 {
+		return Config{}, &ConfigError{Problems: e.errs}
 	}
 	return c, nil
+}
+
+// envReader reads variables and collects every problem.
+type envReader struct {
+	getenv func(string) string
+	errs   []string
+}
+
+func (e *envReader) get(name string) string { return strings.TrimSpace(e.getenv(name)) }
+
+func (e *envReader) bad(format string, a ...any) { e.errs = append(e.errs, fmt.Sprintf(format, a...)) }
+
+// ess reads the ESS channel application, its sub-customers and the package filter.
+func (e *envReader) ess(c *Config) {
+	c.ESSAppID = e.get(EnvESSAppID)
+	if c.ESSAppID == "" {
+		e.bad("%s is not set: give the ESS channel application ID (Agent.AppId)", EnvESSAppID)
+	} else if !validESSID(c.ESSAppID) {
+		e.bad("%s=%q: want 1 to 64 letters, digits, '_' or '-'", EnvESSAppID, clip(c.ESSAppID))
+	}
+	if v := e.get(EnvESSOrgOpenIDs); v != "" {
+		for _, id := range strings.Split(v, ",") {
+			id = strings.TrimSpace(id)
+			switch {
+			case !validESSID(id):
+				e.bad("%s: %q is not a valid sub-customer ID (1 to 64 letters, digits, '_' or '-')", EnvESSOrgOpenIDs, clip(id))
+			case slices.Contains(c.ESSOrgOpenIDs, id):
+				e.bad("%s: %q is listed twice", EnvESSOrgOpenIDs, id)
+			default:
+				c.ESSOrgOpenIDs = append(c.ESSOrgOpenIDs, id)
+			}
+		}
+		slices.Sort(c.ESSOrgOpenIDs)
+	}
+	if v := e.get(EnvESSQuotaType); v != "" {
+		if !slices.Contains(quotaTypes, v) {
+			e.bad("%s=%q: want one of %s", EnvESSQuotaType, clip(v), strings.Join(quotaTypes, ", "))
+		}
+		c.ESSQuotaType = v
+	}
+}
+
+// output reads where snapshots go and in which formats.
+func (e *envReader) output(c *Config, onSCF bool) {
+	c.Sink = e.get(EnvSink)
+	if c.Sink == "" {
+		if onSCF {
+			e.bad("%s is not set: give the bucket as cos://<bucket>-<appid>/<prefix>?region=<region>", EnvSink)
+		}
+		c.Sink = sink.DefaultLocalURL
+	}
+	formats, err := usage.ParseFormats(e.getenv(EnvFormat))
+	if err != nil {
+		e.bad("%s: %v", EnvFormat, err)
+	}
+	c.Formats = formats
+}
+
+// schedule reads the zone, the restatement window, when a day settles, the lease and lateness.
+func (e *envReader) schedule(c *Config) {
+	tz := e.get(EnvTimeZone)
+	if tz == "" {
+		tz = "Asia/Shanghai"
+	}
+	if loc, err := time.LoadLocation(tz); err != nil {
+		e.bad("%s=%q: not a known IANA time zone (for example Asia/Shanghai)", EnvTimeZone, clip(tz))
+	} else {
+		c.TimeZone = loc
+	}
+	if v := e.get(EnvRestateDays); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > plan.MaxRestateDays {
+			e.bad("%s=%q: want a whole number of days from 0 to %d", EnvRestateDays, clip(v), plan.MaxRestateDays)
+		} else {
+			c.RestateDays = &n
+		}
+	}
+	c.LeaseTTL = e.duration(EnvLeaseTTL, time.Minute, 3*time.Second, 15*time.Minute)
+	c.LateAfter = e.duration(EnvLateAfter, 12*time.Hour, time.Minute, 7*24*time.Hour)
+	if v := e.get(EnvDaySettles); v != "" {
+		t, err := time.Parse("15:04", v)
+		if err != nil {
+			e.bad("%s=%q: want a time of day HH:MM, for example 09:00", EnvDaySettles, clip(v))
+		} else {
+			c.DaySettles = time.Duration(t.Hour())*time.Hour + time.Duration(t.Minute())*time.Minute
+		}
+	}
+}
+
+// duration reads a Go duration within [lo, hi], or def when the variable is unset.
+func (e *envReader) duration(name string, def, lo, hi time.Duration) time.Duration {
+	v := e.get(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		e.bad("%s=%q: want a duration from %s to %s, for example %s", name, clip(v), lo, hi, def)
+		return def
+	}
+	return d
 }
 
 // ConfigError lists every configuration problem found at once.

@@ -3,6 +3,7 @@ package function
 import (
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,7 +21,10 @@ func TestFromEnvDefaults(t *testing.T) {
 	assert.Equal(t, "Asia/Shanghai", c.TimeZone.String())
 	assert.Equal(t, "file://snapshots", c.Sink)
 	assert.Equal(t, []usage.Format{usage.CSV, usage.JSONL}, c.Formats)
-	assert.Equal(t, 2, c.RestateDays)
+	assert.Nil(t, c.RestateDays, "unset: the function's own default")
+	assert.Equal(t, time.Minute, c.LeaseTTL)
+	assert.Equal(t, 12*time.Hour, c.LateAfter)
+	assert.Equal(t, time.Duration(0), c.DaySettles)
 	assert.Equal(t, source.TRTCAuto, c.TRTCAction)
 	assert.Empty(t, c.HTTPTokenSHA256)
 }
@@ -56,6 +60,11 @@ func TestFromEnvErrorsNameTheVariable(t *testing.T) {
 		{"format", map[string]string{EnvFormat: "parquet"}, NeedSDKApps, false, EnvFormat},
 		{"restate", map[string]string{EnvRestateDays: "-1"}, NeedSDKApps, false, EnvRestateDays},
 		{"restate text", map[string]string{EnvRestateDays: "two"}, NeedSDKApps, false, EnvRestateDays},
+		{"lease too short", map[string]string{EnvLeaseTTL: "1s"}, NeedSDKApps, false, EnvLeaseTTL},
+		{"lease not a duration", map[string]string{EnvLeaseTTL: "60"}, NeedSDKApps, false, EnvLeaseTTL},
+		{"late after", map[string]string{EnvLateAfter: "-1h"}, NeedSDKApps, false, EnvLateAfter},
+		{"day settles", map[string]string{EnvDaySettles: "9am"}, NeedSDKApps, false, EnvDaySettles},
+		{"day settles out of range", map[string]string{EnvDaySettles: "25:00"}, NeedSDKApps, false, EnvDaySettles},
 		{"token", map[string]string{EnvHTTPToken: "abc"}, NeedSDKApps, false, EnvHTTPToken},
 		{"trtc", map[string]string{EnvTRTCAction: "both"}, NeedSDKApps, false, EnvTRTCAction},
 		{"sink on scf", map[string]string{}, NeedSDKApps, true, EnvSink},
@@ -83,4 +92,14 @@ func TestFromEnvReportsEveryProblem(t *testing.T) {
 	var ce *ConfigError
 	require.True(t, errors.As(err, &ce))
 	assert.Len(t, ce.Problems, 3)
+}
+
+func TestFromEnvSchedule(t *testing.T) {
+	c, err := FromEnv(envOf(map[string]string{EnvSDKAppIDs: "1", EnvRestateDays: "0", EnvLeaseTTL: "90s", EnvDaySettles: "09:30", EnvLateAfter: "30h"}), NeedSDKApps, false)
+	require.NoError(t, err)
+	require.NotNil(t, c.RestateDays)
+	assert.Equal(t, 0, *c.RestateDays)
+	assert.Equal(t, 90*time.Second, c.LeaseTTL)
+	assert.Equal(t, 9*time.Hour+30*time.Minute, c.DaySettles)
+	assert.Equal(t, 30*time.Hour, c.LateAfter)
 }

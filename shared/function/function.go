@@ -34,16 +34,20 @@ import (
 type Spec struct {
 	Name  string
 	Needs Needs
+	// RestateDays is how many days before yesterday a timer run re-fetches when
+	// TCUSAGE_RESTATE_DAYS does not say: 2, but 1 for room usage, whose one call per 15 s makes
+	// every restated day expensive and whose figures are not for reconciliation anyway.
+	RestateDays int
 	// Source builds the function's source from its configuration.
 	Source func(Config) source.Source
 }
 
 // The four functions.
 var (
-	TelCall = Spec{Name: "telcall", Needs: NeedSDKApps, Source: func(Config) source.Source { return source.TelCall{} }}
-	TRTC    = Spec{Name: "trtcusage", Needs: NeedSDKApps, Source: func(c Config) source.Source { return &source.TRTC{Mode: c.TRTCAction} }}
-	Room    = Spec{Name: "roomusage", Needs: NeedSDKApps, Source: func(Config) source.Source { return source.RoomUsage{} }}
-	ESS     = Spec{Name: "essbill", Needs: NeedESSApp, Source: func(c Config) source.Source {
+	TelCall = Spec{Name: "telcall", Needs: NeedSDKApps, RestateDays: 2, Source: func(Config) source.Source { return source.TelCall{} }}
+	TRTC    = Spec{Name: "trtcusage", Needs: NeedSDKApps, RestateDays: 2, Source: func(c Config) source.Source { return &source.TRTC{Mode: c.TRTCAction} }}
+	Room    = Spec{Name: "roomusage", Needs: NeedSDKApps, RestateDays: 1, Source: func(Config) source.Source { return source.RoomUsage{} }}
+	ESS     = Spec{Name: "essbill", Needs: NeedESSApp, RestateDays: 2, Source: func(c Config) source.Source {
 		return &source.ESSBill{OrgOpenIDs: c.ESSOrgOpenIDs, QuotaType: c.ESSQuotaType}
 	}}
 )
@@ -119,6 +123,24 @@ func (f *Function) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
 	return nil, errors.New("event is neither a timer nor an HTTP request")
 }
 
+// restateDays is the configured restatement window, else the function's own.
+func (f *Function) restateDays() int {
+	if f.Config.RestateDays != nil {
+		return *f.Config.RestateDays
+	}
+	return f.Spec.RestateDays
+}
+
+// holder names an invocation in the dataset's lease: the function, what started it, and the
+// invocation's request ID.
+func (f *Function) holder(ctx context.Context, what string) string {
+	h := f.Spec.Name + " " + what
+	if ic, ok := scf.FromContext(ctx); ok && ic.RequestID != "" {
+		h += " (request " + ic.RequestID + ")"
+	}
+	return h
+}
+
 // sweepAge is how old a temporary file must be before a run removes it as a killed run's
 // leftover: at least the function's timeout (the time this invocation has, on SCF at most 15
 // minutes for a synchronous call), and a day when there is no deadline (local commands).
@@ -133,13 +155,18 @@ func sweepAge(ctx context.Context) time.Duration {
 // override.
 func (f *Function) timer(ctx context.Context, t *scfevent.Timer) (any, error) {
 	r := f.Runner
-	w, err := plan.Timer(t.Message, f.Config.RestateDays, r.Apps, r.Limits())
+	w, err := plan.Timer(t.Message, f.restateDays(), r.Apps, r.CycleLimits())
 	if err != nil {
 		f.log.ErrorContext(ctx, "timer message refused", "trigger", t.TriggerName, "error", err)
 		return nil, err
 	}
 	f.log.InfoContext(ctx, "timer run", "trigger", t.TriggerName, "dataset", r.Dataset(), "dates", w.Days, "apps", len(w.Apps))
-	sum, err := r.Run(ctx, w, export.Options{Force: w.Force})
+	sum, err := r.Run(ctx, w, export.Options{Force: w.Force, Holder: f.holder(ctx, "timer "+t.TriggerName)})
+	if sum != nil && sum.Busy != nil {
+		// Another writer has the dataset (a longer run, a backfill, an HTTP save): it does the work.
+		f.log.InfoContext(ctx, "dataset busy: another writer holds its lease; nothing to do", "holder", sum.Busy.Holder, "lease_expires_at", sum.Busy.ExpiresAt)
+		return sum, nil
+	}
 	if err != nil {
 		f.log.ErrorContext(ctx, "timer run incomplete", "error", err, "pending", len(sum.Pending), "failed", len(sum.Failed))
 		return nil, fmt.Errorf("%s: %w", r.Dataset(), err)
@@ -251,10 +278,12 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	src := spec.Source(cfg)
 	fn.Runner = &export.Runner{
 		Source: src, API: api, Store: store, Prefix: prefix, Apps: cfg.Apps(), Formats: cfg.Formats,
-		Zone: cfg.TimeZone, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,
+		Zone: cfg.TimeZone, DaySettles: cfg.DaySettles, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,
+		Lease:    snapshot.LeaseConfig{TTL: cfg.LeaseTTL},
 		Interval: time.Duration(src.CallsPerApp()) * apiCfg.Every(src.Action()), Latency: opt.Latency, Margin: opt.Margin,
 	}
-	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log}
+	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log,
+		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}
 	return fn, nil
 }
 

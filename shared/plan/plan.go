@@ -56,6 +56,20 @@ func LimitsAt(now time.Time, zone *time.Location, earliest func(today calendar.D
 	return lim
 }
 
+// CycleAt returns the cycle of timer runs now is in: it starts each day in zone when the figures
+// of the day before have settled (settles after midnight; 0 for midnight) and lasts a day. An
+// app-day fetched since the cycle's start is done for the cycle; latest is the newest day the
+// cycle fetches (the day before the cycle started, never a China day not over yet).
+func CycleAt(now time.Time, zone *time.Location, settles time.Duration) (start time.Time, latest calendar.Day) {
+	t := now.In(zone).Add(-settles)
+	start = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, zone).Add(settles)
+	latest = calendar.Of(t, zone).Add(-1)
+	if china := calendar.Of(now, calendar.Zone).Add(-1); china.Before(latest) {
+		latest = china
+	}
+	return start, latest
+}
+
 // Contains reports whether day is within the limits.
 func (l Limits) Contains(day calendar.Day) bool {
 	return !day.After(l.Latest) && (l.Earliest.IsZero() || !day.Before(l.Earliest))

@@ -137,3 +137,22 @@ func TestFieldName(t *testing.T) {
 	assert.Equal(t, `"a\nb"`, FieldName("a\nb"))
 	assert.Equal(t, strings.Repeat("x", 64)+"…", FieldName(strings.Repeat("x", 500)))
 }
+
+// A cycle starts when yesterday's figures settle: before that, the runs still work on the cycle
+// that began the day before.
+func TestCycleAt(t *testing.T) {
+	nine := 9 * time.Hour
+	start, latest := CycleAt(time.Date(2024, 5, 10, 8, 0, 0, 0, shanghai), shanghai, nine)
+	assert.Equal(t, time.Date(2024, 5, 9, 9, 0, 0, 0, shanghai), start)
+	assert.Equal(t, day("2024-05-08"), latest)
+	start, latest = CycleAt(time.Date(2024, 5, 10, 9, 0, 0, 0, shanghai), shanghai, nine)
+	assert.Equal(t, time.Date(2024, 5, 10, 9, 0, 0, 0, shanghai), start)
+	assert.Equal(t, day("2024-05-09"), latest)
+	start, latest = CycleAt(time.Date(2024, 5, 10, 0, 30, 0, 0, shanghai), shanghai, 0)
+	assert.Equal(t, time.Date(2024, 5, 10, 0, 0, 0, 0, shanghai), start, "settling at midnight: the cycle is the calendar day")
+	assert.Equal(t, day("2024-05-09"), latest)
+	// East of China, the cycle's day is never a China day not over yet.
+	kiritimati := time.FixedZone("UTC+14", 14*3600)
+	_, latest = CycleAt(time.Date(2024, 5, 10, 22, 0, 0, 0, calendar.Zone), kiritimati, 0)
+	assert.Equal(t, day("2024-05-09"), latest)
+}

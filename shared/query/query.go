@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,8 @@ type Handler struct {
 	TokenSHA256 []byte
 	// Logger receives one line per answer and every refusal (default: the runner's).
 	Logger *slog.Logger
+	// Holder names a save in the dataset's lease (default: the runner's default).
+	Holder func(ctx context.Context) string
 
 	authFailures atomic.Int64
 }
@@ -88,6 +91,13 @@ func (h *Handler) Serve(ctx context.Context, req *scfevent.HTTPRequest) scfevent
 	resp := headless(req, a.response())
 	h.logger().InfoContext(ctx, "HTTP query answered", "from", q.From, "to", q.To, "apps", len(q.Apps), "format", q.Format, "save", q.Save, "bytes", len(resp.Body))
 	return resp
+}
+
+func (h *Handler) holder(ctx context.Context) string {
+	if h.Holder == nil {
+		return ""
+	}
+	return h.Holder(ctx)
 }
 
 // headless drops the body of an answer to HEAD, whatever its status: HEAD answers carry headers
@@ -149,7 +159,14 @@ func (h *Handler) save(ctx context.Context, q Query, a *answer) *scfevent.HTTPRe
 		resp := invalidParameter(&plan.InputError{Field: "format", Problem: fmt.Sprintf("this function writes only %s (TCUSAGE_FORMAT); ask for that format with save=true", formatNames(r.Formats))})
 		return &resp
 	}
-	sum, err := r.Run(ctx, plan.Window{Days: calendar.Days(q.From, q.To), Apps: q.Apps}, export.Options{Force: true})
+	sum, err := r.Run(ctx, plan.Window{Days: calendar.Days(q.From, q.To), Apps: q.Apps}, export.Options{Force: true, Holder: h.holder(ctx)})
+	if sum != nil && sum.Busy != nil {
+		log.InfoContext(ctx, "HTTP save refused: another writer holds the dataset's lease", "holder", sum.Busy.Holder, "lease_expires_at", sum.Busy.ExpiresAt)
+		resp := errorResponse(http.StatusConflict, "DatasetBusy", fmt.Sprintf("another writer (%s) holds the dataset until %s; try again later, or ask without save=true",
+			sum.Busy.Holder, sum.Busy.ExpiresAt.UTC().Format(time.RFC3339)), "")
+		resp.Headers["Retry-After"] = strconv.Itoa(max(1, int(time.Until(sum.Busy.ExpiresAt).Seconds())+1))
+		return &resp
+	}
 	if err != nil {
 		log.ErrorContext(ctx, "HTTP save failed", "error", err)
 		resp := upstreamResponse(ctx, err)

@@ -58,6 +58,10 @@ type CommitRequest struct {
 	AppActions    map[string]string
 	// Logger receives progress at debug level and anomalies at warn level; nil discards.
 	Logger *slog.Logger
+	// Guard, when set, is asked before each step that changes what readers see (the interim
+	// manifest, the data, the manifest): an error stops the commit there. A writer holding the
+	// dataset's lease passes Lease.Check, so that it stops once the lease is lost.
+	Guard func() error
 }
 
 // Result tells what a Commit did.
@@ -116,6 +120,13 @@ func applyCommit(ctx context.Context, store Store, p *commitPlan, log *slog.Logg
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: %w", p.dir, err)
 	}
+	guard := p.guard
+	if guard == nil {
+		guard = func() error { return nil }
+	}
+	if err := guard(); err != nil {
+		return res, fmt.Errorf("commit %s: %w", p.dir, err)
+	}
 	if err := invalidate(ctx, store, p); err != nil {
 		return res, fmt.Errorf("commit %s: invalidate manifest: %w", p.dir, err)
 	}
@@ -143,6 +154,9 @@ func applyCommit(ctx context.Context, store Store, p *commitPlan, log *slog.Logg
 		return res, fmt.Errorf("commit %s: %w", p.dir, err)
 	}
 	res.Deleted = append(res.Deleted, p.stale...)
+	if err := guard(); err != nil {
+		return res, fmt.Errorf("commit %s: %w", p.dir, err)
+	}
 	if err := putContent(ctx, store, p.manifestKey, Bytes(body), "application/json", md5Of(body)); err != nil {
 		return res, fmt.Errorf("commit %s: %w", p.dir, err)
 	}

@@ -55,6 +55,8 @@ type commitPlan struct {
 	// rewritten lists keys the previous manifest lists with the same content but that are missing
 	// or have another size; lostApps the carried-over apps whose files are gone (now pending).
 	rewritten, lostApps []string
+	// guard is the request's Guard.
+	guard func() error
 }
 
 // prepareCommit checks every input before anything touches the store.
@@ -157,7 +159,7 @@ func presenceChecks(in *commitInput, prev *Manifest) []FileEntry {
 // unchanged, written, carried over or stale, which apps are pending, the new manifest, and the
 // interim manifest that protects readers while data changes. It touches no store.
 func planCommit(in *commitInput, st *commitState) *commitPlan {
-	p := &commitPlan{dir: in.dir, manifestKey: in.manifestKey}
+	p := &commitPlan{dir: in.dir, manifestKey: in.manifestKey, guard: in.req.Guard}
 	var final []FileEntry
 	prevByKey := entriesByKey(st.prev)
 	for _, w := range in.writes {

@@ -83,6 +83,10 @@ type LeaseConfig struct {
 	// Now is the wall clock (default time.Now). Leases compare times across processes: never a
 	// shifted business clock.
 	Now func() time.Time
+	// Previous is the token of a lease this process held and has stopped using, whose release
+	// may have failed (a store fault): a lease still held with that token is taken at once
+	// instead of after its expiry, since its holder is known to be done.
+	Previous string
 }
 
 func (c LeaseConfig) withDefaults() LeaseConfig {
@@ -108,6 +112,12 @@ type Lease struct {
 	mu   sync.Mutex
 	rec  LeaseRecord
 	lost bool
+}
+
+// IsLeaseKey reports whether key is a lease generation (…/<dataset>/_lease/…): coordination
+// state, not data, which comparisons of what a dataset holds leave out.
+func IsLeaseKey(key string) bool {
+	return strings.HasPrefix(key, LeaseDirName+"/") || strings.Contains(key, "/"+LeaseDirName+"/")
 }
 
 // LeaseDir returns the key prefix, ending in a slash, of a dataset's lease: <prefix>/<dataset>/_lease/.
@@ -184,7 +194,7 @@ func AcquireLease(ctx context.Context, store Store, prefix, dataset, holder stri
 		return nil, err
 	}
 	now := cfg.Now()
-	if !cur.Free(now, cfg.Skew) {
+	if !cur.Free(now, cfg.Skew) && (cfg.Previous == "" || cur.Token != cfg.Previous) {
 		return nil, &HeldError{Dataset: dataset, Holder: cur.Holder, ExpiresAt: cur.ExpiresAt}
 	}
 	var gen int64 = 1

@@ -806,6 +806,18 @@ func testLease(t *testing.T, e Env) {
 	other, err := snapshot.ReadLease(ctx, e.Store, e.Prefix, "telcall")
 	require.NoError(t, err)
 	assert.Nil(t, other, "each dataset has its own lease")
+
+	// A process whose release failed takes its own lease back at once; nobody else can.
+	stranger := cfg
+	stranger.Previous = "some other token"
+	_, err = snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "timer D", stranger)
+	require.ErrorIs(t, err, snapshot.ErrLeaseHeld)
+	own := cfg
+	own.Previous = c.Record().Token
+	d, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "timer D", own)
+	require.NoError(t, err, "the previous holder's own process knows it is done")
+	assert.ErrorIs(t, c.Renew(ctx), snapshot.ErrLeaseLost)
+	require.NoError(t, d.Check())
 }
 
 // testLeaseRace: many writers try to take a free lease, and an expired one, at the same moment:
