@@ -9,6 +9,7 @@
 //	tcusage backfill <function> --from DATE --to DATE [--apps A,B] [--force] [--emulator]
 //	tcusage emulate  [--addr 127.0.0.1:9000]
 //	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME]
+//	tcusage status   [--function NAME] [--days N] [--json] [--emulator]
 //
 // Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 130 interrupted.
 package main
@@ -40,6 +41,7 @@ Usage:
   tcusage backfill <function> --from DATE --to DATE         fetch a range, resuming where it stopped
   tcusage emulate  [--addr 127.0.0.1:9000]                  serve the API emulator
   tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests
+  tcusage status   [--function NAME] [--json] [--emulator]  what is delivered, behind, late; who writes
 
 Functions: telcall, trtcusage, roomusage, essbill.
 Run "tcusage <command> -h" for a command's flags.
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = emulate(ctx, rest, stdout, stderr)
 	case "verify":
 		err = verify(ctx, rest, stdout, stderr, getenv)
+	case "status":
+		err = status(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
@@ -80,9 +84,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = &usageError{fmt.Sprintf("unknown command %q", cmd)}
 	}
 	var ue *usageError
+	var late errLate
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &late):
+		fmt.Fprintf(stderr, "tcusage: %v\n", err)
+		return exitFailed
 	case errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, &ue):

@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -137,4 +139,33 @@ func TestBackfillResumes(t *testing.T) {
 	code, out, _ = runCmd(t, env, "backfill", "essbill", "--from", "2026-11-17", "--to", "2026-11-20", "--emulator")
 	require.Equal(t, exitOK, code)
 	assert.Contains(t, out, "4 day(s) delivered (3 already there)")
+}
+
+// status reports what the demo delivered and exits 1 once a day is late: the demo writes
+// yesterday only, so the day before is missing, and long past its end.
+func TestStatusExitsNonZeroWhenADayIsLate(t *testing.T) {
+	dir := t.TempDir()
+	yesterday := calendar.Of(time.Now(), calendar.Zone).Add(-1)
+	code, out, errOut := runCmd(t, nil, "demo", "--date", yesterday.String(), "--out", dir)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	env := map[string]string{"TCUSAGE_SINK": "file://" + dir}
+
+	code, out, errOut = runCmd(t, env, "status", "--emulator", "--days", "1")
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	for _, ds := range []string{"telcall", "trtcusage", "roomusage", "essbill"} {
+		assert.Regexp(t, ds+` +`+yesterday.String()+` +0 +0 +none`, out)
+	}
+
+	code, out, errOut = runCmd(t, env, "status", "--emulator", "--days", "2", "--json", "--function", "roomusage")
+	require.Equal(t, exitFailed, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+	assert.Contains(t, errOut, "1 day(s) late")
+	var sts []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(out), &sts))
+	require.Len(t, sts, 1)
+	assert.Equal(t, []any{yesterday.Add(-1).String()}, sts[0]["late"])
+	assert.Equal(t, []any{yesterday.Add(-1).String()}, sts[0]["missing"])
+	assert.Equal(t, float64(3), sts[0]["backlog_app_days"], "the demo's three apps")
+
+	code, _, _ = runCmd(t, env, "status", "--function", "nosuch")
+	assert.Equal(t, exitUsage, code)
 }

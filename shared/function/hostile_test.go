@@ -293,3 +293,40 @@ func TestRunsSweepKilledRunsLeftovers(t *testing.T) {
 	_, err = os.Stat(freshSpool)
 	assert.NoError(t, err, "a fresh spool may be a live run's")
 }
+
+// The authenticated status query: 503 with the status when a day is late, 200 once none is; no
+// token, no status.
+func TestHTTPStatus(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{})
+	e.vars["TCUSAGE_RESTATE_DAYS"] = "0"
+	fn := e.build(function.TelCall)
+	statusEvent := func(headers map[string]string) string {
+		return strings.Replace(urlEvent(nil, headers), `"path":"/"`, `"path":"/status"`, 1)
+	}
+	r := httpAnswer(t, fn, statusEvent(nil))
+	assert.Equal(t, 401, r.StatusCode, "no token, no status")
+
+	r = httpAnswer(t, fn, statusEvent(auth()))
+	require.Equal(t, 503, r.StatusCode, "nothing delivered: every day is late")
+	var st struct {
+		Late    []string `json:"late"`
+		Missing []string `json:"missing"`
+		Backlog int      `json:"backlog_app_days"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.Body), &st))
+	assert.Contains(t, st.Late, "2024-05-08")
+	assert.Equal(t, 2*len(st.Missing), st.Backlog, "two apps per missing day")
+
+	_, err := invoke(t, fn, timerEvent(`{"from":"2024-04-09","to":"2024-05-09"}`))
+	require.NoError(t, err)
+	r = httpAnswer(t, fn, statusEvent(auth()))
+	require.Equal(t, 200, r.StatusCode, r.Body)
+	st.Late, st.Missing = nil, nil
+	require.NoError(t, json.Unmarshal([]byte(r.Body), &st))
+	assert.Empty(t, st.Late)
+	assert.Zero(t, st.Backlog)
+
+	r = httpAnswer(t, fn, strings.Replace(urlEvent(url.Values{"days": {"3"}}, auth()), `"path":"/"`, `"path":"/status"`, 1))
+	assert.Equal(t, 400, r.StatusCode)
+}

@@ -40,6 +40,9 @@ type Handler struct {
 	Logger *slog.Logger
 	// Holder names a save in the dataset's lease (default: the runner's default).
 	Holder func(ctx context.Context) string
+	// LateAfter is how long after its end a day may stay incomplete before the status answer
+	// calls it late.
+	LateAfter time.Duration
 
 	authFailures atomic.Int64
 }
@@ -67,6 +70,9 @@ func (h *Handler) Serve(ctx context.Context, req *scfevent.HTTPRequest) scfevent
 			h.logger().WarnContext(ctx, "HTTP query refused: bad or missing bearer token", "source_ip", req.SourceIP, "trigger", req.Trigger, "failed_auth_total", n)
 		}
 		return headless(req, *denied)
+	}
+	if isStatus(req.Path) {
+		return headless(req, h.status(ctx, req))
 	}
 	q, err := ParseQuery(req.Query, h.Runner.Apps, h.Runner.Limits())
 	if err == nil && q.Save && req.Method == http.MethodHead {
@@ -98,6 +104,29 @@ func (h *Handler) holder(ctx context.Context) string {
 		return ""
 	}
 	return h.Holder(ctx)
+}
+
+// isStatus reports whether the request asks for the dataset's status (a path ending in /status).
+func isStatus(path string) bool { return path == "/status" || strings.HasSuffix(path, "/status") }
+
+// status answers where the dataset stands (export.Status): 200 when no day is late, 503 with the
+// same body when one is, so that a monitor can alarm on the code alone.
+func (h *Handler) status(ctx context.Context, req *scfevent.HTTPRequest) scfevent.HTTPResponse {
+	if len(req.Query) > 0 {
+		for k := range req.Query {
+			return invalidParameter(&plan.InputError{Field: plan.FieldName(k), Problem: "the status takes no parameters"})
+		}
+	}
+	st, err := h.Runner.Status(ctx, 0, h.LateAfter)
+	if err != nil {
+		h.logger().ErrorContext(ctx, "status unreadable", "error", err)
+		return errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "the snapshot store failed; try again later", "")
+	}
+	code := http.StatusOK
+	if len(st.Late) > 0 {
+		code = http.StatusServiceUnavailable
+	}
+	return jsonResponse(code, st)
 }
 
 // headless drops the body of an answer to HEAD, whatever its status: HEAD answers carry headers
