@@ -22,7 +22,7 @@ type functionSpec struct {
 	only     []string // TCUSAGE_ variables no other function may set
 }
 
-var commonEnv = []string{"TCUSAGE_SINK", "TCUSAGE_TIMEZONE", "TCUSAGE_FORMAT", "TCUSAGE_RESTATE_DAYS", "TCUSAGE_HTTP_TOKEN_SHA256"}
+var commonEnv = []string{"TCUSAGE_SINK", "TCUSAGE_TIMEZONE", "TCUSAGE_FORMAT", "TCUSAGE_RESTATE_DAYS", "TCUSAGE_DAY_SETTLES_AT", "TCUSAGE_HTTP_TOKEN_SHA256"}
 
 var functions = []functionSpec{
 	{dir: "telcall", timeout: 300, required: append([]string{"TCUSAGE_SDK_APP_IDS"}, commonEnv...)},
@@ -39,7 +39,7 @@ var functions = []functionSpec{
 var documentedEnv = []string{
 	"TCUSAGE_SINK", "TCUSAGE_SDK_APP_IDS", "TCUSAGE_ESS_APP_ID", "TCUSAGE_ESS_ORG_OPEN_IDS",
 	"TCUSAGE_ESS_QUOTA_TYPE", "TCUSAGE_TIMEZONE", "TCUSAGE_FORMAT", "TCUSAGE_RESTATE_DAYS",
-	"TCUSAGE_HTTP_TOKEN_SHA256", "TCUSAGE_TRTC_ACTION",
+	"TCUSAGE_HTTP_TOKEN_SHA256", "TCUSAGE_TRTC_ACTION", "TCUSAGE_DAY_SETTLES_AT", "TCUSAGE_LEASE_TTL", "TCUSAGE_LATE_AFTER",
 	"TCUSAGE_API_ENDPOINT", "TCUSAGE_API_ROOT_DOMAIN", "TCUSAGE_API_RATE", "TCUSAGE_API_TIMEOUT",
 }
 
@@ -194,8 +194,9 @@ func TestProjectFile(t *testing.T) {
 	}
 }
 
-// TestInstancesAreDistinct checks what only shows across files: names, and timers that do not
-// all fire in the same minute.
+// TestInstancesAreDistinct checks what only shows across files: names, roles, and work timers
+// that fire all day (the engine that completes a day at any fleet size) without all firing in
+// the same second.
 func TestInstancesAreDistinct(t *testing.T) {
 	names := map[string]string{}
 	crons := map[string]string{}
@@ -213,15 +214,22 @@ func TestInstancesAreDistinct(t *testing.T) {
 				cron := timer.(map[string]any)["parameters"].(map[string]any)["cronExpression"].(string)
 				require.NotContains(t, crons, cron, "timer shared by %s and %s", crons[cron], f.dir)
 				crons[cron] = f.dir
-				// After the data settles: not before 09:00 (the TRTC advice), and not after 15:59,
-				// so that every firing exports the same day whether the platform reads the cron in
-				// UTC or in UTC+8 (16:00 UTC is already the next day in Beijing).
-				for _, h := range strings.Split(strings.Fields(cron)[2], ",") {
-					hour, err := strconv.Atoi(h)
-					require.NoError(t, err, "%s: hours must be a list of values", f.dir)
-					assert.GreaterOrEqual(t, hour, 9, "%s runs before 09:00", f.dir)
-					assert.LessOrEqual(t, hour, 15, "%s runs after 15:59", f.dir)
+				fields := strings.Fields(cron)
+				assert.Equal(t, "*", fields[2], "%s: the work timer fires every hour of the day", f.dir)
+				every := 1
+				if m, ok := strings.CutPrefix(fields[1], "*/"); ok {
+					every, _ = strconv.Atoi(m)
+				} else {
+					assert.Equal(t, "*", fields[1], "%s: the work timer fires every few minutes", f.dir)
 				}
+				// The gap between one invocation's end and the next start is at most the period: a
+				// 15 s-per-call API loses too much at more than a minute (room usage), the others
+				// at more than five.
+				maxEvery := 5
+				if f.dir == "roomusage" {
+					maxEvery = 1
+				}
+				assert.LessOrEqual(t, every, maxEvery, "%s: work timer every %d minutes", f.dir, every)
 			}
 		}
 	}

@@ -174,6 +174,9 @@ func (r *Runner) CycleLimits() plan.Limits {
 // day is fetched, so that the API's pacing never waits for the store.
 func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary, error) {
 	sum := &Summary{Dataset: r.Dataset()}
+	if done := r.nothingToDo(ctx, w, opt); done != nil {
+		return done, nil // every app-day is delivered: no lease, no write
+	}
 	lease, err := r.acquire(ctx, opt)
 	switch {
 	case errors.As(err, &sum.Busy):
@@ -203,10 +206,7 @@ func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary,
 
 // run does Run's work under the lease; guard tells whether the lease still holds.
 func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func() error, sum *Summary) (*Summary, error) {
-	var cycleStart time.Time // app-days fetched since the cycle began are done
-	if !opt.Resume {
-		cycleStart, _ = plan.CycleAt(r.now(), r.Zone, r.DaySettles)
-	}
+	cycleStart := r.cycleStart(opt)
 	fetchCtx := ctx
 	if dl, ok := ctx.Deadline(); ok {
 		var cancel context.CancelFunc
@@ -272,6 +272,34 @@ func holder(name string) string {
 	}
 	host, _ := os.Hostname()
 	return fmt.Sprintf("tcusage pid %d on %s", os.Getpid(), host)
+}
+
+// cycleStart is when the current cycle of timer runs began: app-days fetched since are done. A
+// resuming run (backfill) counts every delivered app-day as done.
+func (r *Runner) cycleStart(opt Options) time.Time {
+	if opt.Resume {
+		return time.Time{}
+	}
+	start, _ := plan.CycleAt(r.now(), r.Zone, r.DaySettles)
+	return start
+}
+
+// nothingToDo returns the summary of a run with nothing to do (every day's apps delivered in
+// this cycle, by the manifests), and nil when there is work, or when it cannot tell. Idle timer
+// invocations end here, reading a manifest per day and writing nothing.
+func (r *Runner) nothingToDo(ctx context.Context, w plan.Window, opt Options) *Summary {
+	if opt.Force {
+		return nil
+	}
+	sum := &Summary{Dataset: r.Dataset()}
+	for _, day := range w.Days {
+		_, skip, ok := r.appsToFetch(ctx, ctx, day, w.Apps, false, r.cycleStart(opt))
+		if !ok || skip == nil {
+			return nil
+		}
+		sum.Partitions = append(sum.Partitions, *skip)
+	}
+	return sum
 }
 
 // appsToFetch decides which apps of day the run fetches: all of them when forced, else those not
