@@ -187,12 +187,20 @@ func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary,
 	case err != nil:
 		return sum, fmt.Errorf("%w: lease: %w", ErrStore, err)
 	}
+	pacer, _ := r.API.(handOver)
+	if prev := lease.Previous(); pacer != nil && prev != nil {
+		pacer.NotBefore(prev.NextCall) // the last writer's calls count against the same account
+	}
 	ctx, stop := lease.Keep(ctx)
 	defer func() {
 		stop()
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		err := lease.Release(rctx)
+		var next map[string]time.Time
+		if pacer != nil {
+			next = pacer.NextCalls()
+		}
+		err := lease.Release(rctx, next)
 		r.leaseMu.Lock()
 		r.unfreed = ""
 		if err != nil && !errors.Is(err, snapshot.ErrLeaseLost) {
@@ -241,6 +249,13 @@ func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func
 		errs = append(errs, cause)
 	}
 	return sum, errors.Join(errs...)
+}
+
+// handOver is an API client that can hand its pacing over to the next writer (tcloud.Client):
+// rate limits are per account, so the next holder of the lease waits for the last one's calls.
+type handOver interface {
+	NextCalls() map[string]time.Time
+	NotBefore(map[string]time.Time)
 }
 
 // acquire takes the dataset's lease, waiting for another writer's with opt.WaitForLease.

@@ -49,5 +49,5 @@ func TestStatus(t *testing.T) {
 	require.NoError(t, err)
 	require.NotNil(t, st.Lease)
 	assert.Equal(t, "backfill by someone", st.Lease.Holder)
-	require.NoError(t, lease.Release(ctx))
+	require.NoError(t, lease.Release(ctx, nil))
 }

@@ -77,6 +77,8 @@ type Options struct {
 	API source.Caller
 	// APITransport and COSTransport replace the HTTP transports (tests).
 	APITransport, COSTransport http.RoundTripper
+	// WrapStore, when set, wraps the store TCUSAGE_SINK opens (tests record who writes what).
+	WrapStore func(snapshot.Store) snapshot.Store
 	// TempDir holds encoded files until they are committed (default os.TempDir()).
 	TempDir string
 	// Workers is how many app-days are fetched at once (default: export.Runner's).
@@ -274,6 +276,9 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
+	if opt.WrapStore != nil {
+		store = opt.WrapStore(store)
 	}
 	src := spec.Source(cfg)
 	fn.Runner = &export.Runner{

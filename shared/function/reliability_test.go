@@ -89,7 +89,7 @@ func newWorld(t *testing.T, n int, faults emulator.FaultConfig, withCOS bool) *w
 // scaledRates paces the client like the emulator's limits at TimeScale 0.001 (each action's
 // documented rate, a thousand times faster, with a little room).
 const scaledRates = "DescribeTelCallInfo=1/100us,DescribeTrtcInteractiveTime=1/100us,ChannelDescribeBillUsageDetail=1/100us," +
-	"DescribeTrtcUsage=1/300us,DescribeTrtcRoomUsage=1/20ms"
+	"DescribeTrtcUsage=1/300us,DescribeTrtcRoomUsage=1/30ms"
 
 // fastRetries keeps backoff short; four attempts make a call fail now and then at a 30% fault
 // rate (0.3⁴ ≈ 0.8%), so that the failure path is exercised as well as the retry path.

@@ -50,6 +50,9 @@ type LeaseRecord struct {
 	RenewedAt  time.Time `json:"renewed_at"`
 	ExpiresAt  time.Time `json:"expires_at"`
 	Released   bool      `json:"released,omitempty"`
+	// NextCall, in a released generation, tells per API action when the next call may go at the
+	// action's pacing: the rate limit is per account, so the next writer waits for it.
+	NextCall map[string]time.Time `json:"next_call,omitempty"`
 }
 
 // Free reports whether another writer may take the lease at now: released, or expired for longer
@@ -111,6 +114,7 @@ type Lease struct {
 
 	mu   sync.Mutex
 	rec  LeaseRecord
+	prev *LeaseRecord
 	lost bool
 }
 
@@ -212,10 +216,14 @@ func AcquireLease(ctx context.Context, store Store, prefix, dataset, holder stri
 		}
 		return nil, err
 	}
-	l.rec = rec
+	l.rec, l.prev = rec, cur
 	l.prune(ctx, gen-1)
 	return l, nil
 }
+
+// Previous returns the generation before this holder's (nil when the lease was never taken):
+// the last writer, and the pacing it handed over.
+func (l *Lease) Previous() *LeaseRecord { return l.prev }
 
 // write creates the generation rec describes, only if absent.
 func (l *Lease) write(ctx context.Context, rec LeaseRecord) error {
@@ -271,16 +279,17 @@ func (l *Lease) Check() error {
 // Renew extends the lease by its TTL, writing the next generation. If another writer took the
 // lease meanwhile, it returns an error wrapping ErrLeaseLost, and the lease stays lost.
 func (l *Lease) Renew(ctx context.Context) error {
-	return l.next(ctx, false)
+	return l.next(ctx, false, nil)
 }
 
-// Release gives the lease up, so that the next writer need not wait for its expiry. A lease
-// already lost is left to its new holder.
-func (l *Lease) Release(ctx context.Context) error {
-	return l.next(ctx, true)
+// Release gives the lease up, so that the next writer need not wait for its expiry, handing over
+// when each API action may next be called (nil: none called). A lease already lost is left to its
+// new holder.
+func (l *Lease) Release(ctx context.Context, nextCall map[string]time.Time) error {
+	return l.next(ctx, true, nextCall)
 }
 
-func (l *Lease) next(ctx context.Context, release bool) error {
+func (l *Lease) next(ctx context.Context, release bool, nextCall map[string]time.Time) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.lost {
@@ -291,7 +300,7 @@ func (l *Lease) next(ctx context.Context, release bool) error {
 	rec.Generation++
 	rec.RenewedAt, rec.ExpiresAt, rec.Released = now.UTC(), now.Add(l.cfg.TTL).UTC(), release
 	if release {
-		rec.ExpiresAt = now.UTC()
+		rec.ExpiresAt, rec.NextCall = now.UTC(), nextCall
 	}
 	err := l.write(ctx, rec)
 	if errors.Is(err, fs.ErrExist) {

@@ -42,10 +42,12 @@ type Client struct {
 	sleep     func(context.Context, time.Duration) error
 	transport http.RoundTripper
 
-	mu       sync.Mutex
-	sdk      map[string]*common.Client // by region
-	limiters map[string]*rate.Limiter  // by action name
-	stats    Stats
+	mu        sync.Mutex
+	sdk       map[string]*common.Client // by region
+	limiters  map[string]*rate.Limiter  // by action name
+	lastCall  map[string]time.Time      // by action name: when the last attempt took its token
+	notBefore map[string]time.Time      // by action name: no attempt before (a hand-over)
+	stats     Stats
 }
 
 // New validates cfg, fills in the documented defaults and returns a Client.
@@ -72,7 +74,8 @@ func New(cfg Config) (*Client, error) {
 		limits:   DefaultLimits(),
 		sdk:      map[string]*common.Client{},
 		limiters: map[string]*rate.Limiter{},
-		stats:    Stats{ByCode: map[string]int64{}},
+		lastCall: map[string]time.Time{}, notBefore: map[string]time.Time{},
+		stats: Stats{ByCode: map[string]int64{}},
 	}
 	if cfg.Endpoint != "" {
 		host, scheme, err := parseEndpoint(cfg.Endpoint)
@@ -269,6 +272,9 @@ func (c *Client) limiter(name string) (*rate.Limiter, Limit) {
 // pace takes one token from lim, waiting for it unless the wait plus the expected latency would
 // pass ctx's deadline: then the attempt is not started.
 func (c *Client) pace(ctx context.Context, a tcapi.Action, lim *rate.Limiter, last *APIError) error {
+	if err := c.waitHandOver(ctx, a, last); err != nil {
+		return err
+	}
 	now := c.now()
 	r := lim.ReserveN(now, 1)
 	if !r.OK() {
@@ -279,15 +285,67 @@ func (c *Client) pace(ctx context.Context, a tcapi.Action, lim *rate.Limiter, la
 		r.CancelAt(now)
 		return stop(a, fmt.Sprintf("pacing wait of %s and an answer would pass the context deadline", d.Round(time.Millisecond)), context.DeadlineExceeded, last)
 	}
-	if d == 0 {
+	if d > 0 {
+		c.count(func(s *Stats) { s.PacingWait += d })
+		if err := c.sleep(ctx, d); err != nil {
+			r.CancelAt(c.now())
+			return stop(a, "context ended while pacing", err, last)
+		}
+	}
+	c.mu.Lock()
+	c.lastCall[a.Name] = now.Add(d)
+	c.mu.Unlock()
+	return nil
+}
+
+// waitHandOver waits until the time NotBefore set for the action, if any: another process's last
+// call must be an interval ago before this one calls.
+func (c *Client) waitHandOver(ctx context.Context, a tcapi.Action, last *APIError) error {
+	c.mu.Lock()
+	nb := c.notBefore[a.Name]
+	c.mu.Unlock()
+	now := c.now()
+	d := nb.Sub(now)
+	if d <= 0 {
 		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && now.Add(d+c.latency).After(dl) {
+		return stop(a, fmt.Sprintf("waiting %s for the previous writer's pacing would pass the context deadline", d.Round(time.Millisecond)), context.DeadlineExceeded, last)
 	}
 	c.count(func(s *Stats) { s.PacingWait += d })
 	if err := c.sleep(ctx, d); err != nil {
-		r.CancelAt(c.now())
 		return stop(a, "context ended while pacing", err, last)
 	}
 	return nil
+}
+
+// NextCalls tells, for every action this client has called, when its next call may go at the
+// action's pacing: the hand-over a writer leaves to the next one (who passes it to NotBefore), so
+// that two processes one after the other stay within the per-account rate limit.
+func (c *Client) NextCalls() map[string]time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]time.Time{}
+	for name, t := range c.lastCall {
+		l, ok := c.limits[name]
+		if !ok {
+			l = c.limits[DefaultLimitKey]
+		}
+		out[name] = t.Add(l.Every).UTC()
+	}
+	return out
+}
+
+// NotBefore makes the client wait, for each action, until the given time before its next call
+// (see NextCalls). Earlier times than the client's own pacing change nothing.
+func (c *Client) NotBefore(next map[string]time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for name, t := range next {
+		if t.After(c.notBefore[name]) {
+			c.notBefore[name] = t
+		}
+	}
 }
 
 // sdkClient returns the SDK client for a region ("" = no X-TC-Region header).

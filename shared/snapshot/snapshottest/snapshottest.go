@@ -783,7 +783,7 @@ func testLease(t *testing.T, e Env) {
 	require.NoError(t, a.Renew(ctx))
 	require.NoError(t, a.Check())
 
-	require.NoError(t, a.Release(ctx))
+	require.NoError(t, a.Release(ctx, nil))
 	b, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "backfill B", cfg)
 	require.NoError(t, err, "released, the lease is free at once")
 
