@@ -2,6 +2,7 @@ package usage
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -40,6 +41,25 @@ func (s Schema) Names() []string {
 		out[i] = c.Name
 	}
 	return out
+}
+
+// ColumnTypes returns the type of each of the given columns: a column of s has its type; a column
+// s does not list is a decimal when s is open (room usage's further usage columns, in seconds),
+// and an error otherwise.
+func (s Schema) ColumnTypes(columns []string) ([]string, error) {
+	out := make([]string, len(columns))
+	for i, name := range columns {
+		j := slices.IndexFunc(s.Columns, func(c Column) bool { return c.Name == name })
+		switch {
+		case j >= 0:
+			out[i] = s.Columns[j].Type
+		case s.Open:
+			out[i] = TypeDecimal
+		default:
+			return nil, fmt.Errorf("dataset %s has no column %q", s.Dataset, clipText(name))
+		}
+	}
+	return out, nil
 }
 
 // Markdown renders the schema as a documentation table.
