@@ -218,7 +218,7 @@ func testHostileKeys(t *testing.T, e Env) {
 		require.ErrorIs(t, err, snapshot.ErrInvalidKey, "%+v", tc)
 		assert.Contains(t, err.Error(), tc.part, "%+v", tc)
 	}
-	_, err = snapshot.DataKey(e.Prefix, "usage", jan2, "a", "parquet")
+	_, err = snapshot.DataKey(e.Prefix, "usage", jan2, "a", "xml")
 	assert.ErrorContains(t, err, "format")
 
 	// A commit with one hostile part writes nothing.
