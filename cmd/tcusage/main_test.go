@@ -31,7 +31,7 @@ func TestDemoWritesVerifiableSnapshots(t *testing.T) {
 	code, out, errOut := runCmd(t, nil, "demo", "--date", "2026-11-20", "--out", dir)
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	for _, ds := range []string{"telcall", "trtcusage", "roomusage", "essbill"} {
-		assert.Contains(t, out, ds+"/v1/dt=2026-11-20/")
+		assert.Contains(t, out, ds+"/"+snapshot.Version(ds)+"/dt=2026-11-20/")
 	}
 
 	store, err := file.New(dir)
@@ -43,14 +43,22 @@ func TestDemoWritesVerifiableSnapshots(t *testing.T) {
 		assert.True(t, rep.OK(), "%s: %v", s.Dataset, rep.Problems)
 		assert.Equal(t, snapshot.StatusComplete, rep.Manifest.Status)
 		assert.NotEmpty(t, rep.Manifest.Files)
+		formats := map[usage.Format]int{}
 		for _, f := range rep.Manifest.Files {
+			formats[f.Format]++
 			assert.Positive(t, f.Rows, f.Key)
 			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Key)))
 			require.NoError(t, err)
 			if f.Format == "csv" {
 				assert.True(t, strings.HasPrefix(string(b), strings.Join(f.Columns, ",")+"\n"), "%s starts with its header", f.Key)
 			}
+			if f.Format == usage.Parquet {
+				assert.True(t, bytes.HasPrefix(b, []byte("PAR1")) && bytes.HasSuffix(b, []byte("PAR1")), f.Key)
+				assert.Equal(t, "application/vnd.apache.parquet", f.ContentType)
+			}
 		}
+		assert.Len(t, formats, 3, "%s: the demo writes every format", s.Dataset)
+		assert.Equal(t, formats[usage.CSV], formats[usage.Parquet], s.Dataset)
 	}
 
 	code, out, _ = runCmd(t, nil, "verify", "--sink", "file://"+dir)

@@ -374,7 +374,7 @@ func testCommitLayout(t *testing.T, e Env) {
 	assert.Empty(t, rep.Unlisted)
 	parts, err := snapshot.ListPartitions(ctx, e.Store, e.Prefix, "trtc_room_usage")
 	require.NoError(t, err)
-	assert.Equal(t, []snapshot.PartitionInfo{{Date: date, HasManifest: true, Objects: 5}}, parts)
+	assert.Equal(t, []snapshot.PartitionInfo{{Date: date, Version: "v1", HasManifest: true, Objects: 5}}, parts)
 
 	if e.Wire != nil {
 		types := map[string]string{}
