@@ -1,6 +1,6 @@
 // Command tcusage runs the tcusage functions locally: a demo on the embedded Tencent Cloud API
-// emulator, one-off invocations with event files, backfills, the emulator on its own, and a
-// verification of written snapshots.
+// emulator, one-off invocations with event files, backfills, the emulator on its own, a
+// verification of written snapshots, and table definitions for query engines.
 //
 // Usage:
 //
@@ -9,6 +9,7 @@
 //	tcusage backfill <function> --from DATE --to DATE [--apps A,B] [--force] [--emulator]
 //	tcusage emulate  [--addr 127.0.0.1:9000]
 //	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME]
+//	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
 //
 // Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 130 interrupted.
 package main
@@ -40,6 +41,7 @@ Usage:
   tcusage backfill <function> --from DATE --to DATE         fetch a range, resuming where it stopped
   tcusage emulate  [--addr 127.0.0.1:9000]                  serve the API emulator
   tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests
+  tcusage tables   [--dialect hive|duckdb] [--format F]     print table definitions for query engines
 
 Functions: telcall, trtcusage, roomusage, essbill.
 Run "tcusage <command> -h" for a command's flags.
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = emulate(ctx, rest, stdout, stderr)
 	case "verify":
 		err = verify(ctx, rest, stdout, stderr, getenv)
+	case "tables":
+		err = tablesCmd(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

@@ -14,6 +14,7 @@ import (
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
+	"github.com/tcusage/tcusage/shared/tables"
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -145,4 +146,27 @@ func TestBackfillResumes(t *testing.T) {
 	code, out, _ = runCmd(t, env, "backfill", "essbill", "--from", "2026-11-17", "--to", "2026-11-20", "--emulator")
 	require.Equal(t, exitOK, code)
 	assert.Contains(t, out, "4 day(s) delivered (3 already there)")
+}
+
+// tables prints the generated definitions: all datasets, or one; bad flags are usage errors.
+func TestTablesPrintsTheDefinitions(t *testing.T) {
+	code, out, errOut := runCmd(t, nil, "tables", "--dialect", "hive", "--format", "jsonl", "--location", "cosn://b-1250000000/p")
+	require.Equal(t, exitOK, code, errOut)
+	want, err := tables.All(tables.Hive, usage.JSONL, "cosn://b-1250000000/p")
+	require.NoError(t, err)
+	assert.Equal(t, want, out)
+
+	code, out, errOut = runCmd(t, map[string]string{"TCUSAGE_SINK": "cos://b-1250000000/exports?region=ap-guangzhou"}, "tables", "--dataset", "roomusage")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, `CREATE OR REPLACE VIEW "roomusage"`)
+	assert.Contains(t, out, "read_parquet('s3://b-1250000000/exports/roomusage/v2/dt=*/app=*/part-00000.parquet'")
+	assert.NotContains(t, out, `"telcall"`)
+
+	for _, args := range [][]string{
+		{"tables", "--dialect", "mysql"}, {"tables", "--format", "xml"}, {"tables", "--dataset", "nope"},
+		{"tables", "--location", "/x'y"}, {"tables", "extra"}, {"tables", "--sink", "ftp://x"},
+	} {
+		code, _, _ := runCmd(t, nil, args...)
+		assert.Equal(t, exitUsage, code, "%v", args)
+	}
 }
