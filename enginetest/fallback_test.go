@@ -22,6 +22,7 @@ import (
 	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/tables"
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -59,6 +60,7 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 			"TCUSAGE_SINK":            "file://" + dir,
 			"TCUSAGE_SDK_APP_IDS":     "1400000001,1400000002,1400000003",
 			"TCUSAGE_TRTC_ACTION":     "auto",
+			"TCUSAGE_FORMAT":          "all",
 		}
 		fn, err := function.New(function.TRTC, func(k string) string { return env[k] }, function.Options{
 			Home: t.TempDir(), TempDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Now: now,
@@ -141,6 +143,20 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 		}
 		assert.Equal(t, "DECIMAL(18,3)", columnType(t, db, typed, "seconds"), f.format)
 		assert.Equal(t, want, fallbackMillis(typed), "%s: typed, the fallback day's seconds are the emulator's", f.format)
+	}
+
+	// Parquet carries the type: nothing to guess, nothing rounded.
+	pq := "read_parquet(" + sqlList(files[usage.Parquet]) + ", hive_partitioning = true)"
+	assert.Equal(t, "DOUBLE", columnType(t, db, pq, "seconds"))
+	assert.Equal(t, want, fallbackMillis(pq), "parquet: the fallback day's seconds are the emulator's")
+
+	// The shipped views type seconds as DECIMAL(18,3) in every format: exact too.
+	for _, f := range usage.Formats {
+		defs, err := tables.Definition{Schema: usage.TRTCUsageSchema, Dialect: tables.DuckDB, Format: f, Base: dir}.SQL()
+		require.NoError(t, err)
+		_, err = db.Exec(defs)
+		require.NoError(t, err)
+		assert.Equal(t, want, fallbackMillis("trtcusage"), "%s view: the fallback day's seconds are the emulator's", f)
 	}
 }
 
