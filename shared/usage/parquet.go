@@ -2,6 +2,7 @@ package usage
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -61,6 +62,8 @@ type ParquetWriter struct {
 	rows   int64 // rows in the file
 	open   int64 // rows in the open row group
 	groups []parquetRowGroup
+	row    []byte // the row being written, encoded
+	ends   []int  // where each of its values ends in row; -1 for null
 	err    error
 }
 
@@ -74,6 +77,11 @@ type parquetColumn struct {
 	chunk  []byte // the row group's finished pages: headers and compressed data
 	raw    int64  // the row group's pages uncompressed, headers included
 	nulls  int64  // nulls in the row group
+	// buf holds a page's encoded levels and body, zip its compressed form; both are reused.
+	buf, zip []byte
+	// lastText and last are the last date or timestamp converted, and its value.
+	lastText string
+	last     int64
 }
 
 type parquetRowGroup struct {
@@ -124,22 +132,28 @@ func (p *ParquetWriter) WriteRow(r Row) error {
 	if len(r) != len(p.cols) {
 		return fmt.Errorf("parquet: row has %d values, want %d", len(r), len(p.cols))
 	}
+	// Encode the whole row first, so that a bad value leaves no column a value ahead.
+	p.row, p.ends = p.row[:0], p.ends[:0]
 	for i, v := range r {
 		if v.Number && v.Text == "" {
+			p.ends = append(p.ends, -1) // null
 			continue
 		}
-		if err := checkValue(p.cols[i].typ, v.Text); err != nil {
+		var err error
+		if p.row, err = p.cols[i].appendPlain(p.row, v.Text); err != nil {
 			return fmt.Errorf("parquet: column %s: %q is not a valid %s: %w", p.cols[i].name, clipText(v.Text), p.cols[i].typ, err)
 		}
+		p.ends = append(p.ends, len(p.row))
 	}
-	for i, v := range r {
-		c := p.cols[i]
-		if v.Number && v.Text == "" {
+	start := 0
+	for i, c := range p.cols {
+		if end := p.ends[i]; end < 0 {
 			c.levels = append(c.levels, 0)
 			c.nulls++
 		} else {
 			c.levels = append(c.levels, 1)
-			c.values = appendPlain(c.values, c.typ, v.Text)
+			c.values = append(c.values, p.row[start:end]...)
+			start = end
 		}
 		if len(c.values) >= parquetPageBytes {
 			c.closePage()
@@ -153,48 +167,47 @@ func (p *ParquetWriter) WriteRow(r Row) error {
 	return nil
 }
 
-// checkValue reports whether text is a valid value of a column of type typ.
-func checkValue(typ, text string) error {
-	var err error
-	switch typ {
-	case TypeInt64:
-		_, err = strconv.ParseInt(text, 10, 64)
-	case TypeDecimal:
-		var f float64
-		if f, err = strconv.ParseFloat(text, 64); err == nil && (math.IsInf(f, 0) || math.IsNaN(f)) {
-			err = fmt.Errorf("not a finite number")
-		}
-	case TypeDate:
-		_, err = time.Parse(time.DateOnly, text)
-	case TypeTimestamp:
-		_, err = time.Parse(time.RFC3339, text)
-	}
-	return err
-}
-
-// appendPlain appends a checked value in Parquet's PLAIN encoding (little-endian numbers,
-// length-prefixed bytes).
-func appendPlain(b []byte, typ, text string) []byte {
+// appendPlain appends a value in Parquet's PLAIN encoding (little-endian numbers, length-
+// prefixed bytes), or returns an error when text is not a value of the column's type. The
+// encoding of the last date or timestamp is remembered: a day's rows share their date.
+func (c *parquetColumn) appendPlain(b []byte, text string) ([]byte, error) {
 	le := binary.LittleEndian
-	switch typ {
+	switch c.typ {
 	case TypeInt64:
-		v, _ := strconv.ParseInt(text, 10, 64)
-		return le.AppendUint64(b, uint64(v))
+		v, err := strconv.ParseInt(text, 10, 64)
+		return le.AppendUint64(b, uint64(v)), err
 	case TypeDecimal:
-		v, _ := strconv.ParseFloat(text, 64)
-		return le.AppendUint64(b, math.Float64bits(v))
-	case TypeDate:
-		t, _ := time.Parse(time.DateOnly, text)
-		return le.AppendUint32(b, uint32(int32(t.Unix()/86400)))
-	case TypeTimestamp:
-		t, _ := time.Parse(time.RFC3339, text)
-		return le.AppendUint64(b, uint64(t.UnixMicro()))
+		v, err := strconv.ParseFloat(text, 64)
+		if err == nil && (math.IsInf(v, 0) || math.IsNaN(v)) {
+			err = errors.New("not a finite number")
+		}
+		return le.AppendUint64(b, math.Float64bits(v)), err
+	case TypeDate, TypeTimestamp:
+		if text != c.lastText || c.lastText == "" {
+			layout := time.RFC3339
+			if c.typ == TypeDate {
+				layout = time.DateOnly
+			}
+			t, err := time.Parse(layout, text)
+			if err != nil {
+				return b, err
+			}
+			c.last = t.UnixMicro()
+			if c.typ == TypeDate {
+				c.last = t.Unix() / 86400
+			}
+			c.lastText = text
+		}
+		if c.typ == TypeDate {
+			return le.AppendUint32(b, uint32(int32(c.last))), nil
+		}
+		return le.AppendUint64(b, uint64(c.last)), nil
 	}
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\ufffd") // as in JSON Lines
 	}
 	b = le.AppendUint32(b, uint32(len(text)))
-	return append(b, text...)
+	return append(b, text...), nil
 }
 
 // closePage compresses the open page (definition levels, then values) into the column's chunk,
@@ -203,15 +216,19 @@ func (c *parquetColumn) closePage() {
 	if len(c.levels) == 0 {
 		return
 	}
-	levels := appendLevels(nil, c.levels)
-	body := binary.LittleEndian.AppendUint32(make([]byte, 0, 4+len(levels)+len(c.values)), uint32(len(levels)))
-	body = append(append(body, levels...), c.values...)
-	data := snappy.Encode(nil, body)
-	h := &thriftWriter{}
+	// buf: the levels, then the body (their length, the levels again, the values).
+	c.buf = appendLevels(c.buf[:0], c.levels)
+	n := len(c.buf)
+	c.buf = binary.LittleEndian.AppendUint32(c.buf, uint32(n))
+	c.buf = append(c.buf, c.buf[:n]...)
+	c.buf = append(c.buf, c.values...)
+	body := c.buf[n:]
+	c.zip = snappy.Encode(c.zip[:cap(c.zip)], body)
+	h := &thriftWriter{b: c.chunk}
 	h.begin(0)
 	h.i32(1, pageData)
 	h.i32(2, int32(len(body)))
-	h.i32(3, int32(len(data)))
+	h.i32(3, int32(len(c.zip)))
 	h.begin(5) // data_page_header
 	h.i32(1, int32(len(c.levels)))
 	h.i32(2, encPlain)
@@ -219,8 +236,8 @@ func (c *parquetColumn) closePage() {
 	h.i32(4, encRLE)
 	h.end()
 	h.end()
-	c.chunk = append(append(c.chunk, h.b...), data...)
-	c.raw += int64(len(h.b) + len(body))
+	c.raw += int64(len(h.b) - len(c.chunk) + len(body))
+	c.chunk = append(h.b, c.zip...)
 	c.levels, c.values = c.levels[:0], c.values[:0]
 }
 
