@@ -98,3 +98,28 @@ func checkViewTypes(t *testing.T, db *sql.DB, s usage.Schema) {
 	assert.Equal(t, "DATE", got["dt"], s.Dataset)
 	assert.Equal(t, "VARCHAR", got["app"], s.Dataset)
 }
+
+// TestDuckDBReadsAnEmptyParquetFile: an app-day without rows (no rooms that day) is a Parquet
+// file with the columns and no row group; DuckDB reads it, typed, beside a file with rows.
+func TestDuckDBReadsAnEmptyParquetFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, data string) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		require.NoError(t, err)
+		defer f.Close()
+		_, err = usage.WriteRoomUsage("2024-05-01", 7, data, func(cols []string) (usage.RowWriter, error) {
+			return usage.NewWriter(usage.Parquet, f, usage.RoomUsageSchema, cols)
+		})
+		require.NoError(t, err)
+		return path
+	}
+	empty := write("empty.parquet", "")
+	full := write("full.parquet", "RoomId,Audio,SD,hd,FullHD,2K,4K\nr1,1.5,2,3,4,5,6\n")
+	db := openDuckDB(t)
+	assert.Zero(t, queryInt(t, db, "SELECT count(*) FROM read_parquet("+sqlString(empty)+")"))
+	assert.Equal(t, "DOUBLE", columnType(t, db, "read_parquet("+sqlString(empty)+")", "video_2k_seconds"))
+	var sum float64
+	require.NoError(t, db.QueryRow("SELECT sum(audio_seconds) FROM read_parquet("+sqlList([]string{empty, full})+")").Scan(&sum))
+	assert.Equal(t, 1.5, sum)
+}
