@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +15,32 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/emulator"
+	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
-// formats are the two file formats the functions write, and the DuckDB table function that
+// formats are the two text formats the functions write, and the DuckDB table function that
 // reads each with its own type inference.
-var formats = []struct {
-	format usage.Format
-	reader string
-}{
+var formats = []fileFormat{
 	{"jsonl", "read_json_auto"},
 	{"csv", "read_csv_auto"},
+}
+
+// allFormats adds Parquet, whose types are in the files.
+var allFormats = append(slices.Clone(formats), fileFormat{"parquet", "read_parquet"})
+
+type fileFormat struct {
+	format usage.Format
+	reader string
+}
+
+// tablesOf returns the loaded table of dataset in every format.
+func tablesOf(dataset string) []string {
+	out := make([]string, len(allFormats))
+	for i, f := range allFormats {
+		out[i] = table(dataset, f.format)
+	}
+	return out
 }
 
 // TestDuckDBReadsSnapshots writes three days of all four datasets with the project's own
@@ -40,7 +56,7 @@ func TestDuckDBReadsSnapshots(t *testing.T) {
 	start = time.Now()
 	db := openDuckDB(t)
 	for _, ds := range datasets {
-		for _, f := range formats {
+		for _, f := range allFormats {
 			// A table, not a view: every file is parsed once, with the types inferred over all of
 			// them, and the checks below query it many times.
 			q := fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM %s(%s, hive_partitioning = true)",
@@ -56,12 +72,15 @@ func TestDuckDBReadsSnapshots(t *testing.T) {
 	start = time.Now()
 	t.Run("rows are those the manifests count", func(t *testing.T) { checkRowCounts(t, db, e) })
 	t.Run("hive partitions dt and app", func(t *testing.T) { checkPartitions(t, db, e) })
-	t.Run("telcall", func(t *testing.T) { checkTelCall(t, db, e) })
-	t.Run("trtcusage", func(t *testing.T) { checkTrtc(t, db, e) })
-	t.Run("roomusage", func(t *testing.T) { checkRoomUsage(t, db, e) })
-	t.Run("essbill", func(t *testing.T) { checkESS(t, db, e) })
+	t.Run("telcall", func(t *testing.T) { checkTelCall(t, db, e, tablesOf("telcall")) })
+	t.Run("trtcusage", func(t *testing.T) { checkTrtc(t, db, e, tablesOf("trtcusage")) })
+	t.Run("roomusage", func(t *testing.T) { checkRoomUsage(t, db, e, tablesOf("roomusage")) })
+	t.Run("essbill", func(t *testing.T) { checkESS(t, db, e, tablesOf("essbill")) })
 	t.Run("consumer stumbling blocks", func(t *testing.T) { checkStumblingBlocks(t, db, e) })
+	t.Run("parquet is typed", func(t *testing.T) { checkParquetTypes(t, db) })
 	t.Run("a glob also reads partitions without a manifest", func(t *testing.T) { checkGlob(t, db, e) })
+	// After checkGlob, which leaves a day without a manifest for the views to ignore.
+	t.Run("the shipped DuckDB views", func(t *testing.T) { checkShippedViews(t, e) })
 	t.Logf("snapshots written in %s, loaded into DuckDB in %s, checked in %s",
 		produced.Round(time.Millisecond), loaded.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 }
@@ -101,7 +120,7 @@ func checkRestatement(t *testing.T, e *exported) {
 // is not counted twice.
 func checkRowCounts(t *testing.T, db *sql.DB, e *exported) {
 	for _, ds := range datasets {
-		for _, f := range formats {
+		for _, f := range allFormats {
 			var want int64
 			for _, day := range e.days {
 				for _, fe := range e.manifests[ds][day].Files {
@@ -125,7 +144,7 @@ func checkPartitions(t *testing.T, db *sql.DB, e *exported) {
 		if ds == "essbill" {
 			wantApp = "VARCHAR"
 		}
-		for _, f := range formats {
+		for _, f := range allFormats {
 			tb := table(ds, f.format)
 			types := columnTypes(t, db, tb)
 			assert.Equal(t, "DATE", types["dt"], "%s dt", tb)
@@ -148,7 +167,7 @@ func checkPartitions(t *testing.T, db *sql.DB, e *exported) {
 
 // checkTelCall: every app-day's figures, and the minutes per app over the days, are the
 // emulator's.
-func checkTelCall(t *testing.T, db *sql.DB, e *exported) {
+func checkTelCall(t *testing.T, db *sql.DB, e *exported, srcs []string) {
 	want := map[string]emulator.TelCallCounts{}
 	wantMinutes := map[int64]int64{}
 	for _, app := range sdkApps {
@@ -158,8 +177,7 @@ func checkTelCall(t *testing.T, db *sql.DB, e *exported) {
 			wantMinutes[app] += c.TelCallOut + c.TelCallIn + c.VOIPCallIn + c.AsrOffline + c.AsrRealtime
 		}
 	}
-	for _, f := range formats {
-		tb := table("telcall", f.format)
+	for _, tb := range srcs {
 		got := map[string]emulator.TelCallCounts{}
 		eachRow(t, db, `SELECT app, strftime(dt, '%Y-%m-%d'), outbound_minutes, inbound_minutes, voip_minutes,
 			asr_offline_minutes, asr_realtime_minutes, seats_used FROM `+tb, func(scan func(...any)) {
@@ -191,7 +209,7 @@ type trtcTotal struct {
 
 // checkTrtc: per app, day and usage type, 288 five-minute points from 00:00 to 23:55 Beijing
 // time whose seconds sum to the emulator's day; and the total seconds per app-day.
-func checkTrtc(t *testing.T, db *sql.DB, e *exported) {
+func checkTrtc(t *testing.T, db *sql.DB, e *exported, srcs []string) {
 	want := map[string]trtcTotal{}
 	wantTotal := map[string]float64{}
 	for _, app := range sdkApps {
@@ -208,10 +226,9 @@ func checkTrtc(t *testing.T, db *sql.DB, e *exported) {
 			}
 		}
 	}
-	for _, f := range formats {
-		tb := table("trtcusage", f.format)
+	for _, tb := range srcs {
 		got := map[string]trtcTotal{}
-		eachRow(t, db, `SELECT app, strftime(dt, '%Y-%m-%d'), usage_type, count(*), sum(seconds), min(time), max(time)
+		eachRow(t, db, `SELECT app, strftime(dt, '%Y-%m-%d'), usage_type, count(*), CAST(sum(seconds) AS DOUBLE), min(time), max(time)
 			FROM `+tb+` WHERE granularity = '5m' GROUP BY ALL`, func(scan func(...any)) {
 			var app int64
 			var day, typ string
@@ -231,7 +248,7 @@ func checkTrtc(t *testing.T, db *sql.DB, e *exported) {
 		assert.Zero(t, queryInt(t, db, "SELECT count(*) FROM "+tb+" WHERE granularity <> '5m'"), tb)
 
 		gotTotal := map[string]float64{}
-		eachRow(t, db, "SELECT app, strftime(dt, '%Y-%m-%d'), sum(seconds) FROM "+tb+" GROUP BY ALL", func(scan func(...any)) {
+		eachRow(t, db, "SELECT app, strftime(dt, '%Y-%m-%d'), CAST(sum(seconds) AS DOUBLE) FROM "+tb+" GROUP BY ALL", func(scan func(...any)) {
 			var app int64
 			var day string
 			var sec float64
@@ -250,7 +267,7 @@ type roomTotal struct {
 
 // checkRoomUsage: every room (IDs with commas and quotes included) with its six figures, and per
 // app-day the number of rooms and the summed seconds per class.
-func checkRoomUsage(t *testing.T, db *sql.DB, e *exported) {
+func checkRoomUsage(t *testing.T, db *sql.DB, e *exported, srcs []string) {
 	want := map[string]emulator.RoomUsage{}
 	wantTotal := map[string]roomTotal{}
 	for _, app := range sdkApps {
@@ -275,11 +292,12 @@ func checkRoomUsage(t *testing.T, db *sql.DB, e *exported) {
 	}
 	require.Positive(t, tricky, "the emulator's room IDs include commas and quotes")
 
-	for _, f := range formats {
-		tb := table("roomusage", f.format)
+	for _, tb := range srcs {
 		got := map[string]emulator.RoomUsage{}
-		// "2k" and "4k" must be quoted: unquoted, 2k is the number 2 aliased as k.
-		eachRow(t, db, `SELECT app, strftime(dt, '%Y-%m-%d'), room_id, audio, sd, hd, fullhd, "2k", "4k" FROM `+tb,
+		// v2's column names are plain identifiers: no quoting (v1's 2k and 4k needed it).
+		eachRow(t, db, `SELECT app, strftime(dt, '%Y-%m-%d'), room_id, CAST(audio_seconds AS BIGINT), CAST(video_sd_seconds AS BIGINT),
+			CAST(video_hd_seconds AS BIGINT), CAST(video_fullhd_seconds AS BIGINT), CAST(video_2k_seconds AS BIGINT),
+			CAST(video_4k_seconds AS BIGINT) FROM `+tb,
 			func(scan func(...any)) {
 				var app int64
 				var day string
@@ -290,8 +308,9 @@ func checkRoomUsage(t *testing.T, db *sql.DB, e *exported) {
 		assert.Equal(t, want, got, tb)
 
 		gotTotal := map[string]roomTotal{}
-		eachRow(t, db, `SELECT app, strftime(dt, '%Y-%m-%d'), count(DISTINCT room_id), sum(audio), sum(sd), sum(hd),
-			sum(fullhd), sum("2k"), sum("4k") FROM `+tb+` GROUP BY ALL`, func(scan func(...any)) {
+		eachRow(t, db, `SELECT app, strftime(dt, '%Y-%m-%d'), count(DISTINCT room_id), CAST(sum(audio_seconds) AS DOUBLE),
+			CAST(sum(video_sd_seconds) AS DOUBLE), CAST(sum(video_hd_seconds) AS DOUBLE), CAST(sum(video_fullhd_seconds) AS DOUBLE),
+			CAST(sum(video_2k_seconds) AS DOUBLE), CAST(sum(video_4k_seconds) AS DOUBLE) FROM `+tb+` GROUP BY ALL`, func(scan func(...any)) {
 			var app int64
 			var day string
 			var s roomTotal
@@ -309,7 +328,7 @@ type essTotal struct {
 
 // checkESS: per day and sub-customer, the number of records, the summed use_count (refunds
 // negative), the refunds and the summed consumption times; and per day the records and use_count.
-func checkESS(t *testing.T, db *sql.DB, e *exported) {
+func checkESS(t *testing.T, db *sql.DB, e *exported, srcs []string) {
 	want := map[string]essTotal{}
 	wantDay := map[string][2]int64{}
 	refunds := 0
@@ -335,8 +354,7 @@ func checkESS(t *testing.T, db *sql.DB, e *exported) {
 	}
 	require.Positive(t, refunds, "the ground truth has refunds over these days")
 
-	for _, f := range formats {
-		tb := table("essbill", f.format)
+	for _, tb := range srcs {
 		got := map[string]essTotal{}
 		eachRow(t, db, `SELECT strftime(dt, '%Y-%m-%d'), proxy_organization_open_id, count(*), sum(use_count),
 			count(*) FILTER (WHERE cost_type = 2 AND use_count < 0), count(*) FILTER (WHERE cost_type = 1 AND use_count > 0),
@@ -363,13 +381,15 @@ func checkESS(t *testing.T, db *sql.DB, e *exported) {
 // checkStumblingBlocks pins what FINDINGS.md tells consumers, so that a change of DuckDB's
 // inference (or of the files) shows up here.
 func checkStumblingBlocks(t *testing.T, db *sql.DB, e *exported) {
-	// 1. Unquoted, 2k is not the column but the integer literal 2 aliased as "k": no error, a
-	// wrong answer.
+	// 1. v1's room-usage columns 2k and 4k had to be quoted (unquoted, 2k is the integer literal 2
+	// aliased as "k": no error, a wrong answer). v2's names are plain identifiers.
 	var two int64
-	require.NoError(t, db.QueryRow("SELECT 2k FROM "+table("roomusage", "csv")+" WHERE \"2k\" > 2 LIMIT 1").Scan(&two))
-	assert.EqualValues(t, 2, two, "unquoted 2k is the literal 2")
-	cols := queryColumns(t, db, "SELECT 2k, 4k FROM "+table("roomusage", "jsonl")+" LIMIT 1")
-	assert.Equal(t, []string{"k", "k"}, cols)
+	require.NoError(t, db.QueryRow("SELECT 2k FROM "+table("roomusage", "csv")+" LIMIT 1").Scan(&two))
+	assert.EqualValues(t, 2, two, "unquoted 2k is still the literal 2")
+	for _, f := range allFormats {
+		cols := queryColumns(t, db, "SELECT video_2k_seconds, video_4k_seconds FROM "+table("roomusage", f.format)+" LIMIT 1")
+		assert.Equal(t, []string{"video_2k_seconds", "video_4k_seconds"}, cols, f.format)
+	}
 
 	// 2. The same column gets a different type per format.
 	jsonTypes, csvTypes := columnTypes(t, db, table("trtcusage", "jsonl")), columnTypes(t, db, table("trtcusage", "csv"))
@@ -419,8 +439,11 @@ func checkStumblingBlocks(t *testing.T, db *sql.DB, e *exported) {
 // the layout says to ignore.
 func checkGlob(t *testing.T, db *sql.DB, e *exported) {
 	glob := func(ds string, f usage.Format) int64 {
-		pattern := filepath.Join(e.dir, ds, "v1", "dt=*", "app=*", "part-00000."+string(f))
+		pattern := filepath.Join(e.dir, ds, snapshot.Version(ds), "dt=*", "app=*", "part-00000."+string(f))
 		reader := "read_json_auto(" + sqlString(pattern)
+		if f == "parquet" {
+			reader = "read_parquet(" + sqlString(pattern)
+		}
 		if f == "csv" {
 			// The files' dialect, given: sniffing it costs about 0.5 s per trtcusage file.
 			reader = "read_csv_auto(" + sqlString(pattern) + `, delim = ',', quote = '"', escape = '"', header = true`
@@ -428,16 +451,16 @@ func checkGlob(t *testing.T, db *sql.DB, e *exported) {
 		return queryInt(t, db, "SELECT count(*) FROM "+reader+", hive_partitioning = true)")
 	}
 	for _, ds := range datasets {
-		for _, f := range formats {
+		for _, f := range allFormats {
 			assert.Equal(t, queryInt(t, db, "SELECT count(*) FROM "+table(ds, f.format)), glob(ds, f.format), "%s %s", ds, f.format)
 		}
 	}
 
 	// A day after the last complete one, with a data file but no manifest.
-	src := filepath.Join(e.dir, "telcall", "v1", "dt="+e.days[len(e.days)-1], "app=1400000001", "part-00000.jsonl")
+	src := filepath.Join(e.dir, "telcall", snapshot.Version("telcall"), "dt="+e.days[len(e.days)-1], "app=1400000001", "part-00000.jsonl")
 	b, err := os.ReadFile(src)
 	require.NoError(t, err)
-	stray := filepath.Join(e.dir, "telcall", "v1", "dt=2099-01-01", "app=1400000001", "part-00000.jsonl")
+	stray := filepath.Join(e.dir, "telcall", snapshot.Version("telcall"), "dt=2099-01-01", "app=1400000001", "part-00000.jsonl")
 	require.NoError(t, os.MkdirAll(filepath.Dir(stray), 0o755))
 	require.NoError(t, os.WriteFile(stray, b, 0o644))
 	listed := queryInt(t, db, "SELECT count(*) FROM "+table("telcall", "jsonl"))

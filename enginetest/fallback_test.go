@@ -22,6 +22,7 @@ import (
 	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/tables"
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -39,40 +40,7 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 	first, fallbackDay := addDays(yesterday, -interactiveDays), yesterday
 	dir := t.TempDir()
 
-	// The same function, first against an emulator that serves DescribeTrtcInteractiveTime, then
-	// against one where it is offline (TCUSAGE_TRTC_ACTION=auto falls back to DescribeTrtcUsage).
-	var data emulator.Data
-	for _, step := range []struct {
-		offline  bool
-		override plan.Override
-	}{
-		{false, plan.Override{From: first, To: addDays(fallbackDay, -1)}},
-		{true, plan.Override{Date: fallbackDay}},
-	} {
-		emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001, InteractiveTimeOffline: step.offline, Now: now})
-		data = emu.Data() // the same ground truth for both: it depends on the apps only
-		env := map[string]string{
-			"TENCENTCLOUD_SECRET_ID":  emulator.TestSecretID,
-			"TENCENTCLOUD_SECRET_KEY": emulator.TestSecretKey,
-			"TCUSAGE_API_ENDPOINT":    emu.Addr,
-			"TCUSAGE_API_RATE":        "*=1/1ms",
-			"TCUSAGE_SINK":            "file://" + dir,
-			"TCUSAGE_SDK_APP_IDS":     "1400000001,1400000002,1400000003",
-			"TCUSAGE_TRTC_ACTION":     "auto",
-		}
-		fn, err := function.New(function.TRTC, func(k string) string { return env[k] }, function.Options{
-			Home: t.TempDir(), TempDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Now: now,
-		})
-		require.NoError(t, err)
-		msg, err := json.Marshal(step.override)
-		require.NoError(t, err)
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		_, err = fn.Handle(ctx, scfevent.Event{Timer: &scfevent.Timer{
-			Type: "Timer", TriggerName: "enginetest", Time: now().UTC().Truncate(time.Second), Message: string(msg),
-		}})
-		cancel()
-		require.NoError(t, err)
-	}
+	data := writeFallbackHistory(t, dir, now, first, fallbackDay)
 
 	// The manifests' files, oldest day first, as a reader following them would list them.
 	files := map[usage.Format][]string{}
@@ -107,18 +75,7 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 	require.True(t, fractional, "the fallback day has fractional seconds")
 
 	db := openDuckDB(t)
-	fallbackMillis := func(src string) map[string]int64 {
-		got := map[string]int64{}
-		eachRow(t, db, `SELECT app, usage_type, CAST(round(sum(seconds) * 1000) AS BIGINT) FROM `+src+
-			` WHERE dt = DATE '`+fallbackDay+`' GROUP BY ALL`, func(scan func(...any)) {
-			var app int64
-			var typ string
-			var ms int64
-			scan(&app, &typ, &ms)
-			got[fmt.Sprint(app, " ", typ)] = ms
-		})
-		return got
-	}
+	fallbackMillis := func(src string) map[string]int64 { return sumMillis(t, db, src, fallbackDay) }
 
 	for _, f := range formats {
 		list := sqlList(files[f.format])
@@ -142,6 +99,80 @@ func TestDuckDBTrtcSecondsAfterFallback(t *testing.T) {
 		assert.Equal(t, "DECIMAL(18,3)", columnType(t, db, typed, "seconds"), f.format)
 		assert.Equal(t, want, fallbackMillis(typed), "%s: typed, the fallback day's seconds are the emulator's", f.format)
 	}
+
+	checkTypedFallback(t, db, dir, files[usage.Parquet], want, fallbackMillis)
+}
+
+// checkTypedFallback: Parquet carries the type, so nothing is guessed and nothing rounded; the
+// shipped views type seconds as DECIMAL(18,3) in every format, so they are exact too.
+func checkTypedFallback(t *testing.T, db *sql.DB, dir string, parquetFiles []string, want map[string]int64, millis func(string) map[string]int64) {
+	pq := "read_parquet(" + sqlList(parquetFiles) + ", hive_partitioning = true)"
+	assert.Equal(t, "DOUBLE", columnType(t, db, pq, "seconds"))
+	assert.Equal(t, want, millis(pq), "parquet: the fallback day's seconds are the emulator's")
+	for _, f := range usage.Formats {
+		defs, err := tables.Definition{Schema: usage.TRTCUsageSchema, Dialect: tables.DuckDB, Format: f, Base: dir}.SQL()
+		require.NoError(t, err)
+		_, err = db.Exec(defs)
+		require.NoError(t, err)
+		assert.Equal(t, want, millis("trtcusage"), "%s view: the fallback day's seconds are the emulator's", f)
+	}
+}
+
+// sumMillis sums seconds per app and usage type of one day of a trtcusage source, in
+// milliseconds.
+func sumMillis(t *testing.T, db *sql.DB, src, day string) map[string]int64 {
+	got := map[string]int64{}
+	eachRow(t, db, `SELECT app, usage_type, CAST(round(sum(seconds) * 1000) AS BIGINT) FROM `+src+
+		` WHERE dt = DATE '`+day+`' GROUP BY ALL`, func(scan func(...any)) {
+		var app int64
+		var typ string
+		var ms int64
+		scan(&app, &typ, &ms)
+		got[fmt.Sprint(app, " ", typ)] = ms
+	})
+	return got
+}
+
+// writeFallbackHistory runs the trtcusage function over [first, fallbackDay): first against an
+// emulator that serves DescribeTrtcInteractiveTime, then, for fallbackDay, against one where it
+// is offline (TCUSAGE_TRTC_ACTION=auto falls back to DescribeTrtcUsage). It returns the ground
+// truth, the same for both emulators.
+func writeFallbackHistory(t *testing.T, dir string, now func() time.Time, first, fallbackDay string) emulator.Data {
+	var data emulator.Data
+	for _, step := range []struct {
+		offline  bool
+		override plan.Override
+	}{
+		{false, plan.Override{From: first, To: addDays(fallbackDay, -1)}},
+		{true, plan.Override{Date: fallbackDay}},
+	} {
+		emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001, InteractiveTimeOffline: step.offline, Now: now})
+		data = emu.Data() // the same ground truth for both: it depends on the apps only
+		env := map[string]string{
+			"TENCENTCLOUD_SECRET_ID":  emulator.TestSecretID,
+			"TENCENTCLOUD_SECRET_KEY": emulator.TestSecretKey,
+			"TCUSAGE_API_ENDPOINT":    emu.Addr,
+			"TCUSAGE_API_RATE":        "*=1/1ms",
+			"TCUSAGE_SINK":            "file://" + dir,
+			"TCUSAGE_SDK_APP_IDS":     "1400000001,1400000002,1400000003",
+			"TCUSAGE_TRTC_ACTION":     "auto",
+			"TCUSAGE_FORMAT":          "all",
+		}
+		fn, err := function.New(function.TRTC, func(k string) string { return env[k] }, function.Options{
+			Home: t.TempDir(), TempDir: t.TempDir(), Logger: slog.New(slog.DiscardHandler), Now: now,
+		})
+		require.NoError(t, err)
+		msg, err := json.Marshal(step.override)
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		_, err = fn.Handle(ctx, scfevent.Event{Timer: &scfevent.Timer{
+			Type: "Timer", TriggerName: "enginetest", Time: now().UTC().Truncate(time.Second), Message: string(msg),
+		}})
+		cancel()
+		require.NoError(t, err)
+	}
+
+	return data
 }
 
 // trtcColumns is trtcusage's schema (docs/schemas.md) as DuckDB types: seconds are decimal, to

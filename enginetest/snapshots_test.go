@@ -69,7 +69,7 @@ func produceSnapshots(t *testing.T) *exported {
 		"TCUSAGE_API_ENDPOINT":     emu.Addr,
 		"TCUSAGE_API_RATE":         "*=1/1ms,DescribeTrtcRoomUsage=1/16ms",
 		"TCUSAGE_SINK":             "file://" + dir,
-		"TCUSAGE_FORMAT":           "both",
+		"TCUSAGE_FORMAT":           "all",
 		"TCUSAGE_SDK_APP_IDS":      "1400000001,1400000002,1400000003",
 		"TCUSAGE_ESS_APP_ID":       essApp,
 		"TCUSAGE_ESS_ORG_OPEN_IDS": "org_alpha,org_beta,org_gamma",
@@ -145,7 +145,7 @@ func middayClock() func() time.Time {
 // readManifest reads one partition's manifest from the file sink.
 func readManifest(t *testing.T, dir, dataset, day string) *snapshot.Manifest {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, dataset, "v1", "dt="+day, "_manifest.json"))
+	f, err := os.Open(filepath.Join(dir, dataset, snapshot.Version(dataset), "dt="+day, "_manifest.json"))
 	require.NoError(t, err)
 	defer f.Close()
 	m, err := snapshot.DecodeManifest(f)

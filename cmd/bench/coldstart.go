@@ -66,6 +66,9 @@ func coldStart(ctx context.Context, out io.Writer, n int, nodeDir string) error 
 			"TENCENTCLOUD_SECRET_ID=" + emulator.TestSecretID, "TENCENTCLOUD_SECRET_KEY=" + emulator.TestSecretKey,
 			"TCUSAGE_SDK_APP_IDS=" + benchApp, "TCUSAGE_SINK=file://" + sink, "TCUSAGE_RESTATE_DAYS=0",
 		}
+		if f := os.Getenv("TCUSAGE_FORMAT"); f != "" { // e.g. all, to include the Parquet writer
+			env = append(env, "TCUSAGE_FORMAT="+f)
+		}
 		for _, s := range []*subject{hello, goFn} {
 			bin := bins["hello"]
 			if s == goFn {

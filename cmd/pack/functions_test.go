@@ -22,6 +22,7 @@ import (
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/scf"
+	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
 // TestPackedFunctionsAnswerTheRuntimeProtocol packs the four real functions, takes each binary
@@ -84,7 +85,7 @@ func TestPackedFunctionsAnswerTheRuntimeProtocol(t *testing.T) {
 			assert.Equal(t, tg.Name, sum.Dataset)
 			require.Len(t, sum.Partitions, 1)
 			assert.Equal(t, "complete", sum.Partitions[0].Status)
-			_, err = os.Stat(filepath.Join(sink, tg.Name, "v1", "dt=2026-11-20", "_manifest.json"))
+			_, err = os.Stat(filepath.Join(sink, tg.Name, snapshot.Version(tg.Name), "dt=2026-11-20", "_manifest.json"))
 			assert.NoError(t, err)
 			assert.Contains(t, logs.String(), `"request_id":"req-`+tg.Name+`"`, "logs carry the invocation's request ID")
 		})

@@ -100,6 +100,7 @@ func demoFunctions(addr string, opt demoOptions) ([]*function.Function, error) {
 	env := emulatorEnv(addr, mapEnv(map[string]string{
 		"TCUSAGE_SINK":         "file://" + opt.dir,
 		"TCUSAGE_RESTATE_DAYS": "0",
+		"TCUSAGE_FORMAT":       "all",
 	}))
 	var fns []*function.Function
 	for _, s := range function.All() {

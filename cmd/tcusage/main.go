@@ -1,6 +1,6 @@
 // Command tcusage runs the tcusage functions locally: a demo on the embedded Tencent Cloud API
-// emulator, one-off invocations with event files, backfills, the emulator on its own, and a
-// verification of written snapshots.
+// emulator, one-off invocations with event files, backfills, the emulator on its own, a
+// verification of written snapshots, and table definitions for query engines.
 //
 // Usage:
 //
@@ -10,6 +10,7 @@
 //	tcusage emulate  [--addr 127.0.0.1:9000]
 //	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME]
 //	tcusage status   [--function NAME] [--days N] [--json] [--emulator]
+//	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
 //
 // Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 130 interrupted.
 package main
@@ -42,6 +43,7 @@ Usage:
   tcusage emulate  [--addr 127.0.0.1:9000]                  serve the API emulator
   tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests
   tcusage status   [--function NAME] [--json] [--emulator]  what is delivered, behind, late; who writes
+  tcusage tables   [--dialect hive|duckdb] [--format F]     print table definitions for query engines
 
 Functions: telcall, trtcusage, roomusage, essbill.
 Run "tcusage <command> -h" for a command's flags.
@@ -77,6 +79,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		err = verify(ctx, rest, stdout, stderr, getenv)
 	case "status":
 		err = status(ctx, rest, stdout, stderr, getenv)
+	case "tables":
+		err = tablesCmd(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK

@@ -16,6 +16,7 @@ import (
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
+	"github.com/tcusage/tcusage/shared/tables"
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -33,7 +34,7 @@ func TestDemoWritesVerifiableSnapshots(t *testing.T) {
 	code, out, errOut := runCmd(t, nil, "demo", "--date", "2026-11-20", "--out", dir)
 	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
 	for _, ds := range []string{"telcall", "trtcusage", "roomusage", "essbill"} {
-		assert.Contains(t, out, ds+"/v1/dt=2026-11-20/")
+		assert.Contains(t, out, ds+"/"+snapshot.Version(ds)+"/dt=2026-11-20/")
 	}
 
 	store, err := file.New(dir)
@@ -45,14 +46,22 @@ func TestDemoWritesVerifiableSnapshots(t *testing.T) {
 		assert.True(t, rep.OK(), "%s: %v", s.Dataset, rep.Problems)
 		assert.Equal(t, snapshot.StatusComplete, rep.Manifest.Status)
 		assert.NotEmpty(t, rep.Manifest.Files)
+		formats := map[usage.Format]int{}
 		for _, f := range rep.Manifest.Files {
+			formats[f.Format]++
 			assert.Positive(t, f.Rows, f.Key)
 			b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f.Key)))
 			require.NoError(t, err)
 			if f.Format == "csv" {
 				assert.True(t, strings.HasPrefix(string(b), strings.Join(f.Columns, ",")+"\n"), "%s starts with its header", f.Key)
 			}
+			if f.Format == usage.Parquet {
+				assert.True(t, bytes.HasPrefix(b, []byte("PAR1")) && bytes.HasSuffix(b, []byte("PAR1")), f.Key)
+				assert.Equal(t, "application/vnd.apache.parquet", f.ContentType)
+			}
 		}
+		assert.Len(t, formats, 3, "%s: the demo writes every format", s.Dataset)
+		assert.Equal(t, formats[usage.CSV], formats[usage.Parquet], s.Dataset)
 	}
 
 	code, out, _ = runCmd(t, nil, "verify", "--sink", "file://"+dir)
@@ -168,4 +177,27 @@ func TestStatusExitsNonZeroWhenADayIsLate(t *testing.T) {
 
 	code, _, _ = runCmd(t, env, "status", "--function", "nosuch")
 	assert.Equal(t, exitUsage, code)
+}
+
+// tables prints the generated definitions: all datasets, or one; bad flags are usage errors.
+func TestTablesPrintsTheDefinitions(t *testing.T) {
+	code, out, errOut := runCmd(t, nil, "tables", "--dialect", "hive", "--format", "jsonl", "--location", "cosn://b-1250000000/p")
+	require.Equal(t, exitOK, code, errOut)
+	want, err := tables.All(tables.Hive, usage.JSONL, "cosn://b-1250000000/p")
+	require.NoError(t, err)
+	assert.Equal(t, want, out)
+
+	code, out, errOut = runCmd(t, map[string]string{"TCUSAGE_SINK": "cos://b-1250000000/exports?region=ap-guangzhou"}, "tables", "--dataset", "roomusage")
+	require.Equal(t, exitOK, code, errOut)
+	assert.Contains(t, out, `CREATE OR REPLACE VIEW "roomusage"`)
+	assert.Contains(t, out, "read_parquet('s3://b-1250000000/exports/roomusage/v2/dt=*/app=*/part-00000.parquet'")
+	assert.NotContains(t, out, `"telcall"`)
+
+	for _, args := range [][]string{
+		{"tables", "--dialect", "mysql"}, {"tables", "--format", "xml"}, {"tables", "--dataset", "nope"},
+		{"tables", "--location", "/x'y"}, {"tables", "extra"}, {"tables", "--sink", "ftp://x"},
+	} {
+		code, _, _ := runCmd(t, nil, args...)
+		assert.Equal(t, exitUsage, code, "%v", args)
+	}
 }

@@ -63,10 +63,10 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 			}
 			if !p.HasManifest {
 				incomplete++
-				fmt.Fprintf(stdout, "INCOMPLETE %s dt=%s: %d object(s) but no manifest (an interrupted delivery; the next run completes it)\n", s.Dataset, p.Date, p.Objects)
+				fmt.Fprintf(stdout, "INCOMPLETE %s %s dt=%s: %d object(s) but no manifest (an interrupted delivery; the next run completes it)\n", s.Dataset, p.Version, p.Date, p.Objects)
 				continue
 			}
-			rep, err := snapshot.Verify(ctx, store, prefix, s.Dataset, p.Date)
+			rep, err := snapshot.VerifyAt(ctx, store, prefix, s.Dataset, p.Version, p.Date)
 			if err != nil {
 				return err
 			}
@@ -74,11 +74,11 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 			if !rep.OK() {
 				bad++
 				for _, pr := range rep.Problems {
-					fmt.Fprintf(stdout, "BAD        %s dt=%s: %s\n", s.Dataset, p.Date, pr)
+					fmt.Fprintf(stdout, "BAD        %s %s dt=%s: %s\n", s.Dataset, p.Version, p.Date, pr)
 				}
 				continue
 			}
-			fmt.Fprintf(stdout, "OK         %s dt=%s: %d file(s), status %s\n", s.Dataset, p.Date, len(rep.Manifest.Files), rep.Manifest.Status)
+			fmt.Fprintf(stdout, "OK         %s %s dt=%s: %d file(s), status %s\n", s.Dataset, p.Version, p.Date, len(rep.Manifest.Files), rep.Manifest.Status)
 		}
 	}
 	fmt.Fprintf(stdout, "%d partition(s) checked, %d with problems, %d without a manifest\n", checked, bad, incomplete)

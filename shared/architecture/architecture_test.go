@@ -38,6 +38,7 @@ var allowed = map[string][]string{
 	"shared/export":        {"shared/calendar", "shared/plan", "shared/snapshot", "shared/source", "shared/tcloud", "shared/usage"},
 	"shared/query":         {"shared/calendar", "shared/export", "shared/plan", "shared/scfevent", "shared/snapshot", "shared/tcloud", "shared/usage"},
 	"shared/report":        {"shared/calendar", "shared/snapshot", "shared/usage"},
+	"shared/tables":        {"shared/snapshot", "shared/usage"},
 	"shared/emulator":      {"shared/calendar", "shared/tcapi"},
 	"shared/function": {"shared/credential", "shared/export", "shared/plan", "shared/query", "shared/report", "shared/scf",
 		"shared/scfevent", "shared/snapshot", "shared/snapshot/sink", "shared/source", "shared/tcapi", "shared/tcloud", "shared/usage"},

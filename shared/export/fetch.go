@@ -154,7 +154,7 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []usage.Format,
 				return nil, err
 			}
 			f.files = append(f.files, ef)
-			w, err := usage.NewWriter(format, ef.w, columns)
+			w, err := usage.NewWriter(format, ef.w, r.Source.Schema(), columns)
 			if err != nil {
 				return nil, err
 			}

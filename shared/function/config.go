@@ -35,7 +35,8 @@ type Config struct {
 	TimeZone *time.Location
 	// Sink is the snapshot store URL (TCUSAGE_SINK); default sink.DefaultLocalURL outside SCF.
 	Sink string
-	// Formats to write (TCUSAGE_FORMAT: jsonl, csv or both; default both).
+	// Formats to write (TCUSAGE_FORMAT: jsonl, csv, parquet, a comma-separated list, both (csv and
+	// jsonl) or all; default both).
 	Formats []usage.Format
 	// RestateDays is how many days before yesterday each timer run re-fetches, since Tencent's
 	// figures settle late (TCUSAGE_RESTATE_DAYS); nil leaves the function's own default

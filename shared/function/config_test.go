@@ -57,7 +57,7 @@ func TestFromEnvErrorsNameTheVariable(t *testing.T) {
 		{"ess org bad", map[string]string{EnvESSAppID: "a", EnvESSOrgOpenIDs: "ok,x\ny"}, NeedESSApp, false, EnvESSOrgOpenIDs},
 		{"ess quota", map[string]string{EnvESSAppID: "a", EnvESSQuotaType: "Everything"}, NeedESSApp, false, EnvESSQuotaType},
 		{"zone", map[string]string{EnvTimeZone: "Mars/Base"}, NeedSDKApps, false, EnvTimeZone},
-		{"format", map[string]string{EnvFormat: "parquet"}, NeedSDKApps, false, EnvFormat},
+		{"format", map[string]string{EnvFormat: "parquet,xml"}, NeedSDKApps, false, EnvFormat},
 		{"restate", map[string]string{EnvRestateDays: "-1"}, NeedSDKApps, false, EnvRestateDays},
 		{"restate text", map[string]string{EnvRestateDays: "two"}, NeedSDKApps, false, EnvRestateDays},
 		{"lease too short", map[string]string{EnvLeaseTTL: "1s"}, NeedSDKApps, false, EnvLeaseTTL},

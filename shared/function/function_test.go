@@ -139,7 +139,7 @@ func httpAnswer(t *testing.T, fn *function.Function, event string) scfevent.HTTP
 // readJSONL reads a data file of the partition and returns its rows.
 func readJSONL(t *testing.T, dir, dataset, date, app string) []map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, dataset, "v1", "dt="+date, "app="+app, "part-00000.jsonl"))
+	b, err := os.ReadFile(filepath.Join(dir, dataset, snapshot.Version(dataset), "dt="+date, "app="+app, "part-00000.jsonl"))
 	require.NoError(t, err)
 	var rows []map[string]any
 	sc := bufio.NewScanner(bytes.NewReader(b))
@@ -156,7 +156,7 @@ func readJSONL(t *testing.T, dir, dataset, date, app string) []map[string]any {
 
 func manifest(t *testing.T, dir, dataset, date string) *snapshot.Manifest {
 	t.Helper()
-	f, err := os.Open(filepath.Join(dir, dataset, "v1", "dt="+date, "_manifest.json"))
+	f, err := os.Open(filepath.Join(dir, dataset, snapshot.Version(dataset), "dt="+date, "_manifest.json"))
 	require.NoError(t, err)
 	defer f.Close()
 	m, err := snapshot.DecodeManifest(f)
@@ -343,20 +343,20 @@ func TestRoomUsageMatchesGroundTruth(t *testing.T) {
 		for i, w := range want {
 			r := rows[i]
 			assert.Equal(t, w.RoomID, r["room_id"])
-			assert.Equal(t, int64(w.Audio), num(t, r["audio"]))
-			assert.Equal(t, int64(w.SD), num(t, r["sd"]))
-			assert.Equal(t, int64(w.HD), num(t, r["hd"]))
-			assert.Equal(t, int64(w.FullHD), num(t, r["fullhd"]))
-			assert.Equal(t, int64(w.TwoK), num(t, r["2k"]))
-			assert.Equal(t, int64(w.FourK), num(t, r["4k"]))
+			assert.Equal(t, int64(w.Audio), num(t, r["audio_seconds"]))
+			assert.Equal(t, int64(w.SD), num(t, r["video_sd_seconds"]))
+			assert.Equal(t, int64(w.HD), num(t, r["video_hd_seconds"]))
+			assert.Equal(t, int64(w.FullHD), num(t, r["video_fullhd_seconds"]))
+			assert.Equal(t, int64(w.TwoK), num(t, r["video_2k_seconds"]))
+			assert.Equal(t, int64(w.FourK), num(t, r["video_4k_seconds"]))
 		}
 		// The CSV twin holds the same rooms, quoted where needed.
-		b, err := os.ReadFile(filepath.Join(e.dir, "roomusage", "v1", "dt=2024-05-09", "app="+strconv.FormatUint(app, 10), "part-00000.csv"))
+		b, err := os.ReadFile(filepath.Join(e.dir, "roomusage", "v2", "dt=2024-05-09", "app="+strconv.FormatUint(app, 10), "part-00000.csv"))
 		require.NoError(t, err)
 		recs, err := csv.NewReader(bytes.NewReader(b)).ReadAll()
 		require.NoError(t, err)
 		require.Len(t, recs, len(want)+1)
-		assert.Equal(t, []string{"date", "sdk_app_id", "room_id", "audio", "sd", "hd", "fullhd", "2k", "4k"}, recs[0])
+		assert.Equal(t, []string{"date", "sdk_app_id", "room_id", "audio_seconds", "video_sd_seconds", "video_hd_seconds", "video_fullhd_seconds", "video_2k_seconds", "video_4k_seconds"}, recs[0])
 		for i, w := range want {
 			assert.Equal(t, w.RoomID, recs[i+1][2])
 		}

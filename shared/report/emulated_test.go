@@ -17,6 +17,7 @@ import (
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/scfevent"
+	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
 )
 
@@ -110,7 +111,7 @@ func independentTotals(t *testing.T, dir, date string) map[figureKey]float64 {
 		var m struct {
 			Files []struct{ Key, App, Format string }
 		}
-		b, err := os.ReadFile(filepath.Join(dir, ds, "v1", "dt="+date, "_manifest.json"))
+		b, err := os.ReadFile(filepath.Join(dir, ds, snapshot.Version(ds), "dt="+date, "_manifest.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -147,6 +148,10 @@ func eachRow(t *testing.T, path string, fn func(map[string]any)) {
 	}
 }
 
+// roomClasses are the usage classes the report keeps room-usage columns under.
+var roomClasses = map[string]string{"audio_seconds": "audio", "video_sd_seconds": "sd", "video_hd_seconds": "hd",
+	"video_fullhd_seconds": "fullhd", "video_2k_seconds": "2k", "video_4k_seconds": "4k"}
+
 // addRow adds one row's figures for the app and for the total (app "").
 func addRow(ds, app string, row map[string]any, add func(figureKey, float64)) {
 	num := func(k string) float64 { v, _ := row[k].(float64); return v }
@@ -163,7 +168,7 @@ func addRow(ds, app string, row map[string]any, add func(figureKey, float64)) {
 		total := 0.0
 		for k, v := range row {
 			if f, ok := v.(float64); ok && k != "sdk_app_id" {
-				both("col:"+k, f)
+				both("col:"+roomClasses[k], f)
 				total += f
 			}
 		}

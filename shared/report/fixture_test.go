@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // The fixture: a store under prefix "acme/usage" with day fixDate (trtcusage partial, one app
@@ -21,14 +23,14 @@ const (
 // fixNow is 14 hours after fixDate ended (China Standard Time): its pending app is late.
 var fixNow = time.Date(2026, 3, 11, 6, 0, 0, 0, time.UTC)
 
-var roomColumns = []string{"date", "sdk_app_id", "room_id", "audio", "sd", "hd", "fullhd", "2k", "4k"}
+var roomColumns = usage.RoomUsageSchema.Names()
 
 func trtcRow(date, app, clock, typ string, seconds float64) string {
 	return fmt.Sprintf(`{"date":%q,"sdk_app_id":%s,"time":"%sT%s:00+08:00","granularity":"5m","usage_type":%q,"seconds":%v}`, date, app, date, clock, typ, seconds)
 }
 
 func roomRow(date, app, room string, audio, sd, hd float64) string {
-	return fmt.Sprintf(`{"date":%q,"sdk_app_id":%s,"room_id":%q,"audio":%v,"sd":%v,"hd":%v,"fullhd":0,"2k":0,"4k":0}`, date, app, room, audio, sd, hd)
+	return fmt.Sprintf(`{"date":%q,"sdk_app_id":%s,"room_id":%q,"audio_seconds":%v,"video_sd_seconds":%v,"video_hd_seconds":%v,"video_fullhd_seconds":0,"video_2k_seconds":0,"video_4k_seconds":0}`, date, app, room, audio, sd, hd)
 }
 
 func telRow(date, app string, out, in, voip, asrOff, asrRT, seats int) string {

@@ -34,8 +34,23 @@ var telcallColumns = []string{"outbound_minutes", "inbound_minutes", "voip_minut
 // roomFixed are the room-usage columns that are not usage figures.
 var roomFixed = []string{"date", "sdk_app_id", "room_id"}
 
-// roomKnown are the documented room-usage columns, for manifests that do not list columns.
+// roomKnown are the documented room-usage columns of v1, for manifests that do not list
+// columns (those predate v2); they are also the usage classes figures are kept under.
 var roomKnown = []string{"audio", "sd", "hd", "fullhd", "2k", "4k"}
+
+// roomClass is the usage class of a room-usage column, the same in every dataset version, so
+// that days of v1 and v2 add up: v2's video_2k_seconds and v1's 2k are both "2k", v2's
+// spatial_audio_seconds and v1's spatial_audio both "spatial_audio".
+func roomClass(col string) string {
+	c, ok := strings.CutSuffix(col, "_seconds")
+	if !ok {
+		return col // v1
+	}
+	if k, ok := strings.CutPrefix(c, "video_"); ok && slices.Contains(roomKnown, k) {
+		return k
+	}
+	return c
+}
 
 // computeFigures streams one dataset's day into figures; det, when not nil, also collects the
 // day's detail.
@@ -111,10 +126,12 @@ func foldRooms(e snapshot.FileEntry, det *detail) rowFunc {
 		cols = slices.DeleteFunc(slices.Clone(e.Columns), func(c string) bool { return slices.Contains(roomFixed, c) })
 	}
 	keys := make([]string, len(cols))
+	classes := make([]string, len(cols))
 	for i, c := range cols {
-		keys[i] = "col:" + c
-		if det != nil && !slices.Contains(det.roomCols, c) {
-			det.roomCols = append(det.roomCols, c)
+		classes[i] = roomClass(c)
+		keys[i] = "col:" + classes[i]
+		if det != nil && !slices.Contains(det.roomCols, classes[i]) {
+			det.roomCols = append(det.roomCols, classes[i])
 		}
 	}
 	parts := make([]float64, len(cols))
@@ -132,7 +149,7 @@ func foldRooms(e snapshot.FileEntry, det *detail) rowFunc {
 		vals[MetricRooms]++
 		vals[MetricSeconds] += total
 		if det != nil {
-			det.top.offer(e.App, r.text("room_id"), total, cols, parts)
+			det.top.offer(e.App, r.text("room_id"), total, classes, parts)
 		}
 		return nil
 	}

@@ -13,7 +13,11 @@ import (
 func (o Options) freshness(ds string, m *snapshot.Manifest, prefix string, date calendar.Day, now time.Time, page string) Freshness {
 	f := Freshness{Dataset: ds, Title: datasetTitles[ds]}
 	late := now.After(date.End().Add(o.LateAfter))
-	key, err := snapshot.ManifestKey(prefix, ds, date)
+	version := snapshot.Version(ds)
+	if m != nil {
+		version = m.DatasetVersion // the version the day was found under
+	}
+	key, err := snapshot.ManifestKeyAt(prefix, ds, version, date)
 	if err == nil {
 		f.ManifestKey = key // linked only when the manifest is there
 	}

@@ -31,11 +31,13 @@ func newLoader(store snapshot.Store, prefix string, workers int) *loader {
 	return &loader{store: store, prefix: prefix, workers: workers, computed: map[string]*Summary{}}
 }
 
-// manifests reads the day's manifest of every dataset; datasets without one are absent.
+// manifests reads the day's manifest of every dataset, of its newest version that has one (a day
+// delivered before a dataset's version changed keeps its older one); datasets without one are
+// absent.
 func (l *loader) manifests(ctx context.Context, date calendar.Day) (map[string]*snapshot.Manifest, error) {
 	out := map[string]*snapshot.Manifest{}
 	for _, ds := range Datasets() {
-		m, err := snapshot.ReadManifest(ctx, l.store, l.prefix, ds, date)
+		m, err := snapshot.FindManifest(ctx, l.store, l.prefix, ds, date)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -204,6 +205,32 @@ func TestLargeRoomDayStreams(t *testing.T) {
 	}
 	if got := d.Rooms.Top[0]; got.Seconds != 976+12 {
 		t.Errorf("largest room %+v, want 988 s", got)
+	}
+}
+
+// A room-usage day delivered before v2 (v1 column names, under roomusage/v1/) is still read, and
+// its figures add up with v2 days under the same usage classes.
+func TestRoomUsageV1DayIsRead(t *testing.T) {
+	st := fixture(t)
+	v1 := addDays(fixDate, -1)
+	st.deletePrefix(t, fixPrefix+"/"+Rooms+"/"+snapshot.Version(Rooms)+"/dt="+v1+"/")
+	v1Row := `{"date":%q,"sdk_app_id":%s,"room_id":"old","audio":700,"sd":20,"hd":0,"fullhd":0,"2k":3,"4k":0}`
+	putDay(t, st, fixPrefix, Rooms, v1, dayData{version: "v1", columns: []string{"date", "sdk_app_id", "room_id", "audio", "sd", "hd", "fullhd", "2k", "4k"},
+		rows: map[string][]string{fixApp1: {fmt.Sprintf(v1Row, v1, fixApp1)}}})
+	d, err := BuildDay(context.Background(), st, fixPrefix, day(v1), fixNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := d.Summary.Dataset(Rooms)
+	if got := valueOf(f, "", "col:audio") + valueOf(f, "", "col:sd") + valueOf(f, "", "col:2k"); got != 723 || valueOf(f, "", MetricRooms) != 1 {
+		t.Errorf("v1 day: audio+sd+2k = %v s over %v rooms, want 723 s over 1", got, valueOf(f, "", MetricRooms))
+	}
+	d, err = BuildDay(context.Background(), st, fixPrefix, day(fixDate), fixNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := d.Rooms.Trend.Total.VsPrev.Base; got != 723 {
+		t.Errorf("the v1 day before shows %v s in the v2 day's trend, want 723", got)
 	}
 }
 

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -89,6 +90,20 @@ func (s *memStore) Delete(_ context.Context, key string) error {
 	return nil
 }
 
+// deletePrefix removes every object under prefix, as if that partition had never been written.
+func (s *memStore) deletePrefix(t *testing.T, prefix string) {
+	t.Helper()
+	objs, err := s.List(context.Background(), prefix)
+	if err != nil || len(objs) == 0 {
+		t.Fatalf("nothing under %s (%v)", prefix, err)
+	}
+	for _, o := range objs {
+		if err := s.Delete(context.Background(), o.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func (s *memStore) object(t *testing.T, key string) string {
 	t.Helper()
 	s.mu.Lock()
@@ -107,6 +122,8 @@ type dayData struct {
 	csv     map[string]string
 	columns []string
 	pending []string
+	// version, when set, writes the partition under that dataset version instead of the current.
+	version string
 }
 
 // putDay writes a partition and its manifest the way the commit protocol leaves them.
@@ -114,7 +131,7 @@ func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d day
 	t.Helper()
 	ctx := context.Background()
 	m := &snapshot.Manifest{
-		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: dataset, DatasetVersion: snapshot.DatasetVersion,
+		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: dataset, DatasetVersion: cmp.Or(d.version, snapshot.Version(dataset)),
 		Date: day(date), Origin: snapshot.Origin{Service: "svc", Action: "Describe" + dataset, APIVersion: "2020-01-01"},
 		GeneratedAt: time.Date(2026, 3, 11, 1, 0, 0, 0, time.UTC), Status: snapshot.StatusComplete,
 		AppsPending: d.pending, RequestIDs: []string{"req"},
@@ -123,10 +140,11 @@ func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d day
 		m.Status = snapshot.StatusPartial
 	}
 	add := func(app string, f usage.Format, body string, rows int64) {
-		key, err := snapshot.DataKey(prefix, dataset, day(date), app, f)
+		dir, err := snapshot.PartitionDirAt(prefix, dataset, m.DatasetVersion, day(date))
 		if err != nil {
 			t.Fatal(err)
 		}
+		key := dir + "app=" + app + "/part-00000." + f.Ext()
 		if err := st.Put(ctx, key, strings.NewReader(body), snapshot.PutOptions{ContentType: f.ContentType()}); err != nil {
 			t.Fatal(err)
 		}
@@ -152,7 +170,7 @@ func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d day
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, _ := snapshot.ManifestKey(prefix, dataset, day(date))
+	key, _ := snapshot.ManifestKeyAt(prefix, dataset, m.DatasetVersion, day(date))
 	if err := st.Put(ctx, key, bytes.NewReader(b), snapshot.PutOptions{ContentType: "application/json"}); err != nil {
 		t.Fatal(err)
 	}

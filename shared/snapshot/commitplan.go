@@ -343,7 +343,7 @@ func buildManifest(in *commitInput, final []FileEntry, meta *appMeta, pending ma
 	}
 	slices.SortFunc(final, func(a, b FileEntry) int { return strings.Compare(a.Key, b.Key) })
 	m := &Manifest{
-		SchemaVersion: ManifestSchemaVersion, Dataset: req.Dataset, DatasetVersion: DatasetVersion, Date: req.Day,
+		SchemaVersion: ManifestSchemaVersion, Dataset: req.Dataset, DatasetVersion: Version(req.Dataset), Date: req.Day,
 		Origin: req.Origin, Window: req.Window, GeneratedAt: req.GeneratedAt.UTC(), Status: status,
 		AppsPending: sortedKeys(pending), Apps: nonNil(sortedKeys(meta.covered)), Files: final,
 		RequestIDs: nonNil(req.RequestIDs), Totals: req.Totals,

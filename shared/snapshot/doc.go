@@ -7,12 +7,16 @@
 // Keys are built only from validated parts (dataset [a-z0-9_]+, app IDs [A-Za-z0-9_-]{1,64},
 // dates YYYY-MM-DD) and depend on the data's day and app, never on the time of writing:
 //
-//	<prefix>/<dataset>/v1/dt=YYYY-MM-DD/app=<id>/part-00000.jsonl   application/x-ndjson
-//	<prefix>/<dataset>/v1/dt=YYYY-MM-DD/app=<id>/part-00000.csv     text/csv; charset=utf-8
-//	<prefix>/<dataset>/v1/dt=YYYY-MM-DD/_manifest.json              the partition's manifest
+//	<prefix>/<dataset>/<version>/dt=YYYY-MM-DD/app=<id>/part-00000.jsonl     application/x-ndjson
+//	<prefix>/<dataset>/<version>/dt=YYYY-MM-DD/app=<id>/part-00000.csv       text/csv; charset=utf-8
+//	<prefix>/<dataset>/<version>/dt=YYYY-MM-DD/app=<id>/part-00000.parquet   application/vnd.apache.parquet
+//	<prefix>/<dataset>/<version>/dt=YYYY-MM-DD/_manifest.json                the partition's manifest
 //
-// The dt=/app= segments are Hive-style, so query engines can prune by day and app. "v1" changes
-// only with an incompatible change of the row schema or layout.
+// The dt=/app= segments are Hive-style, so query engines can prune by day and app. The version is
+// the dataset's own (Version: its usage.Schema's, v1 for a dataset without one) and changes only
+// with an incompatible change of the row schema or layout. Commits write the current version;
+// partitions of earlier versions (Versions) stay where they are, and readers still find them:
+// ListPartitions and VerifyAt cover every version, FindManifest returns a day's newest.
 //
 // # Manifest
 //

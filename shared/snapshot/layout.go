@@ -9,14 +9,33 @@ import (
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
-// DatasetVersion is the layout and schema version segment of every key.
-const DatasetVersion = "v1"
+// DefaultVersion is the version segment of a dataset that has no schema in package usage.
+const DefaultVersion = "v1"
+
+// Version returns the version segment of a dataset's keys: its schema's Version, or
+// DefaultVersion for a dataset package usage does not know. New partitions are written there.
+func Version(dataset string) string {
+	if s, ok := usage.Lookup(dataset); ok {
+		return s.Version
+	}
+	return DefaultVersion
+}
+
+// Versions returns the versions of a dataset whose partitions readers read, newest first: the
+// current one, then the schema's earlier ones.
+func Versions(dataset string) []string {
+	if s, ok := usage.Lookup(dataset); ok {
+		return s.Versions()
+	}
+	return []string{DefaultVersion}
+}
 
 // ManifestName is the object name of a partition's manifest.
 const ManifestName = "_manifest.json"
 
 var (
 	datasetRE = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+	versionRE = regexp.MustCompile(`^v[1-9][0-9]{0,3}$`)
 	appRE     = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 )
 
@@ -49,9 +68,14 @@ func CleanPrefix(prefix string) (string, error) {
 	return p, nil
 }
 
-// DatasetDir returns the key prefix, ending in a slash, under which every partition of dataset
-// lives: <prefix>/<dataset>/v1/.
+// DatasetDir returns the key prefix, ending in a slash, under which every partition of dataset's
+// current version lives: <prefix>/<dataset>/<version>/.
 func DatasetDir(prefix, dataset string) (string, error) {
+	return DatasetDirAt(prefix, dataset, Version(dataset))
+}
+
+// DatasetDirAt is DatasetDir for a given version (v1, v2, ...).
+func DatasetDirAt(prefix, dataset, version string) (string, error) {
 	p, err := CleanPrefix(prefix)
 	if err != nil {
 		return "", err
@@ -59,17 +83,25 @@ func DatasetDir(prefix, dataset string) (string, error) {
 	if err := ValidDataset(dataset); err != nil {
 		return "", err
 	}
-	dir := dataset + "/" + DatasetVersion + "/"
+	if !versionRE.MatchString(version) {
+		return "", fmt.Errorf("%w: version %q (want v1, v2, ...)", ErrInvalidKey, version)
+	}
+	dir := dataset + "/" + version + "/"
 	if p != "" {
 		dir = p + "/" + dir
 	}
 	return dir, nil
 }
 
-// PartitionDir returns the key prefix, ending in a slash, of one day's partition:
-// <prefix>/<dataset>/v1/dt=YYYY-MM-DD/.
+// PartitionDir returns the key prefix, ending in a slash, of one day's partition of dataset's
+// current version: <prefix>/<dataset>/<version>/dt=YYYY-MM-DD/.
 func PartitionDir(prefix, dataset string, day calendar.Day) (string, error) {
-	dir, err := DatasetDir(prefix, dataset)
+	return PartitionDirAt(prefix, dataset, Version(dataset), day)
+}
+
+// PartitionDirAt is PartitionDir for a given version.
+func PartitionDirAt(prefix, dataset, version string, day calendar.Day) (string, error) {
+	dir, err := DatasetDirAt(prefix, dataset, version)
 	if err != nil {
 		return "", err
 	}
@@ -79,9 +111,15 @@ func PartitionDir(prefix, dataset string, day calendar.Day) (string, error) {
 	return dir + "dt=" + day.String() + "/", nil
 }
 
-// ManifestKey returns the key of a partition's manifest: <partition>/_manifest.json.
+// ManifestKey returns the key of a partition's manifest (current version):
+// <partition>/_manifest.json.
 func ManifestKey(prefix, dataset string, day calendar.Day) (string, error) {
-	dir, err := PartitionDir(prefix, dataset, day)
+	return ManifestKeyAt(prefix, dataset, Version(dataset), day)
+}
+
+// ManifestKeyAt is ManifestKey for a given version.
+func ManifestKeyAt(prefix, dataset, version string, day calendar.Day) (string, error) {
+	dir, err := PartitionDirAt(prefix, dataset, version, day)
 	if err != nil {
 		return "", err
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/calendar"
@@ -120,14 +121,33 @@ func DecodeManifest(r io.Reader) (*Manifest, error) {
 	return &m, nil
 }
 
-// ReadManifest reads the manifest of one partition. A missing manifest is an error wrapping
-// fs.ErrNotExist.
+// ReadManifest reads the manifest of one partition of the dataset's current version (the one
+// a run writes). A missing manifest is an error wrapping fs.ErrNotExist.
 func ReadManifest(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (*Manifest, error) {
 	key, err := ManifestKey(prefix, dataset, day)
 	if err != nil {
 		return nil, err
 	}
 	return readManifestKey(ctx, store, key)
+}
+
+// FindManifest reads a day's manifest of the newest version of the dataset that has one (see
+// Versions): what a reader of the day should read. Its DatasetVersion tells which it is. When no
+// version has one, the error wraps fs.ErrNotExist.
+func FindManifest(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (*Manifest, error) {
+	var err error
+	for _, v := range Versions(dataset) {
+		var key string
+		if key, err = ManifestKeyAt(prefix, dataset, v, day); err != nil {
+			return nil, err
+		}
+		m, rerr := readManifestKey(ctx, store, key)
+		if !errors.Is(rerr, fs.ErrNotExist) {
+			return m, rerr
+		}
+		err = rerr
+	}
+	return nil, err
 }
 
 func readManifestKey(ctx context.Context, store Store, key string) (*Manifest, error) {

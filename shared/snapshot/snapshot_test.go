@@ -216,7 +216,7 @@ func TestVerifyReportsProblems(t *testing.T) {
 
 	parts, err := snapshot.ListPartitions(ctx, st, "", "d")
 	require.NoError(t, err)
-	assert.Equal(t, []snapshot.PartitionInfo{{Date: jan1, HasManifest: true, Objects: 3}}, parts)
+	assert.Equal(t, []snapshot.PartitionInfo{{Date: jan1, Version: "v1", HasManifest: true, Objects: 3}}, parts)
 	assert.False(t, errors.Is(err, fs.ErrNotExist))
 }
 

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
 
 	"github.com/tcusage/tcusage/shared/calendar"
@@ -26,11 +28,17 @@ type VerifyReport struct {
 // OK reports whether the partition matches its manifest.
 func (r *VerifyReport) OK() bool { return len(r.Problems) == 0 }
 
-// Verify reads a partition's manifest and checks that every file it lists is in place with the
-// recorded size and SHA-256, and that keys follow the layout. A missing manifest is an error
-// wrapping fs.ErrNotExist; store failures are errors; mismatches are reported as Problems.
+// Verify reads a partition's manifest (the dataset's current version) and checks that every file
+// it lists is in place with the recorded size and SHA-256, and that keys follow the layout. A
+// missing manifest is an error wrapping fs.ErrNotExist; store failures are errors; mismatches are
+// reported as Problems.
 func Verify(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (*VerifyReport, error) {
-	dir, err := PartitionDir(prefix, dataset, day)
+	return VerifyAt(ctx, store, prefix, dataset, Version(dataset), day)
+}
+
+// VerifyAt is Verify for a partition of a given version, current or earlier.
+func VerifyAt(ctx context.Context, store Store, prefix, dataset, version string, day calendar.Day) (*VerifyReport, error) {
+	dir, err := PartitionDirAt(prefix, dataset, version, day)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
@@ -40,7 +48,7 @@ func Verify(ctx context.Context, store Store, prefix, dataset string, day calend
 	}
 	rep := &VerifyReport{Manifest: m}
 	addf := func(format string, args ...any) { rep.Problems = append(rep.Problems, fmt.Sprintf(format, args...)) }
-	if m.Dataset != dataset || m.Date != day || m.DatasetVersion != DatasetVersion {
+	if m.Dataset != dataset || m.Date != day || m.DatasetVersion != version {
 		addf("manifest names dataset %q version %q date %q", m.Dataset, m.DatasetVersion, m.Date)
 	}
 	switch m.Status {
@@ -104,16 +112,35 @@ func hashObject(ctx context.Context, store Store, key string) (int64, string, er
 // PartitionInfo summarises one stored partition of a dataset.
 type PartitionInfo struct {
 	Date calendar.Day
+	// Version is the dataset version the partition was written under.
+	Version string
 	// HasManifest is true when the partition has a manifest (complete or partial).
 	HasManifest bool
 	// Objects counts the objects under the partition, manifest included.
 	Objects int
 }
 
-// ListPartitions returns the partitions of a dataset found in the store, sorted by date, with or
+// ListPartitions returns the partitions of a dataset found in the store, under every version
+// readers read (see Versions), sorted by date and, within a date, newest version first; with or
 // without a manifest (a partition without one was interrupted before its first delivery ended).
 func ListPartitions(ctx context.Context, store Store, prefix, dataset string) ([]PartitionInfo, error) {
-	dir, err := DatasetDir(prefix, dataset)
+	var out []PartitionInfo
+	for _, v := range Versions(dataset) {
+		parts, err := listPartitionsAt(ctx, store, prefix, dataset, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, parts...)
+	}
+	order := Versions(dataset)
+	slices.SortStableFunc(out, func(a, b PartitionInfo) int {
+		return cmp.Or(a.Date.Compare(b.Date), slices.Index(order, a.Version)-slices.Index(order, b.Version))
+	})
+	return out, nil
+}
+
+func listPartitionsAt(ctx context.Context, store Store, prefix, dataset, version string) ([]PartitionInfo, error) {
+	dir, err := DatasetDirAt(prefix, dataset, version)
 	if err != nil {
 		return nil, fmt.Errorf("list partitions: %w", err)
 	}
@@ -133,7 +160,7 @@ func ListPartitions(ctx context.Context, store Store, prefix, dataset string) ([
 			continue
 		}
 		if len(out) == 0 || out[len(out)-1].Date != day {
-			out = append(out, PartitionInfo{Date: day})
+			out = append(out, PartitionInfo{Date: day, Version: version})
 		}
 		p := &out[len(out)-1]
 		p.Objects++

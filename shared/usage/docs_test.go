@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -15,15 +16,32 @@ func TestSchemaDocIsCurrent(t *testing.T) {
 	var b strings.Builder
 	b.WriteString("# Dataset schemas\n\n")
 	b.WriteString("Generated from `shared/usage` by `go test ./shared/usage -run SchemaDoc -update`; do not edit by hand.\n\n")
-	b.WriteString("Every dataset is written to `<prefix>/<dataset>/v1/dt=YYYY-MM-DD/app=<id>/part-00000.{jsonl,csv}`.\n")
-	b.WriteString("JSON Lines files hold one object per row with the keys below, in this order; numbers are JSON numbers\n")
-	b.WriteString("and a missing figure is `null`. CSV files have a header row with the same names; a missing figure is an\n")
-	b.WriteString("empty cell. Rows come in a stable order and carry no per-run values, so unchanged data gives\n")
-	b.WriteString("byte-identical files. Which files to read, and when they were fetched, is in each partition's\n")
-	b.WriteString("`_manifest.json`.\n\n")
+	b.WriteString("Every dataset is written to `<prefix>/<dataset>/<version>/dt=YYYY-MM-DD/app=<id>/part-00000.{csv,jsonl,parquet}`,\n")
+	b.WriteString("the version being the dataset's below; it changes only with an incompatible change (see\n")
+	b.WriteString("[Schema changes](#schema-changes)). JSON Lines files hold one object per row with the keys below, in\n")
+	b.WriteString("this order; numbers are JSON numbers and a missing figure is `null`. CSV files have a header row with\n")
+	b.WriteString("the same names; a missing figure is an empty cell. Parquet files have the same columns in the same\n")
+	b.WriteString("order, typed: date as `DATE`, int64 as `INT64`, decimal as `DOUBLE`, timestamp as `TIMESTAMP`\n")
+	b.WriteString("(microseconds, adjusted to UTC), string as UTF-8 `STRING`; every column is optional and a missing\n")
+	b.WriteString("figure is null; Snappy-compressed. Rows come in a stable order and carry no per-run values, so\n")
+	b.WriteString("unchanged data gives byte-identical files. Which files to read, and when they were fetched, is in each\n")
+	b.WriteString("partition's `_manifest.json`. Column names are plain identifiers in Hive, Spark, Presto/Trino, DLC and\n")
+	b.WriteString("DuckDB; `tcusage tables` prints table definitions for them.\n\n")
 	for _, s := range Schemas() {
 		b.WriteString(s.Markdown())
 		b.WriteString("\n")
+	}
+	b.WriteString("## Schema changes\n\n")
+	b.WriteString("An incompatible change gives the dataset a new version, and so a new key segment. Partitions written\n")
+	b.WriteString("under an earlier version stay where they are, and `tcusage verify` and the report still read them;\n")
+	b.WriteString("every new delivery, a restatement of an old day included, goes to the new version. A day can so exist\n")
+	b.WriteString("under both: readers take the newest version that has the day's `_manifest.json`.\n\n")
+	for _, s := range Schemas() {
+		next := s.Version
+		for _, e := range s.Earlier {
+			fmt.Fprintf(&b, "### `%s` %s → %s\n\n%s\n\n", s.Dataset, e.Version, next, e.Change)
+			next = e.Version
+		}
 	}
 	got := b.String()
 	path := "../../docs/schemas.md"

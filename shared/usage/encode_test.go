@@ -68,12 +68,22 @@ func TestSchemasAreComplete(t *testing.T) {
 		assert.False(t, seen[s.Dataset], "dataset %s twice", s.Dataset)
 		seen[s.Dataset] = true
 		assert.Regexp(t, `^[a-z0-9_]+$`, s.Dataset)
-		assert.Equal(t, "v1", s.Version)
+		assert.Regexp(t, `^v[1-9][0-9]*$`, s.Version)
+		for _, e := range s.Earlier {
+			assert.Regexp(t, `^v[1-9][0-9]*$`, e.Version)
+			assert.NotEqual(t, s.Version, e.Version)
+			assert.NotEmpty(t, e.Change)
+		}
+		got, ok := Lookup(s.Dataset)
+		assert.True(t, ok)
+		assert.Equal(t, s.Version, got.Version)
 		assert.NotEmpty(t, s.Description)
 		names := map[string]bool{}
 		for _, c := range s.Columns {
 			assert.False(t, names[c.Name], "%s.%s twice", s.Dataset, c.Name)
 			names[c.Name] = true
+			// A plain identifier in Hive, Spark, Presto/Trino, DLC and DuckDB: no quoting needed.
+			assert.Regexp(t, `^[a-z_][a-z0-9_]*$`, c.Name, "%s.%s", s.Dataset, c.Name)
 			assert.Contains(t, []string{TypeString, TypeInt64, TypeDecimal, TypeDate, TypeTimestamp}, c.Type, "%s.%s", s.Dataset, c.Name)
 			assert.NotEmpty(t, c.Description, "%s.%s", s.Dataset, c.Name)
 		}

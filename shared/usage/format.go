@@ -13,12 +13,16 @@ type Format string
 
 // The formats.
 const (
-	JSONL Format = "jsonl" // JSON Lines, one object per row, keys in column order
-	CSV   Format = "csv"   // RFC 4180 CSV with a header row, UTF-8
+	JSONL   Format = "jsonl"   // JSON Lines, one object per row, keys in column order
+	CSV     Format = "csv"     // RFC 4180 CSV with a header row, UTF-8
+	Parquet Format = "parquet" // Apache Parquet, typed columns, Snappy-compressed
 )
 
 // Formats lists every format, in the order files are written.
-var Formats = []Format{CSV, JSONL}
+var Formats = []Format{CSV, JSONL, Parquet}
+
+// DefaultFormats are the formats written when none are configured ("both").
+var DefaultFormats = []Format{CSV, JSONL}
 
 // ErrFormat is wrapped by errors about unknown formats.
 var ErrFormat = errors.New("unknown format")
@@ -38,6 +42,8 @@ func (f Format) ContentType() string {
 		return "application/x-ndjson"
 	case CSV:
 		return "text/csv; charset=utf-8"
+	case Parquet:
+		return "application/vnd.apache.parquet"
 	}
 	return "application/octet-stream"
 }
@@ -45,23 +51,30 @@ func (f Format) ContentType() string {
 // Ext returns the file name extension of format f, without the dot.
 func (f Format) Ext() string { return string(f) }
 
-// NewWriter returns a row writer encoding rows with the given columns in format f onto w.
-func NewWriter(f Format, w io.Writer, columns []string) (RowWriter, error) {
+// NewWriter returns a row writer encoding rows of dataset s with the given columns in format f
+// onto w. The text formats need only the column names; Parquet types each column after s (see
+// NewParquetWriter).
+func NewWriter(f Format, w io.Writer, s Schema, columns []string) (RowWriter, error) {
 	switch f {
 	case JSONL:
 		return NewJSONLWriter(w, columns), nil
 	case CSV:
 		return NewCSVWriter(w, columns), nil
+	case Parquet:
+		return NewParquetWriter(w, s, columns)
 	}
 	return nil, f.Valid()
 }
 
-// ParseFormats parses a TCUSAGE_FORMAT value: "" or "both" (every format), or a comma-separated
-// list of formats ("json" and "ndjson" mean jsonl). The result is in Formats order, without
-// duplicates.
+// ParseFormats parses a TCUSAGE_FORMAT value: "" or "both" (CSV and JSON Lines), "all" (every
+// format), or a comma-separated list of formats ("json" and "ndjson" mean jsonl). The result is
+// in Formats order, without duplicates.
 func ParseFormats(v string) ([]Format, error) {
 	v = strings.ToLower(strings.TrimSpace(v))
-	if v == "" || v == "both" {
+	switch v {
+	case "", "both":
+		return slices.Clone(DefaultFormats), nil
+	case "all":
 		return slices.Clone(Formats), nil
 	}
 	var out []Format
@@ -71,7 +84,7 @@ func ParseFormats(v string) ([]Format, error) {
 			f = JSONL
 		}
 		if err := f.Valid(); err != nil {
-			return nil, fmt.Errorf("%q is not a format: want %s or both", clipText(string(f)), formatList())
+			return nil, fmt.Errorf("%q is not a format: want %s, both or all", clipText(string(f)), formatList())
 		}
 		if !slices.Contains(out, f) {
 			out = append(out, f)

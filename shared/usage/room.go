@@ -14,23 +14,53 @@ import (
 // CSV that DescribeTrtcRoomUsage returns in Data.
 var RoomUsageSchema = Schema{
 	Dataset:     "roomusage",
-	Version:     "v1",
+	Version:     "v2",
 	Description: "TRTC usage per room, per SdkAppId per day (TRTC DescribeTrtcRoomUsage). Tencent notes these figures are for analysis, not billing reconciliation.",
 	Open:        true,
 	Columns: []Column{
 		{Name: "date", Type: TypeDate, Description: "The day queried (00:00 to 23:59): a China Standard Time (UTC+8) day, as the API counts days."},
 		{Name: "sdk_app_id", Type: TypeInt64, Description: "The TRTC application (SdkAppid)."},
 		{Name: "room_id", Type: TypeString, Description: "The room (RoomId), as the API gives it."},
-		{Name: "audio", Type: TypeDecimal, Unit: "second", Description: "Audio duration (column Audio)."},
-		{Name: "sd", Type: TypeDecimal, Unit: "second", Description: "SD video duration (column SD)."},
-		{Name: "hd", Type: TypeDecimal, Unit: "second", Description: "HD video duration (column HD, documented as `hd`)."},
-		{Name: "fullhd", Type: TypeDecimal, Unit: "second", Description: "Full HD video duration (column FullHD)."},
-		{Name: "2k", Type: TypeDecimal, Unit: "second", Description: "2K video duration (column 2K)."},
-		{Name: "4k", Type: TypeDecimal, Unit: "second", Description: "4K video duration (column 4K)."},
+		{Name: "audio_seconds", Type: TypeDecimal, Unit: "second", Description: "Audio duration (column Audio)."},
+		{Name: "video_sd_seconds", Type: TypeDecimal, Unit: "second", Description: "SD video duration (column SD)."},
+		{Name: "video_hd_seconds", Type: TypeDecimal, Unit: "second", Description: "HD video duration (column HD, documented as `hd`)."},
+		{Name: "video_fullhd_seconds", Type: TypeDecimal, Unit: "second", Description: "Full HD video duration (column FullHD)."},
+		{Name: "video_2k_seconds", Type: TypeDecimal, Unit: "second", Description: "2K video duration (column 2K)."},
+		{Name: "video_4k_seconds", Type: TypeDecimal, Unit: "second", Description: "4K video duration (column 4K)."},
 	},
+	Extra: "Further usage columns that the API adds are kept, in seconds, named after its header in lower case with `_seconds` appended (`Spatial Audio` becomes `spatial_audio_seconds`), and `x_` in front when that name would start with a digit or equal a column above (`8K` becomes `x_8k_seconds`).",
+	Earlier: []Earlier{{
+		Version: "v1",
+		Change: "v2 renames the usage columns so that every engine takes them as plain identifiers, with their unit in the name: " +
+			"`audio` → `audio_seconds`, `sd` → `video_sd_seconds`, `hd` → `video_hd_seconds`, `fullhd` → `video_fullhd_seconds`, " +
+			"`2k` → `video_2k_seconds`, `4k` → `video_4k_seconds`; further columns gain `_seconds` (v1 kept the bare header name). " +
+			"Values, types and row order are unchanged.",
+	}},
 }
 
-var roomKnown = []string{"audio", "sd", "hd", "fullhd", "2k", "4k"}
+// roomHeaderColumns maps the API's documented usage headers (normalized) to their columns.
+var roomHeaderColumns = map[string]string{
+	"audio": "audio_seconds", "sd": "video_sd_seconds", "hd": "video_hd_seconds",
+	"fullhd": "video_fullhd_seconds", "2k": "video_2k_seconds", "4k": "video_4k_seconds",
+}
+
+// roomColumnName returns the column of a usage header of the API's CSV ("" when the header has
+// no usable name): a documented header's column, else the header in lower case with _seconds
+// appended, behind x_ when it would start with a digit or be a fixed column's name.
+func roomColumnName(header string) string {
+	name := normalizeUsageType(header)
+	if name == "" {
+		return ""
+	}
+	if c, ok := roomHeaderColumns[name]; ok {
+		return c
+	}
+	name += "_seconds"
+	if name[0] >= '0' && name[0] <= '9' || slices.Contains(RoomUsageSchema.Names(), name) {
+		name = "x_" + name
+	}
+	return name
+}
 
 // RoomUsageColumns returns the columns of a room-usage file for the given CSV header: the fixed
 // columns, then any further usage columns in header order. It validates the header.
@@ -45,18 +75,15 @@ func roomLayout(header []string) ([]string, []int, error) {
 	if len(header) == 0 || !strings.EqualFold(strings.TrimSpace(strings.TrimPrefix(header[0], "\ufeff")), "RoomId") {
 		return nil, nil, fmt.Errorf("room usage CSV: first header column is %q, want RoomId", first(header))
 	}
-	cols := append(slices.Clone(RoomUsageSchema.Names()), nil...)
+	cols := slices.Clone(RoomUsageSchema.Names())
 	pos := make([]int, len(header)-1)
 	for i, h := range header[1:] {
-		name := normalizeUsageType(h)
+		name := roomColumnName(h)
 		if name == "" {
 			return nil, nil, fmt.Errorf("room usage CSV: header column %d (%q) has no usable name", i+2, h)
 		}
-		if slices.Contains([]string{"date", "sdk_app_id", "room_id"}, name) {
-			name = "x_" + name
-		}
 		j := slices.Index(cols, name)
-		if j >= 0 && j >= 3+len(roomKnown) || j >= 0 && slices.Contains(pos[:i], j) {
+		if j >= 0 && slices.Contains(pos[:i], j) {
 			return nil, nil, fmt.Errorf("room usage CSV: header column %q appears twice", h)
 		}
 		if j < 0 {

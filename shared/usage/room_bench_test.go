@@ -2,6 +2,7 @@ package usage
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -64,4 +65,51 @@ func BenchmarkRoomUsageUnsorted(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkRoomUsageParquet parses room-usage answers and writes them as Parquet only (to a
+// discarding sink), reporting the file's size and the largest live heap seen while writing: the
+// writer holds one row group, so the peak does not grow with the rooms.
+func BenchmarkRoomUsageParquet(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		data := roomCSV(n)
+		b.Run(fmt.Sprintf("rooms=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			var peak uint64
+			var size int64
+			for b.Loop() {
+				out := &countingDiscard{}
+				open := func(cols []string) (RowWriter, error) {
+					w, err := NewParquetWriter(out, RoomUsageSchema, cols)
+					return heapWatch{w, &peak}, err
+				}
+				if _, err := WriteRoomUsage("2024-05-01", 1400000001, data, open); err != nil {
+					b.Fatal(err)
+				}
+				size = out.n
+			}
+			b.ReportMetric(float64(peak)/1e6, "peak-heap-MB")
+			b.ReportMetric(float64(size)/1e6, "file-MB")
+		})
+	}
+}
+
+type countingDiscard struct{ n int64 }
+
+func (c *countingDiscard) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// heapWatch samples the live heap every 64Ki rows.
+type heapWatch struct {
+	*ParquetWriter
+	peak *uint64
+}
+
+func (h heapWatch) WriteRow(r Row) error {
+	if h.rows%(64<<10) == 0 {
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		*h.peak = max(*h.peak, ms.HeapAlloc)
+	}
+	return h.ParquetWriter.WriteRow(r)
 }

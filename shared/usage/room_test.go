@@ -45,9 +45,9 @@ func TestRoomUsageSeedExample(t *testing.T) {
 	res, err := WriteRoomUsage("2023-01-06", 1400017192, "RoomId,Audio,SD,hd,FullHD,2K,4K\ntest_room,1,2,3,4,5,6\n", c.open)
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), res.Rows)
-	assert.Equal(t, []string{"date", "sdk_app_id", "room_id", "audio", "sd", "hd", "fullhd", "2k", "4k"}, res.Columns)
-	assert.Equal(t, `{"date":"2023-01-06","sdk_app_id":1400017192,"room_id":"test_room","audio":1,"sd":2,"hd":3,"fullhd":4,"2k":5,"4k":6}`+"\n", c.jsonl.String())
-	assert.Equal(t, "date,sdk_app_id,room_id,audio,sd,hd,fullhd,2k,4k\n2023-01-06,1400017192,test_room,1,2,3,4,5,6\n", c.csv.String())
+	assert.Equal(t, []string{"date", "sdk_app_id", "room_id", "audio_seconds", "video_sd_seconds", "video_hd_seconds", "video_fullhd_seconds", "video_2k_seconds", "video_4k_seconds"}, res.Columns)
+	assert.Equal(t, `{"date":"2023-01-06","sdk_app_id":1400017192,"room_id":"test_room","audio_seconds":1,"video_sd_seconds":2,"video_hd_seconds":3,"video_fullhd_seconds":4,"video_2k_seconds":5,"video_4k_seconds":6}`+"\n", c.jsonl.String())
+	assert.Equal(t, "date,sdk_app_id,room_id,audio_seconds,video_sd_seconds,video_hd_seconds,video_fullhd_seconds,video_2k_seconds,video_4k_seconds\n2023-01-06,1400017192,test_room,1,2,3,4,5,6\n", c.csv.String())
 }
 
 func TestRoomUsageOrderQuotesAndExtraColumns(t *testing.T) {
@@ -60,7 +60,7 @@ func TestRoomUsageOrderQuotesAndExtraColumns(t *testing.T) {
 	res, err := WriteRoomUsage("2024-05-01", 7, data, c.open)
 	require.NoError(t, err)
 	assert.Equal(t, int64(4), res.Rows)
-	assert.Equal(t, []string{"date", "sdk_app_id", "room_id", "audio", "sd", "hd", "fullhd", "2k", "4k", "spatial_audio"}, res.Columns)
+	assert.Equal(t, []string{"date", "sdk_app_id", "room_id", "audio_seconds", "video_sd_seconds", "video_hd_seconds", "video_fullhd_seconds", "video_2k_seconds", "video_4k_seconds", "spatial_audio_seconds"}, res.Columns)
 	golden(t, "room-extra.jsonl", c.jsonl.Bytes())
 	golden(t, "room-extra.csv", c.csv.Bytes())
 }
@@ -119,6 +119,18 @@ func TestRoomUsageLargeUnsortedMatchesSorted(t *testing.T) {
 	assert.Equal(t, a.jsonl.String(), b.jsonl.String())
 	assert.Equal(t, a.csv.String(), b.csv.String())
 	assert.True(t, strings.HasPrefix(b.jsonl.String(), `{"date":"2024-05-01","sdk_app_id":7,"room_id":"room-000000",`))
+}
+
+// Further columns get plain identifiers with their unit: never a leading digit, never a fixed
+// column's name.
+func TestRoomUsageFurtherColumnNames(t *testing.T) {
+	var c capture
+	res, err := WriteRoomUsage("2024-05-01", 7, "RoomId,Audio,8K,Video SD,date,Spatial-Audio\nr,1,2,3,4,5\n", c.open)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"x_8k_seconds", "x_video_sd_seconds", "date_seconds", "spatial_audio_seconds"}, res.Columns[9:])
+	for _, col := range res.Columns {
+		assert.Regexp(t, `^[a-z_][a-z0-9_]*$`, col)
+	}
 }
 
 func BenchmarkRoomUsage(b *testing.B) {

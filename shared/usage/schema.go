@@ -2,6 +2,7 @@ package usage
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -22,15 +23,47 @@ type Column struct {
 	Description string `json:"description"`
 }
 
-// Schema describes a dataset: its name (the first part of every object key), version and
-// columns. Datasets whose API can add columns (room usage) set Open: columns beyond the fixed
-// ones are kept, named after the API's header, and listed in each file's manifest entry.
+// Schema describes a dataset: its name (the first part of every object key), version (the
+// second) and columns. Datasets whose API can add columns (room usage) set Open: columns beyond
+// the fixed ones are kept, named after the API's header as Extra says, typed decimal seconds,
+// and listed in each file's manifest entry.
 type Schema struct {
 	Dataset     string   `json:"dataset"`
 	Version     string   `json:"version"`
 	Description string   `json:"description"`
 	Columns     []Column `json:"columns"`
 	Open        bool     `json:"open,omitempty"`
+	// Extra says how further columns of an open schema are named.
+	Extra string `json:"extra,omitempty"`
+	// Earlier lists the dataset's earlier versions, newest first. Their partitions stay where
+	// they were written (<dataset>/<version>/...) and readers still read them.
+	Earlier []Earlier `json:"earlier,omitempty"`
+}
+
+// Earlier is an earlier version of a dataset and what the next version changed.
+type Earlier struct {
+	Version string `json:"version"`
+	Change  string `json:"change"`
+}
+
+// Versions returns the dataset's versions whose partitions readers read, newest first: Version,
+// then the earlier ones.
+func (s Schema) Versions() []string {
+	out := []string{s.Version}
+	for _, e := range s.Earlier {
+		out = append(out, e.Version)
+	}
+	return out
+}
+
+// Lookup returns the schema of a dataset by name.
+func Lookup(dataset string) (Schema, bool) {
+	for _, s := range Schemas() {
+		if s.Dataset == dataset {
+			return s, true
+		}
+	}
+	return Schema{}, false
 }
 
 // Names returns the column names in order.
@@ -42,6 +75,25 @@ func (s Schema) Names() []string {
 	return out
 }
 
+// ColumnTypes returns the type of each of the given columns: a column of s has its type; a column
+// s does not list is a decimal when s is open (room usage's further usage columns, in seconds),
+// and an error otherwise.
+func (s Schema) ColumnTypes(columns []string) ([]string, error) {
+	out := make([]string, len(columns))
+	for i, name := range columns {
+		j := slices.IndexFunc(s.Columns, func(c Column) bool { return c.Name == name })
+		switch {
+		case j >= 0:
+			out[i] = s.Columns[j].Type
+		case s.Open:
+			out[i] = TypeDecimal
+		default:
+			return nil, fmt.Errorf("dataset %s has no column %q", s.Dataset, clipText(name))
+		}
+	}
+	return out, nil
+}
+
 // Markdown renders the schema as a documentation table.
 func (s Schema) Markdown() string {
 	var b strings.Builder
@@ -49,8 +101,8 @@ func (s Schema) Markdown() string {
 	for _, c := range s.Columns {
 		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", c.Name, c.Type, c.Unit, c.Description)
 	}
-	if s.Open {
-		b.WriteString("\nFurther usage columns that the API adds are kept, named after its header (lower case), in seconds.\n")
+	if s.Open && s.Extra != "" {
+		b.WriteString("\n" + s.Extra + "\n")
 	}
 	return b.String()
 }

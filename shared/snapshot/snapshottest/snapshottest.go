@@ -221,7 +221,7 @@ func testHostileKeys(t *testing.T, e Env) {
 		require.ErrorIs(t, err, snapshot.ErrInvalidKey, "%+v", tc)
 		assert.Contains(t, err.Error(), tc.part, "%+v", tc)
 	}
-	_, err = snapshot.DataKey(e.Prefix, "usage", jan2, "a", "parquet")
+	_, err = snapshot.DataKey(e.Prefix, "usage", jan2, "a", "xml")
 	assert.ErrorContains(t, err, "format")
 
 	// A commit with one hostile part writes nothing.
@@ -377,7 +377,7 @@ func testCommitLayout(t *testing.T, e Env) {
 	assert.Empty(t, rep.Unlisted)
 	parts, err := snapshot.ListPartitions(ctx, e.Store, e.Prefix, "trtc_room_usage")
 	require.NoError(t, err)
-	assert.Equal(t, []snapshot.PartitionInfo{{Date: date, HasManifest: true, Objects: 5}}, parts)
+	assert.Equal(t, []snapshot.PartitionInfo{{Date: date, Version: "v1", HasManifest: true, Objects: 5}}, parts)
 
 	if e.Wire != nil {
 		types := map[string]string{}
