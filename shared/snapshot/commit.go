@@ -84,9 +84,9 @@ const parallelism = 8
 // Commit is idempotent; after a failure, running it again completes the partition. It assumes a
 // single writer per partition at a time.
 //
-// It reads the partition's state (the previous manifest, the listing, and HEADs of the objects a
-// plan could keep), decides everything with planCommit, which touches no store, and then applies
-// the plan.
+// It reads the partition's state (the previous manifest and the listing, which also tells which
+// listed objects are in place), decides everything with planCommit, which touches no store, and
+// then applies the plan.
 func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) (*Result, error) {
 	log := req.Logger
 	if log == nil {
@@ -206,17 +206,6 @@ func readPrevious(ctx context.Context, store Store, mkey string, log *slog.Logge
 		return nil, true, nil
 	}
 	return nil, false, err
-}
-
-func presentWithSize(ctx context.Context, store Store, key string, size int64) (bool, error) {
-	info, err := store.Head(ctx, key)
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	return info.Size == size, nil
 }
 
 func putContent(ctx context.Context, store Store, key string, c Content, contentType string, sum [16]byte) error {

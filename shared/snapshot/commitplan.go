@@ -8,7 +8,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -108,8 +107,10 @@ func prepareCommit(prefix string, req CommitRequest) (*commitInput, error) {
 	return in, nil
 }
 
-// readState reads the previous manifest and the partition's listing, then checks (HEAD, several
-// at once) that the objects a plan could keep are in place.
+// readState reads the previous manifest and the partition's listing, and from the listing (COS
+// lists with strong consistency, like a HEAD) which objects a plan could keep are in place with
+// their recorded size: one LIST request per thousand objects instead of a HEAD per object, which
+// matters for a day of thousands of apps.
 func readState(ctx context.Context, store Store, in *commitInput, log *slog.Logger) (*commitState, error) {
 	st := &commitState{present: map[string]bool{}}
 	var err error
@@ -119,15 +120,15 @@ func readState(ctx context.Context, store Store, in *commitInput, log *slog.Logg
 	if st.listing, err = store.List(ctx, in.dir); err != nil {
 		return nil, err
 	}
-	var mu sync.Mutex
-	err = each(ctx, presenceChecks(in, st.prev), func(ctx context.Context, e FileEntry) error {
-		ok, err := presentWithSize(ctx, store, e.Key, e.Bytes)
-		mu.Lock()
-		st.present[e.Key] = ok
-		mu.Unlock()
-		return err
-	})
-	return st, err
+	sizes := make(map[string]int64, len(st.listing))
+	for _, o := range st.listing {
+		sizes[o.Key] = o.Size
+	}
+	for _, e := range presenceChecks(in, st.prev) {
+		size, ok := sizes[e.Key]
+		st.present[e.Key] = ok && size == e.Bytes
+	}
+	return st, nil
 }
 
 // presenceChecks lists the previous manifest's entries that a plan could keep, so must be checked

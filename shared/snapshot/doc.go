@@ -31,12 +31,14 @@
 // # Commit protocol
 //
 // Commit replaces one partition (or, with Merge, the apps it covers) idempotently. One writer per
-// partition at a time is assumed. Let M0 be the manifest in place, if any:
+// dataset at a time, which the dataset's lease ensures (see AcquireLease); a commit checks the
+// lease (CommitRequest.Guard) before each step readers can see. Let M0 be the manifest in place,
+// if any:
 //
 //  1. Plan. Read M0 and list the partition. A new file is unchanged when M0 lists its key with the
-//     same sha256 and size and a HEAD confirms an object of that size is there; it is not
+//     same sha256 and size and the listing shows an object of that size there; it is not
 //     rewritten. With Merge, files of apps outside the request are carried over from M0 after the
-//     same HEAD check (an app whose files are gone becomes pending). Stale objects are data
+//     same check (an app whose files are gone becomes pending). Stale objects are data
 //     objects (app=<id>/...) in the partition that the new manifest will not list; with Merge only
 //     those of the apps being replaced. Other objects in the partition are left alone.
 //  2. Invalidate. If any object M0 lists is about to be written or deleted, M0 is replaced by an
