@@ -52,9 +52,12 @@ type Runner struct {
 	// calls × the calls it needs), and Latency a typical answer time; they size the worker pool
 	// and estimate how long a range takes (Estimate).
 	Interval, Latency time.Duration
-	// Margin is the time kept for committing before the deadline (default 5 s plus 200 ms per
-	// file a day of every configured app writes).
+	// Margin is the time kept for committing before the deadline (default 5 s plus 25 ms per
+	// file of the last chunk of apps).
 	Margin time.Duration
+	// ChunkApps is how many apps of a day are fetched before they are committed (default: about
+	// 30 s of fetching at the API's pace, from 4 to 1,000).
+	ChunkApps int
 
 	leaseMu sync.Mutex
 	unfreed string // token of this runner's last lease if releasing it failed
@@ -233,9 +236,18 @@ func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func
 			sum.Partitions = append(sum.Partitions, *skip)
 			continue
 		}
-		results := r.fetchDay(fetchCtx, day, apps, r.spoolFiles)
-		errs = append(errs, inFlight.finish(sum))
-		inFlight = r.startCommit(ctx, day, results, guard)
+		// A day of many apps is fetched and committed in chunks: each commit runs while the next
+		// chunk is fetched, and the last one, which the margin must hold, stays small.
+		for c := 0; c < len(apps); c += r.chunkSize() {
+			chunk := apps[c:min(c+r.chunkSize(), len(apps))]
+			if fetchCtx.Err() != nil {
+				sum.leave([]calendar.Day{day}, apps[c:])
+				break
+			}
+			results := r.fetchDay(fetchCtx, day, chunk, r.spoolFiles)
+			errs = append(errs, inFlight.finish(sum))
+			inFlight = r.startCommit(ctx, day, results, guard)
+		}
 	}
 	errs = append(errs, inFlight.finish(sum))
 	// Newest first, as days are worked through.
@@ -361,14 +373,26 @@ func (s *Summary) leave(days []calendar.Day, apps []string) {
 	}
 }
 
-// margin is the time kept before the deadline to commit: Margin, or by default 5 s plus 200 ms
-// for each file a day of every configured app writes (a PUT and a HEAD each on COS).
+// chunkSize is how many apps of a day are fetched before they are committed: about 30 s of
+// fetching at the API's pace, at least 4 and at most 1,000 apps (ChunkApps when set).
+func (r *Runner) chunkSize() int {
+	if r.ChunkApps > 0 {
+		return r.ChunkApps
+	}
+	if r.Interval <= 0 {
+		return 1000
+	}
+	return min(max(int(30*time.Second/r.Interval), 4), 1000)
+}
+
+// margin is the time kept before the deadline to commit: Margin, or by default 5 s plus 25 ms
+// for each file the last chunk writes (a PUT of about 200 ms, eight at a time).
 func (r *Runner) margin() time.Duration {
 	if r.Margin > 0 {
 		return r.Margin
 	}
-	files := len(r.Apps) * max(1, len(r.Formats))
-	return 5*time.Second + time.Duration(files)*200*time.Millisecond
+	files := min(r.chunkSize(), max(len(r.Apps), 1)) * max(1, len(r.Formats))
+	return 5*time.Second + time.Duration(files)*25*time.Millisecond
 }
 
 // Estimate is how long n app-days take at the API's pacing, with the margin to commit.

@@ -3,6 +3,7 @@ package export
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -106,4 +107,32 @@ func TestOutOfTime(t *testing.T) {
 	done, cancel2 := context.WithCancel(context.Background())
 	cancel2()
 	assert.True(t, outOfTime(done, context.Canceled))
+}
+
+// A day of many apps is committed chunk by chunk: what was fetched before the deadline is in the
+// manifest, the rest is pending, and the next run completes the day.
+func TestRunCommitsADayInChunks(t *testing.T) {
+	apps := []string{"1", "2", "3", "4", "5"}
+	delays := map[string]time.Duration{"1": time.Millisecond, "2": time.Millisecond, "3": 150 * time.Millisecond, "4": 150 * time.Millisecond, "5": time.Millisecond}
+	r := newTestRunner(t, slowSource{delay: delays}, apps)
+	r.ChunkApps, r.Workers = 2, 1
+	ctx, cancel := context.WithTimeout(context.Background(), 350*time.Millisecond) // fetch until 200 ms
+	defer cancel()
+	sum, err := r.Run(ctx, plan.Window{Days: []calendar.Day{may9}, Apps: apps}, Options{})
+	require.ErrorIs(t, err, ErrDeadline)
+	require.GreaterOrEqual(t, len(sum.Partitions), 2, "a commit per chunk")
+	m, err := snapshot.ReadManifest(context.Background(), r.Store, "", "telcall", may9)
+	require.NoError(t, err)
+	assert.Contains(t, m.Apps, "1")
+	assert.Contains(t, m.Apps, "2")
+	assert.Equal(t, snapshot.StatusPartial, m.Status)
+	assert.ElementsMatch(t, apps, append(slices.Clone(m.Apps), m.AppsPending...))
+
+	sum, err = r.Run(context.Background(), plan.Window{Days: []calendar.Day{may9}, Apps: apps}, Options{})
+	require.NoError(t, err)
+	m, err = snapshot.ReadManifest(context.Background(), r.Store, "", "telcall", may9)
+	require.NoError(t, err)
+	assert.Equal(t, snapshot.StatusComplete, m.Status)
+	assert.Equal(t, apps, m.Apps)
+	assert.LessOrEqual(t, len(sum.Partitions), 2, "only what was missing is fetched again")
 }
