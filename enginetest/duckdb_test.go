@@ -136,9 +136,9 @@ func checkRowCounts(t *testing.T, db *sql.DB, e *exported) {
 }
 
 // checkPartitions: DuckDB recognises dt as a DATE and app as a number for SdkAppIds (a string for
-// the ESS channel app), and both agree with the row's own date and app columns.
+// the ESS sub-customer), and both agree with the row's own date and app columns.
 func checkPartitions(t *testing.T, db *sql.DB, e *exported) {
-	appColumn := map[string]string{"telcall": "sdk_app_id", "trtcusage": "sdk_app_id", "roomusage": "sdk_app_id", "essbill": "app_id"}
+	appColumn := map[string]string{"telcall": "sdk_app_id", "trtcusage": "sdk_app_id", "roomusage": "sdk_app_id", "essbill": "proxy_organization_open_id"}
 	for _, ds := range datasets {
 		wantApp := "BIGINT"
 		if ds == "essbill" {
@@ -155,7 +155,7 @@ func checkPartitions(t *testing.T, db *sql.DB, e *exported) {
 			assert.Equal(t, e.days, queryStrings(t, db, "SELECT DISTINCT strftime(dt, '%Y-%m-%d') FROM "+tb+" ORDER BY 1"), tb)
 			apps := queryStrings(t, db, "SELECT DISTINCT CAST(app AS VARCHAR) FROM "+tb+" ORDER BY 1")
 			if ds == "essbill" {
-				assert.Equal(t, []string{essApp}, apps, tb)
+				assert.Equal(t, essOrgs, apps, tb)
 			} else {
 				assert.Equal(t, []string{"1400000001", "1400000002", "1400000003"}, apps, tb)
 			}

@@ -259,9 +259,13 @@ func ParseSDKAppIDs(v string) ([]string, error) {
 	return out, nil
 }
 
-// Apps are the apps the function exports: the SdkAppIds, or the ESS channel application.
+// Apps are the units the function exports, each its own app= partition: the SdkAppIds; for ESS
+// the sub-customers when they are listed, else the channel application.
 func (c Config) Apps() []string {
-	if c.ESSAppID != "" {
+	switch {
+	case len(c.ESSOrgOpenIDs) > 0:
+		return c.ESSOrgOpenIDs
+	case c.ESSAppID != "":
 		return []string{c.ESSAppID}
 	}
 	return c.SDKAppIDs

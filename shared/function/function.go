@@ -48,7 +48,7 @@ var (
 	TRTC    = Spec{Name: "trtcusage", Needs: NeedSDKApps, RestateDays: 2, Source: func(c Config) source.Source { return &source.TRTC{Mode: c.TRTCAction} }}
 	Room    = Spec{Name: "roomusage", Needs: NeedSDKApps, RestateDays: 1, Source: func(Config) source.Source { return source.RoomUsage{} }}
 	ESS     = Spec{Name: "essbill", Needs: NeedESSApp, RestateDays: 2, Source: func(c Config) source.Source {
-		return &source.ESSBill{OrgOpenIDs: c.ESSOrgOpenIDs, QuotaType: c.ESSQuotaType}
+		return &source.ESSBill{AppID: c.ESSAppID, ByOrg: len(c.ESSOrgOpenIDs) > 0, QuotaType: c.ESSQuotaType}
 	}}
 )
 

@@ -378,10 +378,17 @@ func TestESSPagesThroughEveryRecord(t *testing.T) {
 	require.NoError(t, err)
 	data := e.emu.Data()
 	for _, date := range []string{"2024-05-08", "2024-05-09"} {
-		rows := readJSONL(t, e.dir, "essbill", date, "ess_app_demo")
+		// Each sub-customer has its own partition, holding only its records.
+		var rows []map[string]any
 		var want []string
 		refunds := 0
 		for _, org := range []string{"org_alpha", "org_beta", "org_gamma"} {
+			orgRows := readJSONL(t, e.dir, "essbill", date, org)
+			for _, r := range orgRows {
+				assert.Equal(t, org, r["proxy_organization_open_id"])
+				assert.Equal(t, "ess_app_demo", r["app_id"])
+			}
+			rows = append(rows, orgRows...)
 			for _, r := range data.ESSRecords("ess_app_demo", org, day(date)) {
 				want = append(want, fmt.Sprintf("%s|%s|%d|%d|%d", org, r.FlowID, r.CostTime, r.UseCount, r.CostType))
 				if r.CostType == 2 {

@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/tcusage/tcusage/shared/calendar"
@@ -17,12 +16,16 @@ const ESSPageSize = 50
 // essMaxRestarts bounds how often paging starts over when Total changes under it.
 const essMaxRestarts = 3
 
-// ESSBill is ESS ChannelDescribeBillUsageDetail for one channel application (the app of every
-// query is Agent.AppId): one paged query per configured sub-customer, or one for the whole
-// application when none is configured.
+// ESSBill is ESS ChannelDescribeBillUsageDetail for one channel application. With ByOrg, each
+// unit of work is one sub-customer (the app of a query is its Agent.ProxyOrganizationOpenId, the
+// application AppID): a channel of tens of thousands of sub-customers is fetched, committed and
+// resumed a sub-customer at a time. Without, the unit is the whole application (the app of a
+// query is Agent.AppId) in one paged query.
 type ESSBill struct {
-	// OrgOpenIDs are the sub-customers (Agent.ProxyOrganizationOpenId) to query one by one.
-	OrgOpenIDs []string
+	// AppID is the channel application (Agent.AppId) when ByOrg is set.
+	AppID string
+	// ByOrg makes each app of a query a sub-customer of AppID.
+	ByOrg bool
 	// QuotaType optionally filters by package type.
 	QuotaType string
 }
@@ -40,85 +43,43 @@ func (*ESSBill) Earliest(calendar.Day) calendar.Day {
 	return tcapi.ChannelDescribeBillUsageDetail.Since()
 }
 
-// CallsPerApp implements Source: at least one page per organisation.
-func (e *ESSBill) CallsPerApp() int { return max(1, len(e.OrgOpenIDs)) }
+// CallsPerApp implements Source: one page, unless a sub-customer signs more than 50 contracts a day.
+func (*ESSBill) CallsPerApp() int { return 1 }
 
 // Fetch implements Source. It pages through everything: Offset is a page number from 0 and
-// Limit 50, until Total records are in. A Total that changes between pages makes it start that
-// organisation over (a few times at most); a short or empty page before Total is reached, or
-// more records than Total, is an error.
+// Limit 50, until Total records are in. A Total that changes between pages makes it start over
+// (a few times at most); a short or empty page before Total is reached, or more records than
+// Total, is an error.
 //
-// Memory stays flat however many records a day has: each organisation's records go through an
-// external merge sort (essSorter) that keeps at most essRunSize of them in memory and spills
-// sorted runs to temporary files (in Query.TempDir), and finished organisations together keep at
-// most essRunSize more. Organisations are written in ID order, each sorted, which is
-// the order a stable sort by usage.CompareESS gives (application, then organisation first).
+// Memory stays flat however many records a day has: records go through an external merge sort
+// (essSorter) that keeps at most essRunSize of them in memory and spills sorted runs to
+// temporary files (in Query.TempDir). Rows come in usage.CompareESS order.
 func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error) {
-	orgs := e.OrgOpenIDs
-	if len(orgs) == 0 {
-		orgs = []string{""}
+	app, org := q.App, ""
+	if e.ByOrg {
+		app, org = e.AppID, q.App
 	}
-	sorters := make([]*essSorter, len(orgs))
-	defer func() {
-		for _, s := range sorters {
-			if s != nil {
-				s.close()
-			}
-		}
-	}()
-	var ids []string
-	var n int64
-	var invalid error // the first invalid record, reported once every page is in
-	for i, org := range orgs {
-		got, err := e.fetchOrg(ctx, api, q, org, n)
-		if err != nil {
-			return Result{}, err
-		}
-		if invalid == nil {
-			invalid = got.invalid
-		}
-		n += got.count
-		sorters[i] = got.recs
-		ids = append(ids, got.ids...)
-		// Memory stays flat across organisations too: once the finished organisations hold more
-		// than one run's worth of records in memory, their buffers go to run files.
-		held := 0
-		for _, s := range sorters[:i+1] {
-			held += s.buffered()
-		}
-		if held > essRunSize {
-			for _, s := range sorters[:i+1] {
-				if s.buffered() > 0 {
-					if err := s.spill(); err != nil {
-						return Result{}, err
-					}
-				}
-			}
-		}
+	got, err := e.fetchOrg(ctx, api, q, app, org)
+	if err != nil {
+		return Result{}, err
 	}
-	if invalid != nil {
-		return Result{}, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s: %w", q.App, q.Day.String(), invalid)
+	defer got.recs.close()
+	if got.invalid != nil {
+		return Result{}, fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s: %w", q.App, q.Day, got.invalid)
 	}
-	order := make([]int, len(orgs))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(orgs[a], orgs[b]) })
 	cols := usage.ESSBillSchema.Names()
 	w, err := q.Open(cols)
 	if err != nil {
 		return Result{}, err
 	}
-	for _, i := range order {
-		if err := sorters[i].each(func(r usage.ESSRecord) error { return w.WriteRow(usage.ESSRow(q.Day.String(), r)) }); err != nil {
-			w.Close()
-			return Result{}, fmt.Errorf("write rows: %w", err)
-		}
+	if err := got.recs.each(func(r usage.ESSRecord) error { return w.WriteRow(usage.ESSRow(q.Day.String(), r)) }); err != nil {
+		w.Close()
+		return Result{}, fmt.Errorf("write rows: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		return Result{}, fmt.Errorf("write rows: %w", err)
 	}
-	return Result{Rows: n, Columns: cols, RequestIDs: ids, Action: tcapi.ChannelDescribeBillUsageDetail}, nil
+	return Result{Rows: got.count, Columns: cols, RequestIDs: got.ids, Action: tcapi.ChannelDescribeBillUsageDetail}, nil
 }
 
 // orgRecords is one organisation's paging: its records, the request IDs of every page, how many
@@ -130,11 +91,11 @@ type orgRecords struct {
 	invalid error
 }
 
-// fetchOrg pages through one organisation's records into a sorter. Records are checked in
-// arrival order and numbered from base.
-func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string, base int64) (orgRecords, error) {
+// fetchOrg pages through the records of app (and org, a sub-customer, unless empty) into a
+// sorter. Records are checked in arrival order.
+func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, app, org string) (orgRecords, error) {
 	day := strings.ReplaceAll(q.Day.String(), "-", "")
-	what := q.App
+	what := app
 	if org != "" {
 		what += " organisation " + org
 	}
@@ -151,7 +112,7 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string,
 		changed := false
 		for page := int64(0); total < 0 || got < total; page++ {
 			req := tcapi.BillUsageDetailRequest{
-				Agent:     tcapi.Agent{AppID: q.App, ProxyOrganizationOpenID: org},
+				Agent:     tcapi.Agent{AppID: app, ProxyOrganizationOpenID: org},
 				StartTime: day, EndTime: day, QuotaType: e.QuotaType,
 				Offset: page, Limit: ESSPageSize,
 			}
@@ -176,9 +137,9 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, org string,
 				return fail(fmt.Errorf("ChannelDescribeBillUsageDetail answer for %s on %s page %d has %d records, want %d of Total %d (request %s)", what, q.Day.String(), page, len(resp.Details), want, total, resp.RequestID))
 			}
 			for _, d := range resp.Details {
-				r := usage.ESSRecord{AppID: q.App, OrgOpenID: org, ChannelBillUsageDetail: d}
+				r := usage.ESSRecord{AppID: app, OrgOpenID: org, ChannelBillUsageDetail: d}
 				if invalid == nil {
-					invalid = usage.CheckESS(int(base+got), r)
+					invalid = usage.CheckESS(int(got), r)
 				}
 				if err := recs.add(r); err != nil {
 					return fail(err)

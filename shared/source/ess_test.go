@@ -82,17 +82,25 @@ func TestESSPagesUntilTotal(t *testing.T) {
 	}
 }
 
-func TestESSOneQueryPerOrganisation(t *testing.T) {
+// By sub-customer, the app of a query is the sub-customer, asked for under the channel
+// application; otherwise it is the application itself.
+func TestESSBySubCustomer(t *testing.T) {
 	p := &pages{answer: full(3)}
 	var w rowCounter
 	opened := 0
-	res, err := (&ESSBill{OrgOpenIDs: []string{"org_a", "org_b"}, QuotaType: "SignFace"}).Fetch(context.Background(), p, essQuery(&w, &opened))
+	q := essQuery(&w, &opened)
+	q.App = "org_b"
+	res, err := (&ESSBill{AppID: "app1", ByOrg: true, QuotaType: "SignFace"}).Fetch(context.Background(), p, q)
 	require.NoError(t, err)
-	assert.Equal(t, int64(6), res.Rows)
-	require.Len(t, p.calls, 2)
-	assert.Equal(t, "org_a", p.calls[0].Agent.ProxyOrganizationOpenID)
-	assert.Equal(t, "org_b", p.calls[1].Agent.ProxyOrganizationOpenID)
+	assert.Equal(t, int64(3), res.Rows)
+	require.Len(t, p.calls, 1)
+	assert.Equal(t, tcapi.Agent{AppID: "app1", ProxyOrganizationOpenID: "org_b"}, p.calls[0].Agent)
 	assert.Equal(t, "SignFace", p.calls[0].QuotaType)
+
+	p = &pages{answer: full(3)}
+	_, err = (&ESSBill{}).Fetch(context.Background(), p, essQuery(&w, &opened))
+	require.NoError(t, err)
+	assert.Equal(t, tcapi.Agent{AppID: "app1"}, p.calls[0].Agent)
 }
 
 func TestESSRestartsWhenTotalChanges(t *testing.T) {
@@ -195,11 +203,10 @@ func (c *rowCapture) WriteRow(r usage.Row) error {
 }
 func (c *rowCapture) Close() error { return nil }
 
-// TestESSManyOrganisationsSpillAndKeepTheOrder pages three organisations whose records together
-// exceed what is kept in memory, with many ties, and checks the rows against the stable
-// in-memory sort of every record.
-func TestESSManyOrganisationsSpillAndKeepTheOrder(t *testing.T) {
-	const perOrg = essRunSize/2 + 700
+// TestESSLargeDaySpillsAndKeepsTheOrder pages a sub-customer whose records exceed what is kept in
+// memory, with many ties, and checks the rows against the stable in-memory sort of every record.
+func TestESSLargeDaySpillsAndKeepsTheOrder(t *testing.T) {
+	const perOrg = 2*essRunSize + 700
 	record := func(org string, i int) tcapi.ChannelBillUsageDetail {
 		return tcapi.ChannelBillUsageDetail{
 			FlowID: fmt.Sprintf("flow-%03d", (i*7919)%300), CostTime: 1700000000 + int64((i*104729)%500),
@@ -215,13 +222,13 @@ func TestESSManyOrganisationsSpillAndKeepTheOrder(t *testing.T) {
 			out.Details = append(out.Details, record(req.Agent.ProxyOrganizationOpenID, int(i)))
 		}
 	})
-	orgs := []string{"org_c", "org_a", "org_b"}
+	orgs := []string{"org_c"}
 	var got rowCapture
 	tmp := t.TempDir()
-	q := Query{Day: calendar.Date(2024, 5, 9), App: "app1", TempDir: tmp, Open: func([]string) (usage.RowWriter, error) { return &got, nil }}
-	res, err := (&ESSBill{OrgOpenIDs: orgs}).Fetch(context.Background(), api, q)
+	q := Query{Day: calendar.Date(2024, 5, 9), App: "org_c", TempDir: tmp, Open: func([]string) (usage.RowWriter, error) { return &got, nil }}
+	res, err := (&ESSBill{AppID: "app1", ByOrg: true}).Fetch(context.Background(), api, q)
 	require.NoError(t, err)
-	assert.Equal(t, int64(3*perOrg), res.Rows)
+	assert.Equal(t, int64(perOrg), res.Rows)
 
 	var all []usage.ESSRecord
 	for _, org := range orgs {

@@ -28,9 +28,6 @@ type essSorter struct {
 	runs []string // run files, closed between writing and merging (any number stay cheap)
 }
 
-// buffered is how many records the sorter holds in memory.
-func (s *essSorter) buffered() int { return len(s.buf) }
-
 // add appends one record, spilling a sorted run when the buffer is full.
 func (s *essSorter) add(r usage.ESSRecord) error {
 	s.buf = append(s.buf, r)

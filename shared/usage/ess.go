@@ -13,8 +13,14 @@ import (
 // application's sub-customers, per day (ESS ChannelDescribeBillUsageDetail).
 var ESSBillSchema = Schema{
 	Dataset:     "essbill",
-	Version:     "v1",
-	Description: "Tencent Electronic Signature (ESS) channel package consumption records per day (essbasic ChannelDescribeBillUsageDetail). Refunds are kept as records with cost_type 2 and a negative use_count.",
+	Version:     "v2",
+	Description: "Tencent Electronic Signature (ESS) channel package consumption records per day (essbasic ChannelDescribeBillUsageDetail). Refunds are kept as records with cost_type 2 and a negative use_count. The `app=` partition is the sub-customer (ProxyOrganizationOpenId) when sub-customers are configured, else the channel application.",
+	Earlier: []Earlier{{
+		Version: "v1",
+		Change: "v2 gives each configured sub-customer its own `app=<ProxyOrganizationOpenId>` partition (v1 had one `app=<AppId>` " +
+			"file per day with every sub-customer in it), so that a channel of tens of thousands of sub-customers is fetched, " +
+			"committed and resumed a sub-customer at a time. Columns, values and row order within a sub-customer are unchanged.",
+	}},
 	Columns: []Column{
 		{Name: "date", Type: TypeDate, Description: "The day queried (yyyymmdd in the API): a China Standard Time (UTC+8) day, as the API counts days."},
 		{Name: "app_id", Type: TypeString, Description: "The channel application (Agent.AppId)."},
