@@ -14,7 +14,8 @@ import (
 type commitInFlight struct {
 	done chan struct{}
 	ps   PartitionSummary
-	part Summary // the day's own pending and failed app-days
+	part Summary          // the day's own pending and failed app-days
+	res  *snapshot.Result // the commit's result, when it committed
 	err  error
 }
 
@@ -23,17 +24,21 @@ func (r *Runner) startCommit(ctx context.Context, day calendar.Day, results []*f
 	c := &commitInFlight{done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
-		c.ps, c.err = r.commitDay(ctx, day, results, &c.part, guard)
+		c.ps, c.res, c.err = r.commitDay(ctx, day, results, &c.part, guard)
 	}()
 	return c
 }
 
-// finish waits for the commit (none: nil) and records it in sum; it returns the commit's error.
-func (c *commitInFlight) finish(sum *Summary) error {
+// finish waits for the commit (none: nil) and records it in sum and days; it returns the
+// commit's error.
+func (c *commitInFlight) finish(sum *Summary, days *committed) error {
 	if c == nil {
 		return nil
 	}
 	<-c.done
+	if c.res != nil {
+		days.add(c.ps.Date, c.res)
+	}
 	sum.Partitions = append(sum.Partitions, c.ps)
 	sum.Pending = append(sum.Pending, c.part.Pending...)
 	sum.Failed = append(sum.Failed, c.part.Failed...)
@@ -42,7 +47,7 @@ func (c *commitInFlight) finish(sum *Summary) error {
 
 // commitDay commits the fetched apps of one day, unless any of them failed; it records the day's
 // pending and failed app-days in part.
-func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fetched, part *Summary, guard func() error) (PartitionSummary, error) {
+func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fetched, part *Summary, guard func() error) (PartitionSummary, *snapshot.Result, error) {
 	defer func() {
 		for _, f := range results {
 			f.discard()
@@ -65,10 +70,10 @@ func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fet
 	switch {
 	case len(failed) > 0:
 		ps.Status = StatusFailed
-		return ps, errors.Join(failed...)
+		return ps, nil, errors.Join(failed...)
 	case len(done) == 0:
 		ps.Status = StatusPending
-		return ps, nil
+		return ps, nil, nil
 	}
 	req := r.commitRequest(day, done)
 	req.Guard = guard
@@ -78,7 +83,7 @@ func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fet
 	res, err := snapshot.Commit(ctx, r.Store, r.Prefix, req)
 	if err != nil {
 		ps.Status = StatusFailed
-		return ps, fmt.Errorf("%s: %w: %w", day, ErrStore, err)
+		return ps, nil, fmt.Errorf("%s: %w: %w", day, ErrStore, err)
 	}
 	ps.Status = res.Manifest.Status
 	ps.Apps = req.Apps
@@ -86,7 +91,7 @@ func (r *Runner) commitDay(ctx context.Context, day calendar.Day, results []*fet
 	ps.ManifestKey = res.ManifestKey
 	r.logger().InfoContext(ctx, "partition committed", "dataset", req.Dataset, "date", day, "status", ps.Status,
 		"apps", len(req.Apps), "rows", ps.Rows, "written", ps.Written, "unchanged", ps.Unchanged, "deleted", ps.Deleted)
-	return ps, nil
+	return ps, res, nil
 }
 
 // commitRequest describes the delivery of the fetched apps of day, merged into what the day

@@ -65,6 +65,8 @@ type Runner struct {
 	// dataset at a time, whatever process it runs in (zero: the defaults of
 	// snapshot.LeaseConfig).
 	Lease snapshot.LeaseConfig
+	// Publishers run after a run's commits, under its lease (see Publisher).
+	Publishers []Publisher
 }
 
 // Options tune one run.
@@ -226,6 +228,7 @@ func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func
 	}
 	var errs []error
 	var inFlight *commitInFlight
+	var days committed
 	for i, day := range w.Days {
 		apps, skip, ok := r.appsToFetch(ctx, fetchCtx, day, w.Apps, opt.Force, cycleStart)
 		if !ok {
@@ -245,11 +248,14 @@ func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func
 				break
 			}
 			results := r.fetchDay(fetchCtx, day, chunk, r.spoolFiles)
-			errs = append(errs, inFlight.finish(sum))
+			errs = append(errs, inFlight.finish(sum, &days))
 			inFlight = r.startCommit(ctx, day, results, guard)
 		}
 	}
-	errs = append(errs, inFlight.finish(sum))
+	errs = append(errs, inFlight.finish(sum, &days))
+	if guard() == nil {
+		errs = append(errs, r.publish(ctx, days))
+	}
 	// Newest first, as days are worked through.
 	slices.SortStableFunc(sum.Pending, func(a, b AppDay) int {
 		return cmp.Or(b.Date.Compare(a.Date), plan.CompareApps(a.App, b.App))
