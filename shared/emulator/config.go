@@ -25,6 +25,9 @@ const (
 	defaultDataDays        = 90
 )
 
+// DefaultAccount is the account (UIN) of every Credential that names none.
+const DefaultAccount = "100000000001"
+
 // Credential is one API key the emulator accepts. When Token is non-empty the key is temporary:
 // every request must carry exactly this X-TC-Token. When Token is empty, a request carrying any
 // X-TC-Token is rejected with AuthFailure.TokenFailure.
@@ -32,6 +35,11 @@ type Credential struct {
 	SecretID  string
 	SecretKey string
 	Token     string
+	// Account is the account (UIN) the key belongs to. Rate limits are counted per account and
+	// action, as Tencent Cloud counts them: every key of an account (a sub-user's permanent key,
+	// each rotation of an SCF run role's temporary keys) shares the account's budget.
+	// Empty: DefaultAccount.
+	Account string
 }
 
 // Config configures an Emulator. The zero Config is usable: every field documents its zero value.
@@ -87,6 +95,11 @@ func (c Config) withDefaults() Config {
 		c.Credentials = []Credential{{SecretID: TestSecretID, SecretKey: TestSecretKey}}
 	} else {
 		c.Credentials = slices.Clone(c.Credentials)
+	}
+	for i := range c.Credentials {
+		if c.Credentials[i].Account == "" {
+			c.Credentials[i].Account = DefaultAccount
+		}
 	}
 	if len(c.SDKAppIDs) == 0 {
 		c.SDKAppIDs = []uint64{1400000001, 1400000002, 1400000003, SeedCCCApp, SeedTRTCApp, SeedRoomApp}

@@ -39,8 +39,11 @@
 //   - Malformed or missing Authorization, or SignedHeaders without content-type and host:
 //     AuthFailure.InvalidAuthorization. Only POST with Content-Type application/json is served
 //     (others: UnsupportedProtocol), which is what the SDKs send.
-//   - Rate limits are token buckets per SecretId and action: 20/s (5/s for DescribeTrtcUsage),
-//     and one call per 15 s for DescribeTrtcRoomUsage (OperationDenied.FreqOverLimit).
+//   - Rate limits are token buckets per account and action (Credential.Account; keys of one
+//     account share them, as Tencent counts them, so rotating temporary keys gains nothing): 20/s
+//     (5/s for DescribeTrtcUsage), and one call per 15 s for DescribeTrtcRoomUsage
+//     (OperationDenied.FreqOverLimit).
+//   - The same data is served in every region.
 package emulator
 
 import (
@@ -89,6 +92,8 @@ type Request struct {
 	Host string
 	// SecretID is the key ID from the Authorization header ("" if unparsable).
 	SecretID string
+	// Account is the account of the key ("" until the key is found).
+	Account string
 	// Body is the request body.
 	Body []byte
 	// Code is the API error code answered ("" = success). Transport faults record "Fault." + kind.
@@ -236,7 +241,7 @@ type call struct {
 	action    tcapi.Action
 	region    string
 	intl      bool
-	secretID  string
+	account   string
 	requestID string
 }
 
@@ -257,7 +262,7 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	if aerr != nil {
 		return fail(aerr)
 	}
-	c := &call{action: action, region: rec.Region, intl: signer.intl, secretID: signer.secretID, requestID: reqID}
+	c := &call{action: action, region: rec.Region, intl: signer.intl, account: signer.account, requestID: reqID}
 	// Faults, then rate limits, then the action itself.
 	fault := e.faults.next(action.Name)
 	if code := fault.apiCode(); code != "" {
@@ -298,10 +303,10 @@ func readCall(w http.ResponseWriter, r *http.Request, rec *Request) ([]byte, *ap
 	return body, nil
 }
 
-// signer is who signed a call, for which service, through which site.
+// signer is who signed a call (key and account), for which service, through which site.
 type signer struct {
-	secretID, service string
-	intl              bool
+	secretID, account, service string
+	intl                       bool
 }
 
 // authenticate checks the TC3-HMAC-SHA256 signature of a call, its timestamp and its token.
@@ -332,7 +337,8 @@ func (e *Emulator) authenticate(r *http.Request, body []byte, rec *Request) (sig
 	if hn, _, err := net.SplitHostPort(r.Host); err == nil {
 		hostname = hn
 	}
-	s := signer{secretID: auth.SecretID, service: auth.Service}
+	rec.Account = cred.Account
+	s := signer{secretID: auth.SecretID, account: cred.Account, service: auth.Service}
 	if hs, hi, ok := hostService(hostname); ok {
 		s.service, s.intl = hs, hi
 	}
@@ -426,13 +432,13 @@ func (e *Emulator) credential(id string) (Credential, bool) {
 }
 
 // allow applies the documented rate limit of the call's action (tcapi.Action.Limit, a token bucket
-// holding Calls tokens) for its SecretId.
+// holding Calls tokens) for its account: every key of an account draws on the same bucket.
 func (e *Emulator) allow(c *call) *apiError {
 	if e.cfg.NoRateLimits {
 		return nil
 	}
 	limit := c.action.Limit
-	key := c.secretID + "\x00" + c.action.String()
+	key := c.account + "\x00" + c.action.String()
 	e.limMu.Lock()
 	lim, ok := e.lims[key]
 	if !ok {

@@ -657,16 +657,31 @@ func TestRateLimits(t *testing.T) {
 			assert.Equal(t, tc.code, codeOf(callAPI(t, s, tc.a, validParams(tc.a), nil)))
 		})
 	}
-	t.Run("per SecretId", func(t *testing.T) {
+	t.Run("per account, not per key", func(t *testing.T) {
 		clk := &fakeClock{t: time.Now()} // the wall clock also checks signatures: start at the real time
 		s := newTestServer(t, Config{WallClock: clk.now, Rooms: 5, Credentials: []Credential{
-			{SecretID: TestSecretID, SecretKey: TestSecretKey}, {SecretID: "AKIDsecond", SecretKey: "second-key"},
+			{SecretID: TestSecretID, SecretKey: TestSecretKey},                                    // the default account
+			{SecretID: "AKIDrotated", SecretKey: "rotated-key", Token: "run-role-token"},          // another key of it
+			{SecretID: "AKIDotherAccount", SecretKey: "other-key", Account: "100000000002"},       // another account
+			{SecretID: "AKIDotherAccountKey2", SecretKey: "other-key-2", Account: "100000000002"}, // and its second key
 		}})
 		a := tcapi.DescribeTrtcRoomUsage
-		require.NoError(t, callAPI(t, s, a, validParams(a), nil))
-		assert.Equal(t, CodeFreqOverLimit, codeOf(callAPI(t, s, a, validParams(a), nil)))
-		_, err := send(t, sdkClient(t, s, a.Region, common.NewCredential("AKIDsecond", "second-key"), nil), a, validParams(a))
-		assert.NoError(t, err)
+		call := func(cred common.CredentialIface) string {
+			_, err := send(t, sdkClient(t, s, a.Region, cred, nil), a, validParams(a))
+			return codeOf(err)
+		}
+		require.Equal(t, "", call(testCred()))
+		// A rotated (temporary) key of the same account gains nothing: the account's budget is spent.
+		assert.Equal(t, CodeFreqOverLimit, call(common.NewTokenCredential("AKIDrotated", "rotated-key", "run-role-token")))
+		// Another account has its own budget, shared by its keys.
+		assert.Equal(t, "", call(common.NewCredential("AKIDotherAccount", "other-key")))
+		assert.Equal(t, CodeFreqOverLimit, call(common.NewCredential("AKIDotherAccountKey2", "other-key-2")))
+		reqs := s.Requests()
+		require.Len(t, reqs, 4)
+		assert.Equal(t, []string{DefaultAccount, DefaultAccount, "100000000002", "100000000002"},
+			[]string{reqs[0].Account, reqs[1].Account, reqs[2].Account, reqs[3].Account})
+		// Another action of the account has its own bucket.
+		assert.Equal(t, "", codeOf(callAPI(t, s, tcapi.DescribeTrtcUsage, validParams(tcapi.DescribeTrtcUsage), nil)))
 	})
 	t.Run("real scaled time", func(t *testing.T) {
 		s := newTestServer(t, Config{TimeScale: 0.0001, Rooms: 5})
