@@ -75,6 +75,11 @@ type Config struct {
 	// clock. Zero: time.Now (so a shifted or frozen Now neither expires signatures nor freezes
 	// the windows).
 	WallClock func() time.Time
+	// International makes the account one of the international site (tencentcloud.com), whose
+	// DescribeTrtcRoomUsage also serves ap-singapore whatever the host name (the international
+	// site's API host is trtc.tencentcloudapi.com too). Without it, ap-singapore is served only
+	// through the host trtc.intl.tencentcloudapi.com.
+	International bool
 	// InteractiveTimeOffline makes DescribeTrtcInteractiveTime answer ActionOffline ("接口已下线"),
 	// as the real service may do now that the action is removed from the SDKs.
 	InteractiveTimeOffline bool

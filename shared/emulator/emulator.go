@@ -376,7 +376,7 @@ func (e *Emulator) resolve(service string, rec *Request, intl bool) (tcapi.Actio
 	case action == tcapi.DescribeTrtcInteractiveTime && e.cfg.InteractiveTimeOffline:
 		return action, errorf(CodeActionOffline, "接口已下线 (the action DescribeTrtcInteractiveTime is offline).")
 	}
-	return action, checkRegion(action, rec.Region, intl)
+	return action, checkRegion(action, rec.Region, intl || e.cfg.International)
 }
 
 // hostService returns the service named by a <service>[.intl|.<region>].tencentcloudapi.com host.
@@ -400,7 +400,8 @@ func findAction(service, name string) (tcapi.Action, bool) {
 	return tcapi.Action{}, false
 }
 
-// checkRegion applies the region rules of an action.
+// checkRegion applies the region rules of an action; intl is true for a call to the
+// international site.
 func checkRegion(a tcapi.Action, region string, intl bool) *apiError {
 	if a.Region == "" {
 		if region != "" && !slices.Contains(knownRegions, region) {
@@ -412,8 +413,8 @@ func checkRegion(a tcapi.Action, region string, intl bool) *apiError {
 		return errorf(CodeMissingParameter, "The request is missing a required parameter `Region`.")
 	}
 	allowed := []string{a.Region}
-	if intl && a == tcapi.DescribeTrtcRoomUsage {
-		allowed = append(allowed, "ap-singapore")
+	if intl {
+		allowed = a.Regions() // DescribeTrtcRoomUsage: also ap-singapore
 	}
 	if !slices.Contains(allowed, region) {
 		return errorf(CodeUnsupportedRegion, "The action `%s` does not support region `%s` (supported: %s).", a.Name, region, strings.Join(allowed, ", "))

@@ -274,6 +274,23 @@ func TestErrorCodes(t *testing.T) {
 		code, _ := rawRequest{host: "trtc.intl.tencentcloudapi.com", action: room, region: "ap-singapore", body: validParams(room)}.do(t, s)
 		assert.Equal(t, "", code)
 	})
+	t.Run("singapore for an international account", func(t *testing.T) {
+		intl := newTestServer(t, Config{NoRateLimits: true, International: true})
+		for _, tc := range []struct {
+			a      tcapi.Action
+			region string
+			want   string
+		}{
+			{room, "ap-singapore", ""},
+			{room, "ap-guangzhou", ""},
+			{room, "ap-shanghai", CodeUnsupportedRegion},
+			{use, "ap-singapore", CodeUnsupportedRegion}, // DescribeTrtcUsage serves ap-guangzhou only
+			{iat, "ap-singapore", CodeUnsupportedRegion},
+		} {
+			_, err := send(t, sdkClient(t, intl, tc.region, testCred(), nil), tc.a, validParams(tc.a))
+			assert.Equal(t, tc.want, codeOf(err), "%s in %s", tc.a.Name, tc.region)
+		}
+	})
 	t.Run("GET", func(t *testing.T) {
 		res, err := http.Get(s.URL + "/?Action=DescribeTelCallInfo")
 		require.NoError(t, err)

@@ -59,6 +59,15 @@ type Source interface {
 	Fetch(ctx context.Context, api Caller, q Query) (Result, error)
 }
 
+// ActionsOf returns every action s may call: its Action, and for a source that falls back to
+// others (TRTC), those too.
+func ActionsOf(s Source) []tcapi.Action {
+	if m, ok := s.(interface{ Actions() []tcapi.Action }); ok {
+		return m.Actions()
+	}
+	return []tcapi.Action{s.Action()}
+}
+
 func writeRows(q Query, columns []string, rows []usage.Row) (int64, error) {
 	w, err := q.Open(columns)
 	if err != nil {

@@ -51,6 +51,17 @@ func (t *TRTC) Action() tcapi.Action {
 	return tcapi.DescribeTrtcInteractiveTime
 }
 
+// Actions returns the actions the mode may call: the old action, its replacement, or both.
+func (t *TRTC) Actions() []tcapi.Action {
+	switch t.Mode {
+	case TRTCUsage:
+		return []tcapi.Action{tcapi.DescribeTrtcUsage}
+	case TRTCInteractive:
+		return []tcapi.Action{tcapi.DescribeTrtcInteractiveTime}
+	}
+	return []tcapi.Action{tcapi.DescribeTrtcInteractiveTime, tcapi.DescribeTrtcUsage}
+}
+
 // Earliest implements Source: no documented floor.
 func (*TRTC) Earliest(calendar.Day) calendar.Day { return calendar.Day{} }
 

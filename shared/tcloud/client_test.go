@@ -141,6 +141,32 @@ func TestCallSignsAndDecodes(t *testing.T) {
 	}
 }
 
+// A configured region (TCUSAGE_API_REGION) goes to the actions that require one, replacing their
+// default; actions that take no region get none, and an action that does not serve the region is
+// refused before anything is sent.
+func TestConfiguredRegion(t *testing.T) {
+	srv := newTCServer(t, nil)
+	c := newTestClient(t, srv, func(cfg *Config) { cfg.Region = "ap-singapore" })
+	ctx := context.Background()
+	require.NoError(t, c.Call(ctx, tcapi.DescribeTrtcRoomUsage, tcapi.TRTCRoomUsageRequest{SDKAppID: 1}, &tcapi.TRTCRoomUsageResponse{}))
+	require.NoError(t, c.Call(ctx, tcapi.DescribeTelCallInfo, tcapi.TelCallInfoRequest{SDKAppIDList: []int64{1}}, &tcapi.TelCallInfoResponse{}))
+	err := c.Call(ctx, tcapi.DescribeTrtcUsage, tcapi.TRTCUsageRequest{}, &tcapi.TRTCUsageResponse{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ap-singapore")
+	got := srv.requests()
+	require.Len(t, got, 2, "the refused call was not sent")
+	assert.Equal(t, []string{"ap-singapore"}, got[0].Header["X-Tc-Region"])
+	assert.NotContains(t, got[1].Header, "X-Tc-Region", "CCC takes no region")
+
+	// Without a configured region, each action's own.
+	def := newTestClient(t, srv, nil)
+	require.NoError(t, def.Call(ctx, tcapi.DescribeTrtcUsage, tcapi.TRTCUsageRequest{}, &tcapi.TRTCUsageResponse{}))
+	assert.Equal(t, []string{"ap-guangzhou"}, srv.requests()[2].Header["X-Tc-Region"])
+
+	_, err = New(Config{Credentials: testCreds(""), Region: "ap-mars"})
+	assert.ErrorContains(t, err, "ap-mars")
+}
+
 func TestRetryRequestsAreFreshlySigned(t *testing.T) {
 	clock := newFakeClock()
 	srv := newTCServer(t, clock.Now, apiErr("RequestLimitExceeded"), apiErr("OperationDenied.FreqOverLimit"), ok(`{"Response":{"RequestId":"done"}}`))
