@@ -14,7 +14,9 @@ func emulate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addr := fs.String("addr", "127.0.0.1:9000", "the loopback address to listen on")
 	scale := fs.Float64("time-scale", 1, "multiply rate-limit windows (0.001 makes 15 s into 15 ms)")
 	offline := fs.Bool("interactive-time-offline", false, "answer DescribeTrtcInteractiveTime as taken offline, as the real service may")
-	rooms := fs.Int("rooms", 50, "rooms per app per day in DescribeTrtcRoomUsage")
+	rooms := fs.Int("rooms", 50, "typical rooms of an app on a weekday in DescribeTrtcRoomUsage (each app-day varies around it)")
+	busy := fs.Int("busy-rooms", 3000, "rooms of a rare busy app-day in DescribeTrtcRoomUsage (a million works)")
+	intl := fs.Bool("international", false, "serve an international-site account (DescribeTrtcRoomUsage also in ap-singapore)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: tcusage emulate [--addr 127.0.0.1:9000]\n\nServes the Tencent Cloud API emulator: DescribeTelCallInfo, DescribeTrtcInteractiveTime,\nDescribeTrtcUsage, DescribeTrtcRoomUsage and ChannelDescribeBillUsageDetail, with signature checks.\n\n")
 		fs.PrintDefaults()
@@ -24,7 +26,7 @@ func emulate(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else if len(pos) > 0 {
 		return &usageError{fmt.Sprintf("emulate takes no arguments, got %q", pos[0])}
 	}
-	cfg := emulator.Config{TimeScale: *scale, InteractiveTimeOffline: *offline, Rooms: *rooms}
+	cfg := emulator.Config{TimeScale: *scale, InteractiveTimeOffline: *offline, Rooms: *rooms, BusyRooms: *busy, International: *intl}
 	err := emulator.ListenAndServe(ctx, *addr, cfg, func(a string) {
 		fmt.Fprintf(stdout, "tcusage emulator listening on %s. Point the functions at it with:\n\n", a)
 		fmt.Fprintf(stdout, "  export TCUSAGE_API_ENDPOINT=%s\n", a)

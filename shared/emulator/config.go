@@ -53,10 +53,18 @@ type Config struct {
 	// Zero: "ess_app_demo" with org_alpha, org_beta and org_gamma, plus SeedESSApp with SeedESSOrg
 	// and org_demo.
 	ESSApps map[string][]string
-	// Rooms is the number of rooms per TRTC app per day in DescribeTrtcRoomUsage. Zero: 50.
-	// A million works (the answer is then about 40 MB).
+	// Rooms is the typical number of rooms of a TRTC app on a weekday in DescribeTrtcRoomUsage.
+	// Each app-day varies around it (see Data.RoomCount): apps differ in size, weekends are
+	// quieter, some app-days have no room or only a few, and a rare busy app-day has about
+	// BusyRooms. Zero: 50.
 	Rooms int
-	// ESSRecordsPerDay is the number of ESS consumption records per sub-customer per day. Zero: 30.
+	// BusyRooms is about the number of rooms of a busy app-day (about one app-day in thirty has
+	// half to all of it). Zero: 3000, which keeps tests quick; a million works (the answer is then
+	// about 40 MB).
+	BusyRooms int
+	// ESSRecordsPerDay is the typical number of ESS consumption records of a sub-customer on a
+	// weekday. Each organisation-day varies around it (see Data.ESSRecords): organisations differ
+	// in size, weekends are quieter and an organisation is now and then idle for days. Zero: 30.
 	ESSRecordsPerDay int
 	// TimeScale multiplies every rate-limit window (1 = real time; tests use e.g. 0.001 so that the
 	// 15 s DescribeTrtcRoomUsage window lasts 15 ms). Zero: 1.
@@ -125,6 +133,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rooms <= 0 {
 		c.Rooms = 50
+	}
+	if c.BusyRooms <= 0 {
+		c.BusyRooms = 3000
 	}
 	if c.ESSRecordsPerDay <= 0 {
 		c.ESSRecordsPerDay = 30

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -183,4 +184,22 @@ func newTestServer(t testing.TB, cfg Config) *testServer {
 	ts := httptest.NewServer(e)
 	t.Cleanup(func() { e.Close(); ts.Close() })
 	return &testServer{Emulator: e, URL: ts.URL, Addr: ts.Listener.Addr().String()}
+}
+
+// fakeClock is a settable clock for rate-limit tests.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }
