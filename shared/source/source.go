@@ -40,7 +40,9 @@ type Result struct {
 	// Action is the action whose answer produced the rows (for trtcusage, the fallback when it
 	// was used).
 	Action tcapi.Action
-	// Details are facts for the manifest, such as why a fallback was taken.
+	// Details are facts for the manifest's source.details, such as why a fallback was taken. A
+	// key ending in "/<app>" (DetailPointsOutsideDay) is a fact about the app alone, kept per app
+	// in the manifest; other facts are the same for every app of a run.
 	Details map[string]string
 }
 
