@@ -200,7 +200,11 @@ func TestTelCallTimerMatchesGroundTruth(t *testing.T) {
 		assert.Equal(t, "2020-02-10", m.Origin.APIVersion)
 		assert.Len(t, m.RequestIDs, 2)
 		assert.Len(t, m.Files, 4)
-		assert.Equal(t, "2024-05-08T16:00:00Z", map[string]string{"2024-05-08": m.Window.StartUTC, "2024-05-09": "2024-05-08T16:00:00Z"}["2024-05-09"])
+		// A China day starts at 16:00 UTC the day before.
+		wantStart := map[string]string{"2024-05-08": "2024-05-07T16:00:00Z", "2024-05-09": "2024-05-08T16:00:00Z"}[date]
+		wantEnd := map[string]string{"2024-05-08": "2024-05-08T16:00:00Z", "2024-05-09": "2024-05-09T16:00:00Z"}[date]
+		assert.Equal(t, wantStart, m.Window.StartUTC)
+		assert.Equal(t, wantEnd, m.Window.EndUTC)
 		for _, app := range []int64{1400000001, 1400000002} {
 			rows := readJSONL(t, e.dir, "telcall", date, strconv.FormatInt(app, 10))
 			require.Len(t, rows, 1)
