@@ -153,7 +153,8 @@ func New(cfg Config) *Emulator {
 	}
 }
 
-// Data returns the ground truth behind the answers.
+// Data returns the ground truth behind the answers: the final figures of every day. An answer is
+// Data().AsOf(t) for the business clock's t (Config.Now) when the call arrived.
 func (e *Emulator) Data() Data { return e.data }
 
 // FailNext makes the next n calls of action (e.g. "DescribeTrtcRoomUsage"; "" = any action) that
