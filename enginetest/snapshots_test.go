@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/calendar/calendartest"
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/function"
@@ -27,7 +29,7 @@ import (
 var (
 	sdkApps = []int64{1400000001, 1400000002, 1400000003}
 	essApp  = "ess_app_demo"
-	essOrgs = []string{"org_alpha", "org_beta", "org_gamma"}
+	essOrgs = []string{"org_alpha", "org_beta", "org_gamma", "org_delta", "org_epsilon"}
 )
 
 // restateDays is TCUSAGE_RESTATE_DAYS for the timer run: yesterday plus this many days before it.
@@ -61,7 +63,10 @@ func produceSnapshots(t *testing.T) *exported {
 	now := middayClock()
 	// TimeScale shortens the emulator's rate-limit windows 1000× (room usage: 15 ms instead of
 	// 15 s); the client is paced a little slower than that so that no call is refused.
-	emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001, Now: now})
+	// Five busy sub-customers: ESS organisations are idle for days now and then, and the checks
+	// need refunds (negative use_count) among the records of any three days.
+	emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001, Now: now,
+		ESSApps: map[string][]string{essApp: essOrgs}, ESSRecordsPerDay: 60})
 	dir := t.TempDir()
 	env := map[string]string{
 		"TENCENTCLOUD_SECRET_ID":   emulator.TestSecretID,
@@ -72,7 +77,7 @@ func produceSnapshots(t *testing.T) *exported {
 		"TCUSAGE_FORMAT":           "all",
 		"TCUSAGE_SDK_APP_IDS":      "1400000001,1400000002,1400000003",
 		"TCUSAGE_ESS_APP_ID":       essApp,
-		"TCUSAGE_ESS_ORG_OPEN_IDS": "org_alpha,org_beta,org_gamma",
+		"TCUSAGE_ESS_ORG_OPEN_IDS": strings.Join(essOrgs, ","),
 		"TCUSAGE_RESTATE_DAYS":     strconv.Itoa(restateDays),
 	}
 	fns := make(map[string]*function.Function)
@@ -136,10 +141,8 @@ func readManifests(t *testing.T, dir string, days []string) map[string]map[strin
 // time. The functions and the emulator share it, so that "yesterday" cannot change while a test
 // runs across midnight, whatever the date.
 func middayClock() func() time.Time {
-	started := time.Now()
-	y, m, d := started.In(emulator.Beijing()).Date()
-	noon := time.Date(y, m, d, 12, 0, 0, 0, emulator.Beijing())
-	return func() time.Time { return noon.Add(time.Since(started)) }
+	y, m, d := calendartest.Now().In(emulator.Beijing()).Date()
+	return calendartest.Clock(time.Date(y, m, d, 12, 0, 0, 0, emulator.Beijing()))
 }
 
 // readManifest reads one partition's manifest from the file sink.

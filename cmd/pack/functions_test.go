@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/emulator/emulatortest"
 	"github.com/tcusage/tcusage/shared/scf"
@@ -72,7 +73,11 @@ func TestPackedFunctionsAnswerTheRuntimeProtocol(t *testing.T) {
 			defer client.Close()
 			require.NoError(t, client.Call("Function.Ping", &scf.PingRequest{}, &scf.PingResponse{}))
 
-			payload := []byte(`{"Type":"Timer","TriggerName":"daily","Time":"2026-11-21T01:30:00Z","Message":"{\"date\":\"2026-11-20\"}"}`)
+			// The binary runs on the real clock (so does the emulator here): yesterday is a day
+			// every API serves, whatever the date.
+			now := time.Now()
+			day := calendar.Of(now, calendar.Zone).Add(-1).String()
+			payload := []byte(`{"Type":"Timer","TriggerName":"daily","Time":"` + now.UTC().Format(time.RFC3339) + `","Message":"{\"date\":\"` + day + `\"}"}`)
 			req := &scf.InvokeRequest{Payload: payload, RequestId: "req-" + tg.Name, Deadline: scf.TimestampOf(time.Now().Add(time.Minute))}
 			var resp scf.InvokeResponse
 			require.NoError(t, client.Call("Function.Invoke", req, &resp))
@@ -85,7 +90,7 @@ func TestPackedFunctionsAnswerTheRuntimeProtocol(t *testing.T) {
 			assert.Equal(t, tg.Name, sum.Dataset)
 			require.Len(t, sum.Partitions, 1)
 			assert.Equal(t, "complete", sum.Partitions[0].Status)
-			_, err = os.Stat(filepath.Join(sink, tg.Name, snapshot.Version(tg.Name), "dt=2026-11-20", "_manifest.json"))
+			_, err = os.Stat(filepath.Join(sink, tg.Name, snapshot.Version(tg.Name), "dt="+day, "_manifest.json"))
 			assert.NoError(t, err)
 			assert.Contains(t, logs.String(), `"request_id":"req-`+tg.Name+`"`, "logs carry the invocation's request ID")
 		})

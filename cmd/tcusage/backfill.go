@@ -19,25 +19,25 @@ import (
 	"github.com/tcusage/tcusage/shared/plan"
 )
 
-func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	opt, err := backfillFlags(args, stderr)
+func backfill(ctx context.Context, c *cli, args []string) error {
+	opt, err := backfillFlags(args, c.stderr)
 	if err != nil {
 		return err
 	}
-	env, err := environment(ctx, opt.emulator, getenv)
+	env, err := environment(ctx, opt.emulator, c)
 	if err != nil {
 		return err
 	}
 	interactive := false
-	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := c.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		interactive = true
 	}
 	logLevel := slog.LevelInfo
 	if interactive {
 		logLevel = slog.LevelWarn // the progress bar tells the rest
 	}
-	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel})).With("function", opt.spec.Name)
-	fn, err := function.New(opt.spec, env, function.Options{Logger: logger})
+	logger := slog.New(slog.NewTextHandler(c.stderr, &slog.HandlerOptions{Level: logLevel})).With("function", opt.spec.Name)
+	fn, err := function.New(opt.spec, env, function.Options{Logger: logger, Now: c.now})
 	if err != nil {
 		return err
 	}
@@ -49,12 +49,12 @@ func backfill(ctx context.Context, args []string, stdout, stderr io.Writer, gete
 	var bar *progressbar.ProgressBar
 	if interactive {
 		bar = progressbar.NewOptions(len(w.Days),
-			progressbar.OptionSetWriter(stderr), progressbar.OptionSetDescription(opt.spec.Name+" backfill"),
+			progressbar.OptionSetWriter(c.stderr), progressbar.OptionSetDescription(opt.spec.Name+" backfill"),
 			progressbar.OptionShowCount(), progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish(),
 			progressbar.OptionSetItsString("days"), progressbar.OptionShowIts(), progressbar.OptionClearOnFinish())
 	}
 	res := runBackfill(ctx, fn.Runner, w, opt.force, bar, logger)
-	fmt.Fprintf(stdout, "%s backfill %s..%s: %d day(s) delivered (%d already there), %d failed, %d rows, %s\n",
+	fmt.Fprintf(c.stdout, "%s backfill %s..%s: %d day(s) delivered (%d already there), %d failed, %d rows, %s\n",
 		opt.spec.Name, opt.from, opt.to, res.done, res.skipped, len(res.failures), res.rows, res.elapsed.Round(time.Millisecond))
 	if ctx.Err() != nil {
 		return fmt.Errorf("stopped at your request; run the same command again to resume: %w", ctx.Err())

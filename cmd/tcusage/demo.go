@@ -22,26 +22,26 @@ import (
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
-func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	opt, err := demoFlags(args, stderr)
+func demo(ctx context.Context, c *cli, args []string) error {
+	opt, err := demoFlags(args, c.stderr, c.now)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	addr, done, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale})
+	addr, done, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale, Now: c.now})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "tcusage demo: emulator on %s, exporting %s into %s\n\n", addr, opt.day, opt.dir)
+	fmt.Fprintf(c.stdout, "tcusage demo: emulator on %s, exporting %s into %s\n\n", addr, opt.day, opt.dir)
 	fns, err := demoFunctions(addr, opt)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	errs := runTimers(ctx, fns, opt.day)
+	errs := runTimers(ctx, fns, opt.day, opt.clock())
 	elapsed := time.Since(start)
-	failed := printPartitions(ctx, stdout, fns, errs, opt.day)
+	failed := printPartitions(ctx, c.stdout, fns, errs, opt.day)
 	cancel()
 	if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
 		failed = append(failed, err)
@@ -49,7 +49,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(failed) > 0 {
 		return errors.Join(failed...)
 	}
-	fmt.Fprintf(stdout, "\nDone in %s. Each partition's _manifest.json lists its files with rows, bytes and SHA-256.\nCheck them with: go run ./cmd/tcusage verify --sink file://%s\n", elapsed.Round(time.Millisecond), opt.dir)
+	fmt.Fprintf(c.stdout, "\nDone in %s. Each partition's _manifest.json lists its files with rows, bytes and SHA-256.\nCheck them with: go run ./cmd/tcusage verify --sink file://%s\n", elapsed.Round(time.Millisecond), opt.dir)
 	return nil
 }
 
@@ -59,11 +59,12 @@ type demoOptions struct {
 	dir     string
 	verbose bool
 	stderr  io.Writer
+	clock   func() time.Time
 }
 
-func demoFlags(args []string, stderr io.Writer) (demoOptions, error) {
+func demoFlags(args []string, stderr io.Writer, clock func() time.Time) (demoOptions, error) {
 	fs := newFlags("demo", stderr)
-	yesterday := calendar.Of(time.Now(), calendar.Zone).Add(-1)
+	yesterday := calendar.Of(clock(), calendar.Zone).Add(-1)
 	date := fs.String("date", yesterday.String(), "the day to export, YYYY-MM-DD (Asia/Shanghai)")
 	out := fs.String("out", "snapshots", "the directory snapshots are written to")
 	verbose := fs.Bool("v", false, "log every step as JSON on stderr")
@@ -87,7 +88,7 @@ func demoFlags(args []string, stderr io.Writer) (demoOptions, error) {
 	if err := os.MkdirAll(abs, 0o755); err != nil {
 		return demoOptions{}, fmt.Errorf("create %s: %w", abs, err)
 	}
-	return demoOptions{day: day, dir: abs, verbose: *verbose, stderr: stderr}, nil
+	return demoOptions{day: day, dir: abs, verbose: *verbose, stderr: stderr, clock: clock}, nil
 }
 
 // demoFunctions builds the four functions against the emulator at addr, writing into the demo's
@@ -104,7 +105,7 @@ func demoFunctions(addr string, opt demoOptions) ([]*function.Function, error) {
 	}))
 	var fns []*function.Function
 	for _, s := range function.All() {
-		fn, err := function.New(s, env, function.Options{Home: os.TempDir(), Logger: logger.With("function", s.Name)})
+		fn, err := function.New(s, env, function.Options{Home: os.TempDir(), Logger: logger.With("function", s.Name), Now: opt.clock})
 		if err != nil {
 			return nil, err
 		}
@@ -114,9 +115,9 @@ func demoFunctions(addr string, opt demoOptions) ([]*function.Function, error) {
 }
 
 // runTimers runs every function's timer for day at once; errs[i] is function i's error.
-func runTimers(ctx context.Context, fns []*function.Function, day calendar.Day) []error {
+func runTimers(ctx context.Context, fns []*function.Function, day calendar.Day, now time.Time) []error {
 	msg, _ := json.Marshal(plan.Override{Date: day.String()})
-	ev := scfevent.Event{Timer: &scfevent.Timer{Type: "Timer", TriggerName: "demo", Time: time.Now().UTC().Truncate(time.Second), Message: string(msg)}}
+	ev := scfevent.Event{Timer: &scfevent.Timer{Type: "Timer", TriggerName: "demo", Time: now.UTC().Truncate(time.Second), Message: string(msg)}}
 	errs := make([]error, len(fns))
 	var wg sync.WaitGroup
 	for i, fn := range fns {

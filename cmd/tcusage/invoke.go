@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -37,24 +36,24 @@ func parseFunctionArgs(fs *flag.FlagSet, args []string) (function.Spec, error) {
 
 // environment is the process environment, or with useEmulator the environment that points the
 // function at an embedded emulator started for the rest of ctx.
-func environment(ctx context.Context, useEmulator bool, getenv func(string) string) (func(string) string, error) {
+func environment(ctx context.Context, useEmulator bool, c *cli) (func(string) string, error) {
 	if !useEmulator {
-		return getenv, nil
+		return c.getenv, nil
 	}
-	addr, _, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale})
+	addr, _, err := startEmulator(ctx, emulator.Config{TimeScale: demoTimeScale, Now: c.now})
 	if err != nil {
 		return nil, err
 	}
-	return emulatorEnv(addr, getenv), nil
+	return emulatorEnv(addr, c.getenv), nil
 }
 
-func invoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := newFlags("invoke", stderr)
+func invoke(ctx context.Context, c *cli, args []string) error {
+	fs := newFlags("invoke", c.stderr)
 	eventFile := fs.String("event", "", "the event JSON file (see events/)")
 	useEmulator := fs.Bool("emulator", false, "point the function at the embedded API emulator (test credentials, demo apps)")
 	timeout := fs.Duration("timeout", 15*time.Minute, "the invocation's deadline, as SCF's function timeout")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tcusage invoke <function> --event FILE [--emulator]\n\nRuns the function's handler in this process on an event file, with the same environment\nconfiguration as on SCF, and prints its answer.\n\n")
+		fmt.Fprintf(c.stderr, "Usage: tcusage invoke <function> --event FILE [--emulator]\n\nRuns the function's handler in this process on an event file, with the same environment\nconfiguration as on SCF, and prints its answer.\n\n")
 		fs.PrintDefaults()
 	}
 	spec, err := parseFunctionArgs(fs, args)
@@ -70,20 +69,20 @@ func invoke(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
-	env, err := environment(ctx, *useEmulator, getenv)
+	env, err := environment(ctx, *useEmulator, c)
 	if err != nil {
 		return err
 	}
-	logger := slog.New(scf.NewLogHandler(slog.NewJSONHandler(stderr, nil))).With("function", spec.Name)
-	fn, err := function.New(spec, env, function.Options{Logger: logger})
+	logger := slog.New(scf.NewLogHandler(slog.NewJSONHandler(c.stderr, nil))).With("function", spec.Name)
+	fn, err := function.New(spec, env, function.Options{Logger: logger, Now: c.now})
 	if err != nil {
 		return err
 	}
-	ctx = scf.NewContext(ctx, &scf.InvocationContext{RequestID: "local-" + time.Now().UTC().Format("20060102T150405Z"), FunctionName: spec.Name})
+	ctx = scf.NewContext(ctx, &scf.InvocationContext{RequestID: "local-" + c.now().UTC().Format("20060102T150405Z"), FunctionName: spec.Name})
 	out, err := scf.Invoke(ctx, fn.Handle, payload)
 	if len(out) > 0 {
-		stdout.Write(out)
-		fmt.Fprintln(stdout)
+		c.stdout.Write(out)
+		fmt.Fprintln(c.stdout)
 	}
 	var ie *scf.InvokeError
 	if errors.As(err, &ie) {

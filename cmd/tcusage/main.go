@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 )
 
 // Exit codes scripts can rely on.
@@ -57,35 +58,48 @@ func (e *usageError) Error() string { return e.msg }
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(ctx, os.Args[1:], &cli{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, now: time.Now}))
 }
 
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) int {
+// cli is what a command runs with: its output, its environment and its clock. Dates a command
+// derives (yesterday, the API's windows, lateness) come from now, so tests can move it.
+type cli struct {
+	stdout, stderr io.Writer
+	getenv         func(string) string
+	now            func() time.Time
+}
+
+// commands are tcusage's commands by name.
+var commands = map[string]func(ctx context.Context, c *cli, args []string) error{
+	"demo":     demo,
+	"invoke":   invoke,
+	"backfill": backfill,
+	"emulate":  emulate,
+	"verify":   verify,
+	"status":   status,
+	"tables":   tablesCmd,
+}
+
+func run(ctx context.Context, args []string, c *cli) int {
+	stdout, stderr := c.stdout, c.stderr
+	if c.now == nil {
+		c.now = time.Now
+	}
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usageText)
 		return exitUsage
 	}
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
-	case "demo":
-		err = demo(ctx, rest, stdout, stderr)
-	case "invoke":
-		err = invoke(ctx, rest, stdout, stderr, getenv)
-	case "backfill":
-		err = backfill(ctx, rest, stdout, stderr, getenv)
-	case "emulate":
-		err = emulate(ctx, rest, stdout, stderr)
-	case "verify":
-		err = verify(ctx, rest, stdout, stderr, getenv)
-	case "status":
-		err = status(ctx, rest, stdout, stderr, getenv)
-	case "tables":
-		err = tablesCmd(ctx, rest, stdout, stderr, getenv)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
 	default:
-		err = &usageError{fmt.Sprintf("unknown command %q", cmd)}
+		if f, ok := commands[cmd]; ok {
+			err = f(ctx, c, rest)
+		} else {
+			err = &usageError{fmt.Sprintf("unknown command %q", cmd)}
+		}
 	}
 	var ue *usageError
 	var late errLate

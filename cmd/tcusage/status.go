@@ -20,14 +20,14 @@ type errLate struct{ days int }
 
 func (e errLate) Error() string { return fmt.Sprintf("%d day(s) late", e.days) }
 
-func status(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := newFlags("status", stderr)
+func status(ctx context.Context, c *cli, args []string) error {
+	fs := newFlags("status", c.stderr)
 	only := fs.String("function", "", "one function (default: all four)")
 	days := fs.Int("days", export.StatusDays, "how many days back to look")
 	asJSON := fs.Bool("json", false, "print the status as JSON")
 	useEmulator := fs.Bool("emulator", false, "use the demo's configuration (apps, test credentials), as after tcusage demo")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tcusage status [--function NAME] [--days N] [--json] [--emulator]\n\nShows, per dataset, the newest complete day, partial days with their pending apps, missing\ndays, late days, the backlog and when it clears at the API's pace, and who holds the dataset's\nlease. Exits 1 when a day is late. The configuration (apps, TCUSAGE_SINK, TCUSAGE_LATE_AFTER)\ncomes from the environment, as for the functions.\n\n")
+		fmt.Fprintf(c.stderr, "Usage: tcusage status [--function NAME] [--days N] [--json] [--emulator]\n\nShows, per dataset, the newest complete day, partial days with their pending apps, missing\ndays, late days, the backlog and when it clears at the API's pace, and who holds the dataset's\nlease. Exits 1 when a day is late. The configuration (apps, TCUSAGE_SINK, TCUSAGE_LATE_AFTER)\ncomes from the environment, as for the functions.\n\n")
 		fs.PrintDefaults()
 	}
 	if pos, err := parse(fs, args); err != nil {
@@ -43,14 +43,14 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		}
 		specs = []function.Spec{spec}
 	}
-	env, err := environment(ctx, *useEmulator, getenv)
+	env, err := environment(ctx, *useEmulator, c)
 	if err != nil {
 		return err
 	}
 	var all []*export.Status
 	late := 0
 	for _, spec := range specs {
-		fn, err := function.New(spec, env, function.Options{Logger: slog.New(slog.DiscardHandler)})
+		fn, err := function.New(spec, env, function.Options{Logger: slog.New(slog.DiscardHandler), Now: c.now})
 		if err != nil {
 			return err
 		}
@@ -62,13 +62,13 @@ func status(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 		all = append(all, st)
 	}
 	if *asJSON {
-		enc := json.NewEncoder(stdout)
+		enc := json.NewEncoder(c.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(all); err != nil {
 			return err
 		}
 	} else {
-		printStatus(stdout, all)
+		printStatus(c.stdout, all)
 	}
 	if late > 0 {
 		return errLate{late}

@@ -11,15 +11,15 @@ import (
 )
 
 // tablesCmd prints the table definitions of the datasets for one dialect and format.
-func tablesCmd(_ context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := newFlags("tables", stderr)
+func tablesCmd(_ context.Context, c *cli, args []string) error {
+	fs := newFlags("tables", c.stderr)
 	dialect := fs.String("dialect", "duckdb", "hive (Hive, Spark SQL, DLC, Presto/Trino through a metastore) or duckdb")
 	format := fs.String("format", "parquet", "the files the table reads: parquet, jsonl or csv")
 	location := fs.String("location", "", "where the key prefix is, as the engine addresses it (cosn://<bucket>-<appid>/<prefix>, s3://..., a directory); default: from --sink")
 	sinkURL := fs.String("sink", "", "the store the functions write to, to derive --location from (default $TCUSAGE_SINK, else file://snapshots)")
 	dataset := fs.String("dataset", "", "only this dataset (telcall, trtcusage, roomusage, essbill)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tcusage tables [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL] [--dataset NAME]\n\n"+
+		fmt.Fprintf(c.stderr, "Usage: tcusage tables [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL] [--dataset NAME]\n\n"+
 			"Prints the definitions of the datasets' tables (Hive external tables or DuckDB views), partitioned\n"+
 			"by dt and app, generated from the schemas in docs/schemas.md.\n\n")
 		fs.PrintDefaults()
@@ -37,7 +37,7 @@ func tablesCmd(_ context.Context, args []string, stdout, stderr io.Writer, geten
 	if err := f.Valid(); err != nil {
 		return &usageError{err.Error()}
 	}
-	base, err := tablesBase(d, *location, *sinkURL, getenv)
+	base, err := tablesBase(d, *location, *sinkURL, c.getenv)
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,7 @@ func tablesCmd(_ context.Context, args []string, stdout, stderr io.Writer, geten
 	if err != nil {
 		return &usageError{err.Error()}
 	}
-	_, err = io.WriteString(stdout, sql)
+	_, err = io.WriteString(c.stdout, sql)
 	return err
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 
@@ -13,13 +12,13 @@ import (
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
-func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	fs := newFlags("verify", stderr)
+func verify(ctx context.Context, c *cli, args []string) error {
+	fs := newFlags("verify", c.stderr)
 	sinkURL := fs.String("sink", "", "the store (default $TCUSAGE_SINK, else file://snapshots)")
 	date := fs.String("date", "", "check only this day")
 	dataset := fs.String("dataset", "", "check only this dataset (telcall, trtcusage, roomusage, essbill)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: tcusage verify [--sink URL] [--date DATE] [--dataset NAME]\n\nChecks that every manifest's files exist with the recorded sizes and SHA-256, and reports\npartitions without a manifest (incomplete deliveries).\n\n")
+		fmt.Fprintf(c.stderr, "Usage: tcusage verify [--sink URL] [--date DATE] [--dataset NAME]\n\nChecks that every manifest's files exist with the recorded sizes and SHA-256, and reports\npartitions without a manifest (incomplete deliveries).\n\n")
 		fs.PrintDefaults()
 	}
 	if pos, err := parse(fs, args); err != nil {
@@ -29,7 +28,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	}
 	u := *sinkURL
 	if u == "" {
-		u = getenv("TCUSAGE_SINK")
+		u = c.getenv("TCUSAGE_SINK")
 	}
 	if u == "" {
 		u = sink.DefaultLocalURL
@@ -37,12 +36,12 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 	var cfg sink.Config
 	if strings.HasPrefix(u, "cos://") {
 		home, _ := os.UserHomeDir()
-		creds, err := credential.Load(getenv, home)
+		creds, err := credential.Load(c.getenv, home)
 		if err != nil {
 			return err
 		}
 		cfg.Credentials = creds
-		cfg.Endpoint = getenv("TCUSAGE_COS_ENDPOINT")
+		cfg.Endpoint = c.getenv("TCUSAGE_COS_ENDPOINT")
 	}
 	store, prefix, err := sink.Open(u, cfg)
 	if err != nil {
@@ -63,7 +62,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 			}
 			if !p.HasManifest {
 				incomplete++
-				fmt.Fprintf(stdout, "INCOMPLETE %s %s dt=%s: %d object(s) but no manifest (an interrupted delivery; the next run completes it)\n", s.Dataset, p.Version, p.Date, p.Objects)
+				fmt.Fprintf(c.stdout, "INCOMPLETE %s %s dt=%s: %d object(s) but no manifest (an interrupted delivery; the next run completes it)\n", s.Dataset, p.Version, p.Date, p.Objects)
 				continue
 			}
 			rep, err := snapshot.VerifyAt(ctx, store, prefix, s.Dataset, p.Version, p.Date)
@@ -74,14 +73,14 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer, getenv
 			if !rep.OK() {
 				bad++
 				for _, pr := range rep.Problems {
-					fmt.Fprintf(stdout, "BAD        %s %s dt=%s: %s\n", s.Dataset, p.Version, p.Date, pr)
+					fmt.Fprintf(c.stdout, "BAD        %s %s dt=%s: %s\n", s.Dataset, p.Version, p.Date, pr)
 				}
 				continue
 			}
-			fmt.Fprintf(stdout, "OK         %s %s dt=%s: %d file(s), status %s\n", s.Dataset, p.Version, p.Date, len(rep.Manifest.Files), rep.Manifest.Status)
+			fmt.Fprintf(c.stdout, "OK         %s %s dt=%s: %d file(s), status %s\n", s.Dataset, p.Version, p.Date, len(rep.Manifest.Files), rep.Manifest.Status)
 		}
 	}
-	fmt.Fprintf(stdout, "%d partition(s) checked, %d with problems, %d without a manifest\n", checked, bad, incomplete)
+	fmt.Fprintf(c.stdout, "%d partition(s) checked, %d with problems, %d without a manifest\n", checked, bad, incomplete)
 	if bad > 0 || incomplete > 0 {
 		return fmt.Errorf("%d partition(s) do not match their manifest, %d have none", bad, incomplete)
 	}

@@ -25,6 +25,9 @@ const (
 	defaultDataDays        = 90
 )
 
+// DefaultAccount is the account (UIN) of every Credential that names none.
+const DefaultAccount = "100000000001"
+
 // Credential is one API key the emulator accepts. When Token is non-empty the key is temporary:
 // every request must carry exactly this X-TC-Token. When Token is empty, a request carrying any
 // X-TC-Token is rejected with AuthFailure.TokenFailure.
@@ -32,6 +35,11 @@ type Credential struct {
 	SecretID  string
 	SecretKey string
 	Token     string
+	// Account is the account (UIN) the key belongs to. Rate limits are counted per account and
+	// action, as Tencent Cloud counts them: every key of an account (a sub-user's permanent key,
+	// each rotation of an SCF run role's temporary keys) shares the account's budget.
+	// Empty: DefaultAccount.
+	Account string
 }
 
 // Config configures an Emulator. The zero Config is usable: every field documents its zero value.
@@ -45,10 +53,18 @@ type Config struct {
 	// Zero: "ess_app_demo" with org_alpha, org_beta and org_gamma, plus SeedESSApp with SeedESSOrg
 	// and org_demo.
 	ESSApps map[string][]string
-	// Rooms is the number of rooms per TRTC app per day in DescribeTrtcRoomUsage. Zero: 50.
-	// A million works (the answer is then about 40 MB).
+	// Rooms is the typical number of rooms of a TRTC app on a weekday in DescribeTrtcRoomUsage.
+	// Each app-day varies around it (see Data.RoomCount): apps differ in size, weekends are
+	// quieter, some app-days have no room or only a few, and a rare busy app-day has about
+	// BusyRooms. Zero: 50.
 	Rooms int
-	// ESSRecordsPerDay is the number of ESS consumption records per sub-customer per day. Zero: 30.
+	// BusyRooms is about the number of rooms of a busy app-day (about one app-day in thirty has
+	// half to all of it). Zero: 3000, which keeps tests quick; a million works (the answer is then
+	// about 40 MB).
+	BusyRooms int
+	// ESSRecordsPerDay is the typical number of ESS consumption records of a sub-customer on a
+	// weekday. Each organisation-day varies around it (see Data.ESSRecords): organisations differ
+	// in size, weekends are quieter and an organisation is now and then idle for days. Zero: 30.
 	ESSRecordsPerDay int
 	// TimeScale multiplies every rate-limit window (1 = real time; tests use e.g. 0.001 so that the
 	// 15 s DescribeTrtcRoomUsage window lasts 15 ms). Zero: 1.
@@ -67,6 +83,11 @@ type Config struct {
 	// clock. Zero: time.Now (so a shifted or frozen Now neither expires signatures nor freezes
 	// the windows).
 	WallClock func() time.Time
+	// International makes the account one of the international site (tencentcloud.com), whose
+	// DescribeTrtcRoomUsage also serves ap-singapore whatever the host name (the international
+	// site's API host is trtc.tencentcloudapi.com too). Without it, ap-singapore is served only
+	// through the host trtc.intl.tencentcloudapi.com.
+	International bool
 	// InteractiveTimeOffline makes DescribeTrtcInteractiveTime answer ActionOffline ("接口已下线"),
 	// as the real service may do now that the action is removed from the SDKs.
 	InteractiveTimeOffline bool
@@ -88,6 +109,11 @@ func (c Config) withDefaults() Config {
 	} else {
 		c.Credentials = slices.Clone(c.Credentials)
 	}
+	for i := range c.Credentials {
+		if c.Credentials[i].Account == "" {
+			c.Credentials[i].Account = DefaultAccount
+		}
+	}
 	if len(c.SDKAppIDs) == 0 {
 		c.SDKAppIDs = []uint64{1400000001, 1400000002, 1400000003, SeedCCCApp, SeedTRTCApp, SeedRoomApp}
 	} else {
@@ -107,6 +133,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Rooms <= 0 {
 		c.Rooms = 50
+	}
+	if c.BusyRooms <= 0 {
+		c.BusyRooms = 3000
 	}
 	if c.ESSRecordsPerDay <= 0 {
 		c.ESSRecordsPerDay = 30

@@ -11,9 +11,12 @@
 //
 // Data is deterministic (see Data): every number is a hash of app, day and metric, and the answers
 // are consistent across actions and windows (5-minute points sum to days, days to ranges,
-// DescribeTrtcUsage minutes match DescribeTrtcInteractiveTime seconds). The official examples of the
-// seed documents are reproduced exactly (see Fixtures). Faults (FailNext, Config.Faults), rate
-// limits (scaled by Config.TimeScale) and a request log (Requests) support client tests.
+// DescribeTrtcUsage minutes match DescribeTrtcInteractiveTime seconds, an app's rooms share less
+// than its TRTC total, an audio-only app has no video anywhere). It is as irregular as the cloud's:
+// sparse 5-minute series with gaps, zero points and short or empty days; from no room to
+// thousands per app-day; ESS organisations idle for days; quieter weekends. The official examples
+// of the seed documents are reproduced exactly (see Fixtures). Faults (FailNext, Config.Faults),
+// rate limits (scaled by Config.TimeScale) and a request log (Requests) support client tests.
 //
 // Use emulatortest.NewServer in tests, Serve or ListenAndServe for a standalone emulator (tcusage emulate). Point
 // the official Go SDK at it with profile.HttpProfile.Endpoint = Server.Addr and Scheme "http";
@@ -22,25 +25,44 @@
 // itself and must agree with the scope.
 //
 // Choices where the real behaviour is not documented:
-//   - Business dates and times are Beijing time (UTC+8).
+//   - Business dates and times are Beijing time (UTC+8). "Now" is Config.Now (the business clock):
+//     every answer is Data().AsOf(Config.Now()).
 //   - DescribeTelCallInfo covers whole Beijing days: from the day of StartTimeStamp to the day of
-//     EndTimeStamp, at most 90 days; repeated app IDs count once.
+//     EndTimeStamp, at most 90 days; repeated app IDs count once. Days after today count zero and
+//     today counts the minutes used so far: the answer is a sum with no way to say "not yet", and
+//     the seed's own example (a range at a date then still ahead) answers all zeros.
 //   - DescribeTrtcInteractiveTime and DescribeTrtcUsage accept at most 31 days counting both ends;
-//     5-minute TimeKeys name the start of the bucket (00:00:00 to 23:55:00). DescribeTrtcUsage
-//     answers an unknown app with InvalidParameter.SdkAppId too, and its minutes are Minutes(seconds).
+//     5-minute TimeKeys name the start of the bucket (00:00:00 to 23:55:00). Buckets without usage
+//     are left out (the seed's examples answer two or three points), days after today have no
+//     points (a range wholly in the future answers an empty list, TotalNum 0) and today only the
+//     buckets that ended by now: the documentation warns that the current day "may be inaccurate"
+//     and lists no error for dates. A range of several days has one daily point per day with any
+//     5-minute point. TotalNum is the number of points, as in the seed.
+//     DescribeTrtcUsage answers an unknown app with InvalidParameter.SdkAppId too, and its minutes
+//     are Minutes(seconds).
 //   - DescribeTrtcRoomUsage's EndTime minute is included: "D 00:00".."D 23:59" is the whole day D.
 //     StartTime must be before EndTime, at most 24 h apart, not before the data window (the later of
 //     Config.DataStart and today minus Config.RoomDataDays) and not in the future (InvalidParameter).
+//     A window reaching past now answers the usage up to the last whole minute. An app with no
+//     room on the days of the window answers Data "" (no header row); a window in which none of
+//     its rooms is active answers the header only.
 //   - ChannelDescribeBillUsageDetail answers an unknown ProxyOrganizationOpenId with FailedOperation,
-//     a bad Offset (negative) or Limit (outside 1..50) with InvalidParameter.Limit, and an empty
-//     Agent.AppId with MissingParameter.
-//   - TRTC without X-TC-Region: MissingParameter; another region: UnsupportedRegion. CCC and ESS take
-//     no region; if one is sent it must be a real region name, else UnsupportedRegion.
+//     a bad Offset (negative) or Limit (outside 1..50) with InvalidParameter.Limit, an empty
+//     Agent.AppId with MissingParameter, and a StartTime after today with
+//     InvalidParameterValue.InvalidTime (the documented code for illegal times: there is nothing to
+//     page through); a range that has begun answers the records up to now.
+//   - TRTC without X-TC-Region: MissingParameter; a region the action does not serve:
+//     UnsupportedRegion. DescribeTrtcRoomUsage serves ap-singapore besides ap-guangzhou only on
+//     the international site (host trtc.intl.tencentcloudapi.com, or Config.International). CCC and
+//     ESS take no region; if one is sent it must be a real region name, else UnsupportedRegion.
 //   - Malformed or missing Authorization, or SignedHeaders without content-type and host:
 //     AuthFailure.InvalidAuthorization. Only POST with Content-Type application/json is served
 //     (others: UnsupportedProtocol), which is what the SDKs send.
-//   - Rate limits are token buckets per SecretId and action: 20/s (5/s for DescribeTrtcUsage),
-//     and one call per 15 s for DescribeTrtcRoomUsage (OperationDenied.FreqOverLimit).
+//   - Rate limits are token buckets per account and action (Credential.Account; keys of one
+//     account share them, as Tencent counts them, so rotating temporary keys gains nothing): 20/s
+//     (5/s for DescribeTrtcUsage), and one call per 15 s for DescribeTrtcRoomUsage
+//     (OperationDenied.FreqOverLimit).
+//   - The same data is served in every region.
 package emulator
 
 import (
@@ -89,6 +111,8 @@ type Request struct {
 	Host string
 	// SecretID is the key ID from the Authorization header ("" if unparsable).
 	SecretID string
+	// Account is the account of the key ("" until the key is found).
+	Account string
 	// Body is the request body.
 	Body []byte
 	// Code is the API error code answered ("" = success). Transport faults record "Fault." + kind.
@@ -129,7 +153,8 @@ func New(cfg Config) *Emulator {
 	}
 }
 
-// Data returns the ground truth behind the answers.
+// Data returns the ground truth behind the answers: the final figures of every day. An answer is
+// Data().AsOf(t) for the business clock's t (Config.Now) when the call arrived.
 func (e *Emulator) Data() Data { return e.data }
 
 // FailNext makes the next n calls of action (e.g. "DescribeTrtcRoomUsage"; "" = any action) that
@@ -236,8 +261,9 @@ type call struct {
 	action    tcapi.Action
 	region    string
 	intl      bool
-	secretID  string
+	account   string
 	requestID string
+	fault     FaultKind // an injected fault the action itself carries out (FaultTruncatedSeries)
 }
 
 // handle authenticates and answers a call. A non-empty fault is a transport fault for the caller
@@ -257,9 +283,10 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	if aerr != nil {
 		return fail(aerr)
 	}
-	c := &call{action: action, region: rec.Region, intl: signer.intl, secretID: signer.secretID, requestID: reqID}
+	c := &call{action: action, region: rec.Region, intl: signer.intl, account: signer.account, requestID: reqID}
 	// Faults, then rate limits, then the action itself.
 	fault := e.faults.next(action.Name)
+	c.fault = fault
 	if code := fault.apiCode(); code != "" {
 		return errorAnswer(reqID, errorf(code, "Injected fault %s.", fault)), fault
 	}
@@ -298,10 +325,10 @@ func readCall(w http.ResponseWriter, r *http.Request, rec *Request) ([]byte, *ap
 	return body, nil
 }
 
-// signer is who signed a call, for which service, through which site.
+// signer is who signed a call (key and account), for which service, through which site.
 type signer struct {
-	secretID, service string
-	intl              bool
+	secretID, account, service string
+	intl                       bool
 }
 
 // authenticate checks the TC3-HMAC-SHA256 signature of a call, its timestamp and its token.
@@ -332,7 +359,8 @@ func (e *Emulator) authenticate(r *http.Request, body []byte, rec *Request) (sig
 	if hn, _, err := net.SplitHostPort(r.Host); err == nil {
 		hostname = hn
 	}
-	s := signer{secretID: auth.SecretID, service: auth.Service}
+	rec.Account = cred.Account
+	s := signer{secretID: auth.SecretID, account: cred.Account, service: auth.Service}
 	if hs, hi, ok := hostService(hostname); ok {
 		s.service, s.intl = hs, hi
 	}
@@ -370,7 +398,7 @@ func (e *Emulator) resolve(service string, rec *Request, intl bool) (tcapi.Actio
 	case action == tcapi.DescribeTrtcInteractiveTime && e.cfg.InteractiveTimeOffline:
 		return action, errorf(CodeActionOffline, "接口已下线 (the action DescribeTrtcInteractiveTime is offline).")
 	}
-	return action, checkRegion(action, rec.Region, intl)
+	return action, checkRegion(action, rec.Region, intl || e.cfg.International)
 }
 
 // hostService returns the service named by a <service>[.intl|.<region>].tencentcloudapi.com host.
@@ -394,7 +422,8 @@ func findAction(service, name string) (tcapi.Action, bool) {
 	return tcapi.Action{}, false
 }
 
-// checkRegion applies the region rules of an action.
+// checkRegion applies the region rules of an action; intl is true for a call to the
+// international site.
 func checkRegion(a tcapi.Action, region string, intl bool) *apiError {
 	if a.Region == "" {
 		if region != "" && !slices.Contains(knownRegions, region) {
@@ -406,8 +435,8 @@ func checkRegion(a tcapi.Action, region string, intl bool) *apiError {
 		return errorf(CodeMissingParameter, "The request is missing a required parameter `Region`.")
 	}
 	allowed := []string{a.Region}
-	if intl && a == tcapi.DescribeTrtcRoomUsage {
-		allowed = append(allowed, "ap-singapore")
+	if intl {
+		allowed = a.Regions() // DescribeTrtcRoomUsage: also ap-singapore
 	}
 	if !slices.Contains(allowed, region) {
 		return errorf(CodeUnsupportedRegion, "The action `%s` does not support region `%s` (supported: %s).", a.Name, region, strings.Join(allowed, ", "))
@@ -426,13 +455,13 @@ func (e *Emulator) credential(id string) (Credential, bool) {
 }
 
 // allow applies the documented rate limit of the call's action (tcapi.Action.Limit, a token bucket
-// holding Calls tokens) for its SecretId.
+// holding Calls tokens) for its account: every key of an account draws on the same bucket.
 func (e *Emulator) allow(c *call) *apiError {
 	if e.cfg.NoRateLimits {
 		return nil
 	}
 	limit := c.action.Limit
-	key := c.secretID + "\x00" + c.action.String()
+	key := c.account + "\x00" + c.action.String()
 	e.limMu.Lock()
 	lim, ok := e.lims[key]
 	if !ok {

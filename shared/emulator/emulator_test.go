@@ -2,7 +2,6 @@ package emulator
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,11 +16,12 @@ import (
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
+	"github.com/tcusage/tcusage/shared/calendar/calendartest"
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
 // yesterday is the last whole Beijing day (inside every data window).
-func yesterday() Date { return DateOf(time.Now()).AddDays(-1) }
+func yesterday() Date { return DateOf(calendartest.Now()).AddDays(-1) }
 
 // validParams returns a valid request of each action.
 func validParams(a tcapi.Action) string {
@@ -158,7 +158,7 @@ func TestSignedExtraHeadersAndHosts(t *testing.T) {
 // TestErrorCodes reaches every documented error code of the emulator.
 func TestErrorCodes(t *testing.T) {
 	d := yesterday()
-	now := time.Now()
+	now := calendartest.Now()
 	old := NewDate(2023, time.March, 31)
 	tel := tcapi.DescribeTelCallInfo
 	iat := tcapi.DescribeTrtcInteractiveTime
@@ -202,6 +202,9 @@ func TestErrorCodes(t *testing.T) {
 		{"iat 31 days", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-30), d), ""},
 		{"iat 32 days", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-31), d), CodeInvalidParameter},
 		{"iat missing end", iat, "", fmt.Sprintf(`{"StartTime":%q}`, d), CodeMissingParameter},
+		{"iat future (empty, not an error)", iat, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(5), d.AddDays(6)), ""},
+		{"usage future (empty, not an error)", use, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(5), d.AddDays(5)), ""},
+		{"tel future (zeros, not an error)", tel, "", fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001]}`, d.AddDays(5).Start().Unix(), d.AddDays(6).Start().Unix()-1), ""},
 		{"usage unknown app", use, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":42}`, d, d), CodeInvalidSDKAppID},
 		{"usage 32 days", use, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.AddDays(-31), d), CodeInvalidParameter},
 
@@ -219,6 +222,8 @@ func TestErrorCodes(t *testing.T) {
 		{"room future", room, "", fmt.Sprintf(`{"SdkAppid":1400000001,"StartTime":%q,"EndTime":%q}`, now.Add(time.Hour).In(beijing).Format(roomTimeLayout), now.Add(2*time.Hour).In(beijing).Format(roomTimeLayout)), CodeInvalidParameter},
 
 		{"ess ok defaults", ess, "", essReq(""), ""},
+		{"ess starts after today", ess, "", fmt.Sprintf(`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q}`, d.AddDays(2).Compact(), d.AddDays(3).Compact()), CodeInvalidTime},
+		{"ess range into the future", ess, "", fmt.Sprintf(`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q}`, d.Compact(), d.AddDays(5).Compact()), ""},
 		{"ess missing agent", ess, "", fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, d.Compact(), d.Compact()), CodeMissingParameter},
 		{"ess missing app id", ess, "", fmt.Sprintf(`{"Agent":{},"StartTime":%q,"EndTime":%q}`, d.Compact(), d.Compact()), CodeMissingParameter},
 		{"ess empty app id", ess, "", fmt.Sprintf(`{"Agent":{"AppId":""},"StartTime":%q,"EndTime":%q}`, d.Compact(), d.Compact()), CodeMissingParameter},
@@ -249,7 +254,12 @@ func TestErrorCodes(t *testing.T) {
 			assert.Equal(t, tc.want, codeOf(err))
 		})
 	}
-	// Codes not reachable through a well-formed SDK call.
+}
+
+// TestErrorCodesBeyondTheSDK reaches the codes a well-formed SDK call does not.
+func TestErrorCodesBeyondTheSDK(t *testing.T) {
+	tel, iat, use, room := tcapi.DescribeTelCallInfo, tcapi.DescribeTrtcInteractiveTime, tcapi.DescribeTrtcUsage, tcapi.DescribeTrtcRoomUsage
+	s := newTestServer(t, Config{NoRateLimits: true})
 	t.Run("interactive time offline", func(t *testing.T) {
 		off := newTestServer(t, Config{InteractiveTimeOffline: true})
 		err := callAPI(t, off, iat, validParams(iat), nil)
@@ -274,6 +284,23 @@ func TestErrorCodes(t *testing.T) {
 		code, _ := rawRequest{host: "trtc.intl.tencentcloudapi.com", action: room, region: "ap-singapore", body: validParams(room)}.do(t, s)
 		assert.Equal(t, "", code)
 	})
+	t.Run("singapore for an international account", func(t *testing.T) {
+		intl := newTestServer(t, Config{NoRateLimits: true, International: true})
+		for _, tc := range []struct {
+			a      tcapi.Action
+			region string
+			want   string
+		}{
+			{room, "ap-singapore", ""},
+			{room, "ap-guangzhou", ""},
+			{room, "ap-shanghai", CodeUnsupportedRegion},
+			{use, "ap-singapore", CodeUnsupportedRegion}, // DescribeTrtcUsage serves ap-guangzhou only
+			{iat, "ap-singapore", CodeUnsupportedRegion},
+		} {
+			_, err := send(t, sdkClient(t, intl, tc.region, testCred(), nil), tc.a, validParams(tc.a))
+			assert.Equal(t, tc.want, codeOf(err), "%s in %s", tc.a.Name, tc.region)
+		}
+	})
 	t.Run("GET", func(t *testing.T) {
 		res, err := http.Get(s.URL + "/?Action=DescribeTelCallInfo")
 		require.NoError(t, err)
@@ -297,25 +324,59 @@ func TestErrorCodes(t *testing.T) {
 	})
 }
 
+// seedExamples are the examples of the seed documents (/work/shared/seeds), copied from the
+// documents' text rather than from fixtures/seeds.json, so that a fixture that drifts from its
+// document fails.
+var seedExamples = []struct {
+	action, request, response string
+}{
+	{"DescribeTelCallInfo", `{"StartTimeStamp":1773041460,"EndTimeStamp":1773042460,"SdkAppIdList":[140000000]}`,
+		`{"TelCallOutCount":0,"TelCallInCount":0,"SeatUsedCount":0,"VOIPCallInCount":0,"AsrOfflineCount":0,"AsrRealtimeCount":0,"RequestId":"sfahfj-fasf"}`},
+	{"DescribeTrtcInteractiveTime", `{"SdkAppId":1400243510,"StartTime":"2020-09-07","EndTime":"2020-09-08"}`,
+		`{"Usages":[{"TotalNum":2,"SdkAppId":"1400243510","SdkAppIdTrtcTimeUsages":[
+		 {"AudioVideoTime":0,"VideoTimeSd":3633229,"VideoTimeHd":7266458,"VideoTimeHdp":10899687,"AudioTime":8435963,"TimeKey":"2020-09-07"},
+		 {"AudioVideoTime":0,"VideoTimeSd":8896,"VideoTimeHd":17792,"VideoTimeHdp":26688,"AudioTime":30690,"TimeKey":"2020-09-08"}]}],
+		 "RequestId":"644956b8-9f7c-44c5-b833-31d91dba1b24"}`},
+	{"DescribeTrtcInteractiveTime", `{"SdkAppId":1400243510,"StartTime":"2020-09-08","EndTime":"2020-09-08"}`,
+		`{"Usages":[{"TotalNum":2,"SdkAppId":"1400243510","SdkAppIdTrtcTimeUsages":[
+		 {"AudioVideoTime":14706996,"VideoTimeSd":0,"VideoTimeHd":0,"VideoTimeHdp":0,"AudioTime":0,"TimeKey":"2020-09-07 09:50:00"},
+		 {"AudioVideoTime":56820,"VideoTimeSd":0,"VideoTimeHd":0,"VideoTimeHdp":0,"AudioTime":0,"TimeKey":"2020-09-08 09:55:00"}]}],
+		 "RequestId":"644956b8-9f7c-44c5-b833-31d91dba1b24"}`},
+	{"DescribeTrtcInteractiveTime", `{"StartTime":"2020-09-08","EndTime":"2020-09-08"}`,
+		`{"Usages":[{"SdkAppId":"total","SdkAppIdTrtcTimeUsages":[
+		 {"TimeKey":"2020-09-08 00:05:00","AudioVideoTime":512916,"VideoTimeSd":0,"VideoTimeHd":0,"VideoTimeHdp":0,"AudioTime":0},
+		 {"TimeKey":"2020-09-08 00:10:00","AudioVideoTime":523098,"VideoTimeSd":0,"VideoTimeHd":0,"VideoTimeHdp":0,"AudioTime":0},
+		 {"TimeKey":"2020-09-08 00:15:00","AudioVideoTime":512861,"VideoTimeSd":0,"VideoTimeHd":0,"VideoTimeHdp":0,"AudioTime":0}],
+		 "TotalNum":3}],"RequestId":"644956b8-9f7c-44c5-b833-31d91dba1b24"}`},
+	{"DescribeTrtcRoomUsage", `{"StartTime":"2023-01-06 00:00","EndTime":"2023-01-06 10:00","SdkAppid":1400017192}`,
+		`{"RequestId":"68fccf1c-c2c7-466a-9f14-1db4bed6054b","Data":"RoomId,Audio,SD,hd,FullHD,2K,4K\ntest_room,1,2,3,4,5,6\n"}`},
+	{"ChannelDescribeBillUsageDetail", `{"StartTime":"20230902","EndTime":"20230930","Offset":0,"Limit":500,
+		 "Agent":{"AppId":"yDwFdUUckpsw******yQ0af8bHosXQtb","ProxyOrganizationOpenId":"org_dianziqian","ProxyOperator":{"OpenId":"n9527"},"ProxyAppId":""}}`,
+		`{"Error":{"Code":"InvalidParameter.Limit","Message":"分页参数不合法"},"RequestId":"s169935778xxxxxxx"}`},
+	{"ChannelDescribeBillUsageDetail", `{"StartTime":"20230902","EndTime":"20230930","Offset":0,"Limit":20,"Agent":{"AppId":"yDwFdUUckpsw******yQ0af8bHosXQtb"}}`,
+		`{"Details":[{"CostTime":1695037514,"CostType":1,"CreateOrganizationName":"典子谦示例企业","FlowId":"yDwFdUUckps******uzcbXwoXbRF6ja3",
+		 "FlowName":"典子谦示例合同","OperatorName":"张三;典子谦","QuotaName":"企业版运营礼包","QuotaType":"CloudEnterprise","Remark":"","FlowStatus":"ALL","UseCount":1}],
+		 "RequestId":"s16992572741898xxxx","Total":1}`},
+	{"ChannelDescribeBillUsageDetail", `{"StartTime":"20230902","EndTime":"20230930","Offset":0,"Limit":20,
+		 "Agent":{"AppId":"yDwFdUUckpsw******yQ0af8bHosXQtb","ProxyOrganizationOpenId":"org_dianziqian","ProxyOperator":{"OpenId":"n9527"},"ProxyAppId":""}}`,
+		`{"Details":[{"CostTime":1695037514,"CostType":1,"CreateOrganizationName":"典子谦示例企业","FlowId":"yDwFdUUckps******uzcbXwoXbRF6ja3",
+		 "FlowName":"典子谦示例合同","OperatorName":"张三;典子谦","QuotaName":"企业版运营礼包","QuotaType":"CloudEnterprise","Remark":"","FlowStatus":"ALL","UseCount":1}],
+		 "RequestId":"s16992572741898xxxx","Total":1}`},
+}
+
 func TestSeedFixturesReproduced(t *testing.T) {
 	s := newTestServer(t, Config{NoRateLimits: true})
-	fixtures := Fixtures()
-	require.Len(t, fixtures, 8)
-	for _, f := range fixtures {
-		t.Run(f.Name, func(t *testing.T) {
-			var a tcapi.Action
-			for _, x := range tcapi.Actions() {
-				if x.Name == f.Action {
-					a = x
-				}
-			}
-			require.NotEmpty(t, a.Name)
-			raw, err := send(t, sdkClient(t, s, a.Region, testCred(), nil), a, string(f.Request))
+	require.Len(t, Fixtures(), len(seedExamples), "one fixture per seed example")
+	for i, ex := range seedExamples {
+		t.Run(fmt.Sprintf("%d %s", i, ex.action), func(t *testing.T) {
+			a, ok := tcapi.ActionNamed(ex.action)
+			require.True(t, ok)
+			raw, err := send(t, sdkClient(t, s, a.Region, testCred(), nil), a, ex.request)
 			var want struct {
 				Error     *apiError
 				RequestID string `json:"RequestId"`
 			}
-			require.NoError(t, json.Unmarshal(f.Response, &want))
+			require.NoError(t, json.Unmarshal([]byte(ex.response), &want))
 			if want.Error != nil {
 				assert.Equal(t, want.Error.Code, codeOf(err))
 				assert.ErrorContains(t, err, want.RequestID)
@@ -323,7 +384,7 @@ func TestSeedFixturesReproduced(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.JSONEq(t, string(f.Response), string(raw))
+			assert.JSONEq(t, ex.response, string(raw))
 		})
 	}
 	// Spot checks against the seed documents' text.
@@ -340,291 +401,6 @@ func TestSeedFixturesReproduced(t *testing.T) {
 	// The seed's Limit 500 failure also follows from the rules.
 	err := callAPI(t, s, tcapi.ChannelDescribeBillUsageDetail, `{"StartTime":"20230902","EndTime":"20230930","Offset":0,"Limit":500,"Agent":{"AppId":"yDwFdUUckpsw******yQ0af8bHosXQtb"}}`, nil)
 	assert.Equal(t, CodeInvalidLimit, codeOf(err))
-}
-
-func TestTelCallSums(t *testing.T) {
-	s := newTestServer(t, Config{NoRateLimits: true})
-	data := s.Data()
-	d := yesterday()
-	from := d.AddDays(-9)
-	var got tcapi.TelCallInfoResponse
-	// Start at noon, end at 00:00:00 of the day after d: whole days from..d+1 are covered.
-	params := fmt.Sprintf(`{"StartTimeStamp":%d,"EndTimeStamp":%d,"SdkAppIdList":[1400000001,1400000002,1400000001]}`,
-		from.Start().Add(12*time.Hour).Unix(), d.AddDays(1).Start().Unix())
-	require.NoError(t, callAPI(t, s, tcapi.DescribeTelCallInfo, params, &got))
-	want := data.TelCallRange([]int64{1400000001, 1400000002}, from, d.AddDays(1))
-	var days TelCallCounts
-	for x := from; !d.AddDays(1).Before(x); x = x.AddDays(1) {
-		days = days.Add(data.TelCall(1400000001, x)).Add(data.TelCall(1400000002, x))
-	}
-	assert.Equal(t, want, days)
-	assert.Equal(t, TelCallCounts{
-		TelCallOut: *got.TelCallOutCount, TelCallIn: *got.TelCallInCount, SeatUsed: *got.SeatUsedCount,
-		VOIPCallIn: *got.VOIPCallInCount, AsrOffline: *got.AsrOfflineCount, AsrRealtime: *got.AsrRealtimeCount,
-	}, want)
-	assert.Positive(t, want.TelCallOut)
-}
-
-func TestTrtcConsistency(t *testing.T) {
-	s := newTestServer(t, Config{NoRateLimits: true})
-	data := s.Data()
-	d := yesterday()
-	app := uint64(1400000002)
-
-	// 5-minute points sum to the day, for one app and for the total.
-	for _, a := range []uint64{app, 0} {
-		pts := data.TRTC5Min(a, d)
-		require.Len(t, pts, 288)
-		var sum TRTCSeconds
-		for i, p := range pts {
-			assert.Equal(t, d.Start().Add(time.Duration(i)*5*time.Minute), p.Start)
-			sum = sum.Add(p.TRTCSeconds)
-		}
-		assert.Equal(t, data.TRTCDay(a, d), sum)
-	}
-	var total TRTCSeconds
-	for _, a := range data.Apps() {
-		total = total.Add(data.TRTCDay(a, d))
-	}
-	assert.Equal(t, data.TRTCDay(0, d), total)
-
-	// One day through the API: 5-minute points equal to the data.
-	var one tcapi.TRTCInteractiveTimeResponse
-	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcInteractiveTime, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, d, d, app), &one))
-	require.Len(t, one.Usages, 1)
-	u := one.Usages[0]
-	assert.Equal(t, strconv.FormatUint(app, 10), u.SDKAppID)
-	require.Len(t, u.SDKAppIDTRTCTimeUsages, 288)
-	assert.Equal(t, uint64(288), *u.TotalNum)
-	var daySum TRTCSeconds
-	for i, p := range u.SDKAppIDTRTCTimeUsages {
-		assert.Equal(t, d.Start().Add(time.Duration(i)*5*time.Minute).Format(time.DateTime), p.TimeKey)
-		daySum = daySum.Add(TRTCSeconds{AudioVideo: p.AudioVideoTime, Audio: p.AudioTime, SD: p.VideoTimeSd, HD: p.VideoTimeHd, FullHD: p.VideoTimeHdp})
-	}
-	dayWant := data.TRTCDay(app, d)
-	dayWant.TwoK, dayWant.FourK = 0, 0
-	assert.Equal(t, dayWant, daySum)
-
-	// A range: daily points, each equal to the day; the total sums the apps.
-	from := d.AddDays(-6)
-	var week tcapi.TRTCInteractiveTimeResponse
-	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcInteractiveTime, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q}`, from, d), &week))
-	require.Len(t, week.Usages, 1)
-	assert.Equal(t, "total", week.Usages[0].SDKAppID)
-	require.Len(t, week.Usages[0].SDKAppIDTRTCTimeUsages, 7)
-	for i, p := range week.Usages[0].SDKAppIDTRTCTimeUsages {
-		x := from.AddDays(i)
-		assert.Equal(t, x.String(), p.TimeKey)
-		w := data.TRTCDay(0, x)
-		assert.Equal(t, [5]uint64{w.AudioVideo, w.Audio, w.SD, w.HD, w.FullHD}, [5]uint64{p.AudioVideoTime, p.AudioTime, p.VideoTimeSd, p.VideoTimeHd, p.VideoTimeHdp})
-	}
-
-	// DescribeTrtcUsage: the same points in minutes, with 2K and 4K.
-	var usage tcapi.TRTCUsageResponse
-	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcUsage, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, from, d, app), &usage))
-	assert.Equal(t, []string{"Audio", "SD", "HD", "FullHD", "2K", "4K"}, usage.UsageKey)
-	require.Len(t, usage.UsageList, 7)
-	for i, p := range usage.UsageList {
-		x := from.AddDays(i)
-		assert.Equal(t, x.String()+" 00:00:00", p.TimeKey)
-		assert.Equal(t, uint64(x.Start().Unix()), p.TimeStampKey)
-		parsed, err := time.Parse(time.DateTime, p.TimeKey)
-		require.NoError(t, err)
-		assert.Equal(t, parsed.Unix()-8*3600, int64(p.TimeStampKey), "keys are UTC+8")
-		w := data.TRTCDay(app, x)
-		assert.Equal(t, []float64{Minutes(w.Audio), Minutes(w.SD), Minutes(w.HD), Minutes(w.FullHD), Minutes(w.TwoK), Minutes(w.FourK)}, p.UsageValue)
-		assert.InDelta(t, float64(w.Audio)/60, p.UsageValue[0], 0.005)
-	}
-	var usageDay tcapi.TRTCUsageResponse
-	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcUsage, fmt.Sprintf(`{"StartTime":%q,"EndTime":%q,"SdkAppId":%d}`, d, d, app), &usageDay))
-	require.Len(t, usageDay.UsageList, 288)
-	for i, p := range usageDay.UsageList {
-		it := u.SDKAppIDTRTCTimeUsages[i]
-		assert.Equal(t, it.TimeKey, p.TimeKey)
-		assert.Equal(t, Minutes(it.AudioTime), p.UsageValue[0])
-		assert.Equal(t, Minutes(it.VideoTimeHdp), p.UsageValue[3])
-	}
-	assert.Equal(t, 0.02, Minutes(1))
-	assert.Equal(t, 1.5, Minutes(90))
-}
-
-// parseRoomCSV parses room-usage Data with encoding/csv.
-func parseRoomCSV(t *testing.T, data string) []RoomUsage {
-	t.Helper()
-	require.True(t, strings.HasSuffix(data, "\n"), "trailing newline")
-	recs, err := csv.NewReader(strings.NewReader(data)).ReadAll()
-	require.NoError(t, err)
-	require.Equal(t, RoomCSVHeader(), recs[0])
-	var out []RoomUsage
-	for _, r := range recs[1:] {
-		var v [6]uint64
-		for j := range v {
-			v[j], err = strconv.ParseUint(r[j+1], 10, 64)
-			require.NoError(t, err)
-		}
-		out = append(out, RoomUsage{RoomID: r[0], Audio: v[0], SD: v[1], HD: v[2], FullHD: v[3], TwoK: v[4], FourK: v[5]})
-	}
-	return out
-}
-
-func TestRoomUsage(t *testing.T) {
-	s := newTestServer(t, Config{NoRateLimits: true, Rooms: 500})
-	data := s.Data()
-	d := yesterday()
-	app := uint64(1400000003)
-	var full tcapi.TRTCRoomUsageResponse
-	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcRoomUsage, fmt.Sprintf(`{"SdkAppid":%d,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, app, d, d), &full))
-	rooms := parseRoomCSV(t, *full.Data)
-	assert.Equal(t, data.Rooms(app, d), rooms)
-	assert.Len(t, rooms, 500)
-	var quoted, comma bool
-	ids := map[string]bool{}
-	for _, r := range rooms {
-		quoted = quoted || strings.Contains(r.RoomID, `"`)
-		comma = comma || strings.Contains(r.RoomID, ",")
-		assert.False(t, ids[r.RoomID], "duplicate room %q", r.RoomID)
-		ids[r.RoomID] = true
-		assert.Positive(t, r.Audio+r.SD+r.HD+r.FullHD+r.TwoK+r.FourK)
-	}
-	assert.True(t, quoted && comma, "some room IDs need CSV quoting")
-	assert.Contains(t, *full.Data, `"say ""hi"" 17"`)
-
-	// A partial window gets at most the day's usage per room, and only rooms active in it.
-	var part tcapi.TRTCRoomUsageResponse
-	require.NoError(t, callAPI(t, s, tcapi.DescribeTrtcRoomUsage, fmt.Sprintf(`{"SdkAppid":%d,"StartTime":"%s 09:00","EndTime":"%s 10:59"}`, app, d, d), &part))
-	partial := parseRoomCSV(t, *part.Data)
-	assert.Equal(t, data.RoomsBetween(app, d.Start().Add(9*time.Hour), d.Start().Add(11*time.Hour)), partial)
-	assert.NotEmpty(t, partial)
-	assert.Less(t, len(partial), len(rooms))
-	byID := map[string]RoomUsage{}
-	for _, r := range rooms {
-		byID[r.RoomID] = r
-	}
-	for _, r := range partial {
-		f := byID[r.RoomID]
-		assert.LessOrEqual(t, r.Audio, f.Audio)
-		assert.LessOrEqual(t, r.SD, f.SD)
-	}
-	// A window across midnight combines both days per room.
-	assert.Equal(t, data.RoomsBetween(app, d.Start().Add(-2*time.Hour), d.Start().Add(2*time.Hour)),
-		data.RoomsBetween(app, d.Start().Add(-2*time.Hour), d.Start().Add(2*time.Hour)))
-}
-
-func TestRoomUsageLarge(t *testing.T) {
-	if testing.Short() {
-		t.Skip("large answer")
-	}
-	const n = 1_000_000
-	e := New(Config{Rooms: n})
-	d := yesterday()
-	var count int
-	e.Data().eachRoom(1400000001, d.Start(), d.AddDays(1).Start(), func(string, [6]uint64) { count++ })
-	assert.Equal(t, n, count)
-	data := e.roomCSV(1400000001, d.Start(), d.AddDays(1).Start())
-	assert.Equal(t, n+1, strings.Count(data, "\n"), "header and one line per room")
-	assert.Greater(t, len(data), 30_000_000)
-}
-
-func TestBillUsagePagination(t *testing.T) {
-	s := newTestServer(t, Config{NoRateLimits: true, ESSRecordsPerDay: 7})
-	data := s.Data()
-	d := yesterday()
-	from := d.AddDays(-4)
-	var want []tcapi.ChannelBillUsageDetail
-	for x := from; !d.Before(x); x = x.AddDays(1) {
-		var day []tcapi.ChannelBillUsageDetail
-		for _, org := range []string{"org_alpha", "org_beta", "org_gamma"} {
-			recs := data.ESSRecords("ess_app_demo", org, x)
-			require.Len(t, recs, 7)
-			for _, r := range recs {
-				assert.False(t, r.CostTime < x.Start().Unix() || r.CostTime >= x.AddDays(1).Start().Unix(), "CostTime within the day")
-				assert.Len(t, r.FlowID, 32)
-				if r.CostType == 2 {
-					assert.Negative(t, r.UseCount)
-				} else {
-					assert.Positive(t, r.UseCount)
-				}
-			}
-			day = append(day, recs...)
-		}
-		want = append(want, day...)
-	}
-	require.Len(t, want, 5*3*7)
-
-	fetch := func(offset, limit int, extra string) tcapi.BillUsageDetailResponse {
-		var page tcapi.BillUsageDetailResponse
-		require.NoError(t, callAPI(t, s, tcapi.ChannelDescribeBillUsageDetail, fmt.Sprintf(
-			`{"Agent":{"AppId":"ess_app_demo"%s},"StartTime":%q,"EndTime":%q,"Offset":%d,"Limit":%d}`, extra, from.Compact(), d.Compact(), offset, limit), &page))
-		return page
-	}
-	var got []tcapi.ChannelBillUsageDetail
-	for off := 0; ; off++ {
-		page := fetch(off, 20, "")
-		assert.Equal(t, int64(len(want)), *page.Total)
-		if len(page.Details) == 0 {
-			assert.Equal(t, 6, off, "105 records in pages of 20")
-			break
-		}
-		got = append(got, page.Details...)
-	}
-	assert.ElementsMatch(t, want, got)
-	for i := 1; i < len(got); i++ {
-		assert.LessOrEqual(t, got[i-1].CostTime, got[i].CostTime, "ordered by CostTime")
-	}
-	// Pages are stable: fetching again gives the same page.
-	assert.Equal(t, fetch(2, 20, "").Details, fetch(2, 20, "").Details)
-	// One org, and a QuotaType filter.
-	one := fetch(0, 50, `,"ProxyOrganizationOpenId":"org_beta"`)
-	assert.Equal(t, int64(35), *one.Total)
-	for _, r := range one.Details {
-		assert.Equal(t, essOrgName("ess_app_demo", "org_beta"), r.CreateOrganizationName)
-	}
-	var filtered tcapi.BillUsageDetailResponse
-	require.NoError(t, callAPI(t, s, tcapi.ChannelDescribeBillUsageDetail, fmt.Sprintf(
-		`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q,"QuotaType":"CloudEnterprise"}`, from.Compact(), d.Compact()), &filtered))
-	var nCE int64
-	for _, r := range want {
-		if r.QuotaType == "CloudEnterprise" {
-			nCE++
-		}
-	}
-	assert.Equal(t, nCE, *filtered.Total)
-	for _, r := range filtered.Details {
-		assert.Equal(t, "CloudEnterprise", r.QuotaType)
-	}
-	// Default Limit is 50.
-	var def tcapi.BillUsageDetailResponse
-	require.NoError(t, callAPI(t, s, tcapi.ChannelDescribeBillUsageDetail, fmt.Sprintf(
-		`{"Agent":{"AppId":"ess_app_demo"},"StartTime":%q,"EndTime":%q}`, from.Compact(), d.Compact()), &def))
-	assert.Len(t, def.Details, 50)
-	// Refunds appear now and then over a month of records.
-	refunds := 0
-	for x := d.AddDays(-30); !d.Before(x); x = x.AddDays(1) {
-		for _, r := range data.ESSRecords("ess_app_demo", "org_alpha", x) {
-			if r.CostType == 2 {
-				refunds++
-			}
-		}
-	}
-	assert.Positive(t, refunds)
-}
-
-// fakeClock is a settable clock for rate-limit tests.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func TestRateLimits(t *testing.T) {
@@ -657,16 +433,31 @@ func TestRateLimits(t *testing.T) {
 			assert.Equal(t, tc.code, codeOf(callAPI(t, s, tc.a, validParams(tc.a), nil)))
 		})
 	}
-	t.Run("per SecretId", func(t *testing.T) {
+	t.Run("per account, not per key", func(t *testing.T) {
 		clk := &fakeClock{t: time.Now()} // the wall clock also checks signatures: start at the real time
 		s := newTestServer(t, Config{WallClock: clk.now, Rooms: 5, Credentials: []Credential{
-			{SecretID: TestSecretID, SecretKey: TestSecretKey}, {SecretID: "AKIDsecond", SecretKey: "second-key"},
+			{SecretID: TestSecretID, SecretKey: TestSecretKey},                                    // the default account
+			{SecretID: "AKIDrotated", SecretKey: "rotated-key", Token: "run-role-token"},          // another key of it
+			{SecretID: "AKIDotherAccount", SecretKey: "other-key", Account: "100000000002"},       // another account
+			{SecretID: "AKIDotherAccountKey2", SecretKey: "other-key-2", Account: "100000000002"}, // and its second key
 		}})
 		a := tcapi.DescribeTrtcRoomUsage
-		require.NoError(t, callAPI(t, s, a, validParams(a), nil))
-		assert.Equal(t, CodeFreqOverLimit, codeOf(callAPI(t, s, a, validParams(a), nil)))
-		_, err := send(t, sdkClient(t, s, a.Region, common.NewCredential("AKIDsecond", "second-key"), nil), a, validParams(a))
-		assert.NoError(t, err)
+		call := func(cred common.CredentialIface) string {
+			_, err := send(t, sdkClient(t, s, a.Region, cred, nil), a, validParams(a))
+			return codeOf(err)
+		}
+		require.Equal(t, "", call(testCred()))
+		// A rotated (temporary) key of the same account gains nothing: the account's budget is spent.
+		assert.Equal(t, CodeFreqOverLimit, call(common.NewTokenCredential("AKIDrotated", "rotated-key", "run-role-token")))
+		// Another account has its own budget, shared by its keys.
+		assert.Equal(t, "", call(common.NewCredential("AKIDotherAccount", "other-key")))
+		assert.Equal(t, CodeFreqOverLimit, call(common.NewCredential("AKIDotherAccountKey2", "other-key-2")))
+		reqs := s.Requests()
+		require.Len(t, reqs, 4)
+		assert.Equal(t, []string{DefaultAccount, DefaultAccount, "100000000002", "100000000002"},
+			[]string{reqs[0].Account, reqs[1].Account, reqs[2].Account, reqs[3].Account})
+		// Another action of the account has its own bucket.
+		assert.Equal(t, "", codeOf(callAPI(t, s, tcapi.DescribeTrtcUsage, validParams(tcapi.DescribeTrtcUsage), nil)))
 	})
 	t.Run("real scaled time", func(t *testing.T) {
 		s := newTestServer(t, Config{TimeScale: 0.0001, Rooms: 5})
@@ -776,21 +567,6 @@ func TestLatencyAndRequestsConcurrent(t *testing.T) {
 	assert.Len(t, s.Requests(), 8)
 	s.ClearRequests()
 	assert.Empty(t, s.Requests())
-}
-
-func TestDataDeterministic(t *testing.T) {
-	d := NewDate(2024, time.March, 5)
-	a, b := NewData(Config{}), NewData(Config{})
-	assert.Equal(t, a.TRTC5Min(1400000001, d), b.TRTC5Min(1400000001, d))
-	assert.Equal(t, a.TelCall(1400000001, d), b.TelCall(1400000001, d))
-	assert.Equal(t, a.Rooms(1400000001, d), b.Rooms(1400000001, d))
-	assert.Equal(t, a.ESSRecords("ess_app_demo", "org_alpha", d), b.ESSRecords("ess_app_demo", "org_alpha", d))
-	assert.NotEqual(t, a.TelCall(1400000001, d), a.TelCall(1400000001, d.AddDays(1)))
-	assert.NotEqual(t, a.TelCall(1400000001, d), a.TelCall(1400000002, d))
-	// Plausible magnitudes: an active app has thousands of audio minutes a day.
-	day := a.TRTCDay(1400000001, d)
-	assert.Greater(t, day.Audio, uint64(60*1000))
-	assert.Less(t, day.Audio, uint64(86400*1000))
 }
 
 func TestDate(t *testing.T) {

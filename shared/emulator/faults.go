@@ -26,11 +26,15 @@ const (
 	FaultSlow FaultKind = "Slow"
 	// FaultTruncatedJSON sends the first half of the normal answer, with a matching Content-Length.
 	FaultTruncatedJSON FaultKind = "TruncatedJSON"
+	// FaultTruncatedSeries makes DescribeTrtcInteractiveTime answer with the second half of its
+	// points dropped while TotalNum still counts them all: a well-formed answer that lost data
+	// on the way. Other actions answer normally. It is not drawn by default (FaultConfig.Kinds).
+	FaultTruncatedSeries FaultKind = "TruncatedSeries"
 )
 
 // AllFaultKinds returns every fault kind.
 func AllFaultKinds() []FaultKind {
-	return []FaultKind{FaultInternalError, FaultRequestLimitExceeded, FaultFreqOverLimit, FaultHTML502, FaultReset, FaultSlow, FaultTruncatedJSON}
+	return []FaultKind{FaultInternalError, FaultRequestLimitExceeded, FaultFreqOverLimit, FaultHTML502, FaultReset, FaultSlow, FaultTruncatedJSON, FaultTruncatedSeries}
 }
 
 // apiCode returns the API error code a fault answers with, or "" for transport-level faults.
@@ -51,7 +55,8 @@ func (k FaultKind) apiCode() string {
 type FaultConfig struct {
 	// Rate is the probability of a fault per call, 0..1.
 	Rate float64
-	// Kinds are the kinds to draw from. Zero: every kind except FaultSlow.
+	// Kinds are the kinds to draw from. Zero: every kind except FaultSlow and
+	// FaultTruncatedSeries (which a client rightly refuses rather than retries).
 	Kinds []FaultKind
 	// Seed seeds the random source, so a run is repeatable for a given call order.
 	Seed int64

@@ -47,7 +47,8 @@ func (e *Emulator) telCall(c *call, params map[string]any) (any, *apiError) {
 			apps = append(apps, a)
 		}
 	}
-	sum := e.data.TelCallRange(apps, from, to)
+	// Days after today count zero, today counts the minutes used so far (see Data.AsOf).
+	sum := e.data.AsOf(e.cfg.Now()).TelCallRange(apps, from, to)
 	return tcapi.TelCallInfoResponse{
 		TelCallOutCount: &sum.TelCallOut, TelCallInCount: &sum.TelCallIn, SeatUsedCount: &sum.SeatUsed,
 		VOIPCallInCount: &sum.VOIPCallIn, AsrOfflineCount: &sum.AsrOffline, AsrRealtimeCount: &sum.AsrRealtime,
@@ -84,15 +85,14 @@ func (e *Emulator) trtcRange(params map[string]any) (from, to Date, app uint64, 
 	return from, to, app, nil
 }
 
-// trtcPoints returns the points of a TRTC range: 5-minute points for one day, else daily points.
+// trtcPoints returns the points of a TRTC range as of now: 5-minute points for one day, else
+// daily points. Future days have none, today only those that ended by now (see Data.AsOf).
 func (e *Emulator) trtcPoints(from, to Date, app uint64) (oneDay bool, pts []TRTCPoint) {
+	data := e.data.AsOf(e.cfg.Now())
 	if from == to {
-		return true, e.data.TRTC5Min(app, from)
+		return true, data.TRTC5Min(app, from)
 	}
-	for d := from; !to.Before(d); d = d.AddDays(1) {
-		pts = append(pts, TRTCPoint{Start: d.Start(), TRTCSeconds: e.data.TRTCDay(app, d)})
-	}
-	return false, pts
+	return false, data.TRTCDaily(app, from, to)
 }
 
 // interactiveTime answers DescribeTrtcInteractiveTime.
@@ -118,6 +118,9 @@ func (e *Emulator) interactiveTime(c *call, params map[string]any) (any, *apiErr
 		label = strconv.FormatUint(app, 10)
 	}
 	n := uint64(len(usages))
+	if c.fault == FaultTruncatedSeries {
+		usages = usages[:len(usages)/2] // TotalNum still counts every point
+	}
 	return tcapi.TRTCInteractiveTimeResponse{
 		Usages:    []tcapi.OneSDKAppIDUsagesInfo{{TotalNum: &n, SDKAppIDTRTCTimeUsages: usages, SDKAppID: label}},
 		RequestID: c.requestID,
@@ -179,18 +182,23 @@ func (e *Emulator) roomUsage(c *call, params map[string]any) (any, *apiError) {
 	if start.After(now) {
 		return nil, errorf(CodeInvalidParameter, "StartTime must not be in the future.")
 	}
-	data := e.roomCSV(req.SDKAppID, start, end.Add(time.Minute))
+	data := e.roomCSV(e.data.AsOf(now), req.SDKAppID, start, end.Add(time.Minute))
 	return tcapi.TRTCRoomUsageResponse{Data: &data, RequestID: c.requestID}, nil
 }
 
-// roomCSV renders the per-room CSV of app for [from, to).
-func (e *Emulator) roomCSV(app uint64, from, to time.Time) string {
+// roomCSV renders the per-room CSV of app for [from, to): "" (not even a header) when the app
+// has no room on the days the window touches, else a header and one line per room with usage in
+// the window (only the header when none has).
+func (e *Emulator) roomCSV(data Data, app uint64, from, to time.Time) string {
+	if !data.hasRooms(app, from, to) {
+		return ""
+	}
 	var buf bytes.Buffer
 	buf.Grow(64 + 48*e.cfg.Rooms)
 	w := csv.NewWriter(&buf)
 	_ = w.Write(RoomCSVHeader()) // writes to a bytes.Buffer do not fail
 	rec := make([]string, 7)
-	e.data.eachRoom(app, from, to, func(id string, v [6]uint64) {
+	data.eachRoom(app, from, to, func(id string, v [6]uint64) {
 		rec[0] = id
 		for j, x := range v {
 			rec[j+1] = strconv.FormatUint(x, 10)
@@ -223,6 +231,10 @@ func (e *Emulator) billUsage(c *call, params map[string]any) (any, *apiError) {
 	if toD.Before(fromD) || fromD.DaysUntil(toD)+1 > essMaxDays {
 		return nil, errorf(CodeInvalidTime, "非法的时间参数: EndTime must not be before StartTime and the span must not exceed %d days.", essMaxDays)
 	}
+	data := e.data.AsOf(e.cfg.Now())
+	if data.state(fromD) == dayFuture {
+		return nil, errorf(CodeInvalidTime, "非法的时间参数: StartTime must not be after today.")
+	}
 	if req.QuotaType != "" && !slices.Contains(tcapi.QuotaTypes, req.QuotaType) {
 		return nil, errorf(CodeInvalidQuotaType, "非法的套餐类型 %q.", req.QuotaType)
 	}
@@ -244,7 +256,7 @@ func (e *Emulator) billUsage(c *call, params map[string]any) (any, *apiError) {
 	var all []tcapi.ChannelBillUsageDetail
 	for d := fromD; !toD.Before(d); d = d.AddDays(1) {
 		for _, org := range orgs {
-			for _, r := range e.data.ESSRecords(req.Agent.AppID, org, d) {
+			for _, r := range data.ESSRecords(req.Agent.AppID, org, d) {
 				if req.QuotaType == "" || r.QuotaType == req.QuotaType {
 					all = append(all, r)
 				}

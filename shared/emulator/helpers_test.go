@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	tchttp "github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/http"
 	"github.com/tencentcloud/tencentcloud-sdk-go/tencentcloud/common/profile"
 
+	"github.com/tcusage/tcusage/shared/calendar/calendartest"
 	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
@@ -179,8 +181,29 @@ type testServer struct {
 
 func newTestServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	if cfg.Now == nil {
+		cfg.Now = calendartest.Clock(calendartest.Now()) // the tests' "now", which CI moves
+	}
 	e := New(cfg)
 	ts := httptest.NewServer(e)
 	t.Cleanup(func() { e.Close(); ts.Close() })
 	return &testServer{Emulator: e, URL: ts.URL, Addr: ts.Listener.Addr().String()}
+}
+
+// fakeClock is a settable clock for rate-limit tests.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }

@@ -34,7 +34,15 @@ func TestNodeSDK(t *testing.T) {
 		t.Skipf("tencentcloud-sdk-nodejs is not installed under TCUSAGE_NODE_SDK_DIR: %v", err)
 	}
 	s := newTestServer(t, Config{})
-	day := yesterday()
+	// A day with 5-minute points for 1400000001 and a second page of ESS records (data varies per
+	// day: the latest such day).
+	day := findDay(t, yesterday(), func(d Date) bool {
+		n := 0
+		for _, org := range s.Data().ESSOrgs("ess_app_demo") {
+			n += len(s.Data().ESSRecords("ess_app_demo", org, d))
+		}
+		return n >= 20 && len(s.Data().TRTC5Min(1400000001, d)) > 0
+	})
 	script, err := filepath.Abs(filepath.Join("testdata", "node_sdk_check.js"))
 	require.NoError(t, err)
 

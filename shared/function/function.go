@@ -247,6 +247,10 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
+	src := spec.Source(cfg)
+	if err := tcloud.CheckRegion(apiCfg.Region, source.ActionsOf(src)...); err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
 	if opt.Latency <= 0 {
 		opt.Latency = 2 * time.Second
 	}
@@ -280,7 +284,6 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if opt.WrapStore != nil {
 		store = opt.WrapStore(store)
 	}
-	src := spec.Source(cfg)
 	fn.Runner = &export.Runner{
 		Source: src, API: api, Store: store, Prefix: prefix, Apps: cfg.Apps(), Formats: cfg.Formats,
 		Zone: cfg.TimeZone, DaySettles: cfg.DaySettles, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,

@@ -301,6 +301,7 @@ type appMeta struct {
 	fetchedAt  map[string]time.Time
 	requestIDs map[string][]string
 	actions    map[string]string
+	details    map[string]string // carried per-app source details ("<name>/<app>")
 }
 
 // newAppMeta takes the provenance of the apps this delivery covers from the request.
@@ -332,6 +333,14 @@ func (m *appMeta) carryFrom(prev *Manifest, app string) {
 	if act, ok := prev.AppActions[app]; ok {
 		m.actions[app] = act
 	}
+	for k, v := range prev.Origin.Details {
+		if strings.HasSuffix(k, "/"+app) {
+			if m.details == nil {
+				m.details = map[string]string{}
+			}
+			m.details[k] = v
+		}
+	}
 }
 
 // buildManifest assembles the new manifest; its request IDs are the union over all apps when the
@@ -351,6 +360,17 @@ func buildManifest(in *commitInput, final []FileEntry, meta *appMeta, pending ma
 	}
 	if m.Files == nil {
 		m.Files = []FileEntry{}
+	}
+	if len(meta.details) > 0 {
+		m.Origin.Details = maps.Clone(req.Origin.Details)
+		if m.Origin.Details == nil {
+			m.Origin.Details = map[string]string{}
+		}
+		for k, v := range meta.details {
+			if _, ok := m.Origin.Details[k]; !ok {
+				m.Origin.Details[k] = v
+			}
+		}
 	}
 	if len(meta.fetchedAt) > 0 {
 		m.FetchedAt = meta.fetchedAt

@@ -202,6 +202,21 @@ func TestPlanCommitProvenance(t *testing.T) {
 	assert.Equal(t, time.Unix(50, 0), m.FetchedAt["b"])
 }
 
+// Per-app source details ("<name>/<app>") follow their app: a carried app keeps its own, a
+// re-delivered app gets only what the new delivery says, and run-wide details are the new ones.
+func TestPlanCommitPerAppDetails(t *testing.T) {
+	req := delivery(true, nil, map[string]string{"a": "1", "c": "3"})
+	req.Origin.Details = map[string]string{"points_outside_day/a": "2", "fallback_from": "X"}
+	in, err := prepareCommit("", req)
+	require.NoError(t, err)
+	prev := previous(map[string]string{"b": "2", "c": "3"})
+	prev.Origin.Details = map[string]string{"points_outside_day/b": "1", "points_outside_day/c": "5", "fallback_from": "old"}
+	st := &commitState{prev: prev, prevExists: true, present: map[string]bool{key("b"): true, key("c"): true}}
+	m := planCommit(in, st).manifest
+	assert.Equal(t, map[string]string{"points_outside_day/a": "2", "points_outside_day/b": "1", "fallback_from": "X"}, m.Origin.Details)
+	assert.Equal(t, map[string]string{"points_outside_day/a": "2", "fallback_from": "X"}, req.Origin.Details, "the request is not changed")
+}
+
 // Only entries a plan could keep are checked in place.
 func TestPresenceChecks(t *testing.T) {
 	in, err := prepareCommit("", delivery(true, nil, map[string]string{"a": "1", "b": "changed"}))

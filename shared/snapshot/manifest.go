@@ -55,7 +55,9 @@ type Origin struct {
 	Service    string `json:"service"`
 	Action     string `json:"action"`
 	APIVersion string `json:"api_version"`
-	// Details holds free-form facts, e.g. {"fallback_action": "DescribeTrtcUsage"}.
+	// Details holds free-form facts, e.g. {"fallback_from": "DescribeTrtcInteractiveTime"}. A
+	// key ending in "/<app>" is a fact about that app alone (e.g. "points_outside_day/1400000001":
+	// "1"); it stays while the app's files are carried over by a later delivery of other apps.
 	Details map[string]string `json:"details,omitempty"`
 }
 

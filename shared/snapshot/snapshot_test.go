@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/md5"
 	"crypto/sha256"
-	"errors"
 	"io"
 	"io/fs"
 	"strings"
@@ -217,7 +216,18 @@ func TestVerifyReportsProblems(t *testing.T) {
 	parts, err := snapshot.ListPartitions(ctx, st, "", "d")
 	require.NoError(t, err)
 	assert.Equal(t, []snapshot.PartitionInfo{{Date: jan1, Version: "v1", HasManifest: true, Objects: 3}}, parts)
-	assert.False(t, errors.Is(err, fs.ErrNotExist))
+
+	// A day without a manifest (an interrupted first delivery) is listed as such, in date order,
+	// and a dataset never written lists nothing, without an error.
+	jan2 := jan1.Add(1)
+	orphan2, _ := snapshot.DataKey("", "d", jan2, "a", usage.JSONL)
+	require.NoError(t, st.Put(ctx, orphan2, strings.NewReader("{}\n"), snapshot.PutOptions{}))
+	parts, err = snapshot.ListPartitions(ctx, st, "", "d")
+	require.NoError(t, err)
+	assert.Equal(t, []snapshot.PartitionInfo{{Date: jan1, Version: "v1", HasManifest: true, Objects: 3}, {Date: jan2, Version: "v1", Objects: 1}}, parts)
+	parts, err = snapshot.ListPartitions(ctx, st, "", "never")
+	require.NoError(t, err)
+	assert.Empty(t, parts)
 }
 
 var jan1 = calendar.Date(2024, time.January, 1)

@@ -77,6 +77,7 @@ func FuzzAPIAnswer(f *testing.F) {
 		{0, `{"Response":{"TelCallOutCount":1.5}}`},
 		{1, `{"Response":{"Usages":[{"SdkAppId":"1400000001","SdkAppIdTrtcTimeUsages":[{"TimeKey":"2024-05-09 00:00:00","VideoTimeSd":1,"VideoTimeHd":2,"VideoTimeHdp":3,"AudioTime":4,"AudioVideoTime":5}]}],"RequestId":"r"}}`},
 		{1, `{"Response":{"Usages":[{"SdkAppId":"9","SdkAppIdTrtcTimeUsages":[]}]}}`},
+		{1, `{"Response":{"Usages":[{"TotalNum":2,"SdkAppId":"1400000001","SdkAppIdTrtcTimeUsages":[{"TimeKey":"2024-05-08 23:55:00","AudioTime":4}]}],"RequestId":"r"}}`},
 		{2, `{"Response":{"UsageKey":["Audio","SD"],"UsageList":[{"TimeKey":"2024-05-09 00:05:00","UsageValue":[1.5,2]}],"RequestId":"r"}}`},
 		{2, `{"Response":{"UsageKey":["Audio","Audio"],"UsageList":[]}}`},
 		{3, `{"Response":{"Data":"RoomId,Audio,SD,hd,FullHD,2K,4K\ntest_room,1,2,3,4,5,6\n","RequestId":"r"}}`},

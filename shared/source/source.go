@@ -40,7 +40,9 @@ type Result struct {
 	// Action is the action whose answer produced the rows (for trtcusage, the fallback when it
 	// was used).
 	Action tcapi.Action
-	// Details are facts for the manifest, such as why a fallback was taken.
+	// Details are facts for the manifest's source.details, such as why a fallback was taken. A
+	// key ending in "/<app>" (DetailPointsOutsideDay) is a fact about the app alone, kept per app
+	// in the manifest; other facts are the same for every app of a run.
 	Details map[string]string
 }
 
@@ -57,6 +59,15 @@ type Source interface {
 	CallsPerApp() int
 	// Fetch fetches one app-day.
 	Fetch(ctx context.Context, api Caller, q Query) (Result, error)
+}
+
+// ActionsOf returns every action s may call: its Action, and for a source that falls back to
+// others (TRTC), those too.
+func ActionsOf(s Source) []tcapi.Action {
+	if m, ok := s.(interface{ Actions() []tcapi.Action }); ok {
+		return m.Actions()
+	}
+	return []tcapi.Action{s.Action()}
 }
 
 func writeRows(q Query, columns []string, rows []usage.Row) (int64, error) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"strconv"
 	"sync"
 
 	"github.com/tcusage/tcusage/shared/calendar"
@@ -49,6 +51,17 @@ func (t *TRTC) Action() tcapi.Action {
 		return tcapi.DescribeTrtcUsage
 	}
 	return tcapi.DescribeTrtcInteractiveTime
+}
+
+// Actions returns the actions the mode may call: the old action, its replacement, or both.
+func (t *TRTC) Actions() []tcapi.Action {
+	switch t.Mode {
+	case TRTCUsage:
+		return []tcapi.Action{tcapi.DescribeTrtcUsage}
+	case TRTCInteractive:
+		return []tcapi.Action{tcapi.DescribeTrtcInteractiveTime}
+	}
+	return []tcapi.Action{tcapi.DescribeTrtcInteractiveTime, tcapi.DescribeTrtcUsage}
 }
 
 // Earliest implements Source: the API documents no window; no data predates its API version
@@ -126,20 +139,45 @@ func (t *TRTC) setState(fellBack string) {
 
 func (t *TRTC) interactive(ctx context.Context, api Caller, q Query, app uint64) (Result, error) {
 	req := tcapi.TRTCInteractiveTimeRequest{StartTime: q.Day.String(), EndTime: q.Day.String(), SDKAppID: &app}
-	return callRows(ctx, api, q, tcapi.DescribeTrtcInteractiveTime, req, usage.TRTCUsageSchema,
+	var outside int
+	res, err := callRows(ctx, api, q, tcapi.DescribeTrtcInteractiveTime, req, usage.TRTCUsageSchema,
 		func(r *tcapi.TRTCInteractiveTimeResponse) ([]usage.Row, string, error) {
 			rows, err := usage.TRTCInteractiveRows(q.Day.String(), app, r)
-			return rows, r.RequestID, err
+			outside = rows.OutsideDay
+			return rows.Rows, r.RequestID, err
 		})
+	res.Details = outsideDetails(nil, q.App, outside)
+	return res, err
 }
 
 func (t *TRTC) usage(ctx context.Context, api Caller, q Query, app uint64, details map[string]string) (Result, error) {
 	req := tcapi.TRTCUsageRequest{StartTime: q.Day.String(), EndTime: q.Day.String(), SDKAppID: &app}
+	var outside int
 	res, err := callRows(ctx, api, q, tcapi.DescribeTrtcUsage, req, usage.TRTCUsageSchema,
 		func(r *tcapi.TRTCUsageResponse) ([]usage.Row, string, error) {
 			rows, err := usage.TRTCUsageRows(q.Day.String(), app, r)
-			return rows, r.RequestID, err
+			outside = rows.OutsideDay
+			return rows.Rows, r.RequestID, err
 		})
-	res.Details = details
+	res.Details = outsideDetails(details, q.App, outside)
 	return res, err
+}
+
+// DetailPointsOutsideDay names the Result.Details entry "points_outside_day/<app>" counting the
+// points of an app-day whose time falls outside the day queried (see usage.TRTCRows.OutsideDay):
+// they are kept in the day's files, and counted so that the manifest says so. It is set only
+// when there are such points.
+const DetailPointsOutsideDay = "points_outside_day"
+
+// outsideDetails adds app's count of points outside the day to details, when there are any.
+func outsideDetails(details map[string]string, app string, outside int) map[string]string {
+	if outside == 0 {
+		return details
+	}
+	out := maps.Clone(details)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[DetailPointsOutsideDay+"/"+app] = strconv.Itoa(outside)
+	return out
 }

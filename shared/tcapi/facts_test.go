@@ -45,3 +45,26 @@ func TestActionsCarryTheirDocumentedLimits(t *testing.T) {
 	assert.False(t, ok)
 	assert.Equal(t, time.Duration(0), Rate{}.Every())
 }
+
+// The regions each action serves (seed documents 001 and 002, tcapi.md §5): TRTC's daily actions
+// only ap-guangzhou, room usage also ap-singapore; CCC and ESS take none.
+func TestActionsServeTheirDocumentedRegions(t *testing.T) {
+	want := map[string][]string{
+		"DescribeTelCallInfo":            nil,
+		"DescribeTrtcInteractiveTime":    {"ap-guangzhou"},
+		"DescribeTrtcUsage":              {"ap-guangzhou"},
+		"DescribeTrtcRoomUsage":          {"ap-guangzhou", "ap-singapore"},
+		"ChannelDescribeBillUsageDetail": nil,
+	}
+	for _, a := range Actions() {
+		assert.Equal(t, want[a.Name], a.Regions(), a.Name)
+		assert.True(t, a.ServesRegion(""), "%s: the default region", a.Name)
+		if a.Region != "" {
+			assert.Equal(t, a.Region, a.Regions()[0], "%s: the default comes first", a.Name)
+		}
+	}
+	assert.True(t, DescribeTrtcRoomUsage.ServesRegion("ap-singapore"))
+	assert.False(t, DescribeTrtcUsage.ServesRegion("ap-singapore"))
+	assert.False(t, DescribeTelCallInfo.ServesRegion("ap-guangzhou"), "no region is sent to CCC")
+	assert.Equal(t, []string{"ap-guangzhou", "ap-singapore"}, APIRegions())
+}

@@ -7,6 +7,7 @@
 package tcapi
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/calendar"
@@ -69,6 +70,36 @@ var (
 // Actions lists every action above, in a stable order.
 func Actions() []Action {
 	return []Action{DescribeTelCallInfo, DescribeTrtcInteractiveTime, DescribeTrtcUsage, DescribeTrtcRoomUsage, ChannelDescribeBillUsageDetail}
+}
+
+// Regions returns the regions a serves: its only region for DescribeTrtcInteractiveTime and
+// DescribeTrtcUsage (ap-guangzhou), ap-guangzhou and ap-singapore for DescribeTrtcRoomUsage (the
+// seed document; the Chinese site's page lists ap-guangzhou only), and nil for the actions that
+// take no region (CCC, ESS: the region is optional and tcusage sends none).
+func (a Action) Regions() []string {
+	switch {
+	case a.Region == "":
+		return nil
+	case a.Name == DescribeTrtcRoomUsage.Name && a.Service == DescribeTrtcRoomUsage.Service:
+		return []string{"ap-guangzhou", "ap-singapore"}
+	}
+	return []string{a.Region}
+}
+
+// ServesRegion reports whether a can be called in region: any of its Regions, or "" (its
+// default, Region) for every action.
+func (a Action) ServesRegion(region string) bool {
+	return region == "" || slices.Contains(a.Regions(), region)
+}
+
+// APIRegions returns every region some action of Actions serves, sorted.
+func APIRegions() []string {
+	var out []string
+	for _, a := range Actions() {
+		out = append(out, a.Regions()...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // ActionNamed returns the action called name.

@@ -10,7 +10,9 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +35,7 @@ type Client struct {
 	scheme    string
 	root      string
 	language  string
+	region    string // X-TC-Region for actions that require one ("" = their default)
 	timeout   time.Duration
 	latency   time.Duration
 	retry     RetryPolicy
@@ -65,6 +68,7 @@ func New(cfg Config) (*Client, error) {
 		scheme:   "https",
 		root:     cfg.RootDomain,
 		language: cfg.Language,
+		region:   cfg.Region,
 		timeout:  cfg.Timeout,
 		latency:  max(cfg.Latency, 0),
 		retry:    cfg.Retry,
@@ -91,6 +95,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	if c.language == "" {
 		c.language = DefaultLanguage
+	}
+	if c.region != "" && !slices.Contains(tcapi.APIRegions(), c.region) {
+		return nil, fmt.Errorf("new tencent cloud client: region %q: want one of %s", c.region, strings.Join(tcapi.APIRegions(), ", "))
 	}
 	switch {
 	case c.timeout < 0:
@@ -162,6 +169,9 @@ func (c *Client) Call(ctx context.Context, a tcapi.Action, req, resp any) error 
 	}
 	if rv := reflect.ValueOf(resp); resp == nil || rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return fmt.Errorf("call %s: resp must be a non-nil pointer, got %T", a.Name, resp)
+	}
+	if a.Region != "" && !a.ServesRegion(c.region) {
+		return fmt.Errorf("call %s: region %s is not served (only %s)", a.Name, c.region, strings.Join(a.Regions(), ", "))
 	}
 	body := []byte("{}")
 	if req != nil {
@@ -348,6 +358,15 @@ func (c *Client) NotBefore(next map[string]time.Time) {
 	}
 }
 
+// regionFor returns the X-TC-Region of a call of a: the configured region for an action that
+// requires one, when set; else the action's own ("" for none).
+func (c *Client) regionFor(a tcapi.Action) string {
+	if a.Region != "" && c.region != "" {
+		return c.region
+	}
+	return a.Region
+}
+
 // sdkClient returns the SDK client for a region ("" = no X-TC-Region header).
 func (c *Client) sdkClient(region string) *common.Client {
 	c.mu.Lock()
@@ -386,7 +405,7 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 	req.SetHeader(map[string]string{"X-TC-Timestamp": strconv.FormatInt(c.now().Unix(), 10)})
 	resp := &apiResponse{BaseResponse: &tchttp.BaseResponse{}, target: out, info: info}
 
-	err := c.sdkClient(a.Region).Send(req, resp)
+	err := c.sdkClient(c.regionFor(a)).Send(req, resp)
 	ae := &APIError{Action: a.Name, HTTPStatus: info.status()}
 	switch {
 	case err == nil && resp.decodeErr != nil:

@@ -3,7 +3,6 @@ package tcloud
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -39,24 +38,34 @@ func newTestClient(t *testing.T, srv *tcServer, mutate func(*Config)) *Client {
 	return c
 }
 
-func TestCallSignsAndDecodes(t *testing.T) {
-	appID := uint64(1400000001)
-	tests := []struct {
-		name       string
-		action     tcapi.Action
-		token      string
-		req        any
-		answer     string
-		resp       any
-		wantRegion string
-		check      func(t *testing.T, resp any)
-	}{
+// callCase is one action called through the client, its wire body and its decoded answer.
+type callCase struct {
+	name       string
+	action     tcapi.Action
+	token      string
+	req        any
+	answer     string
+	resp       any
+	wantRegion string
+	// wantBody is the request body on the wire, written out with the field names of the seed
+	// documents' examples (SdkAppIdList, SdkAppid, SdkAppId, Agent.AppId, Offset, Limit).
+	wantBody string
+	check    func(t *testing.T, resp any)
+}
+
+var callAppID = uint64(1400000001)
+
+// callCases are one call of each shape: CCC with a token, TRTC with its region, an optional app,
+// ESS paging.
+func callCases() []callCase {
+	return []callCase{
 		{
 			name:   "ccc without region, with token",
 			action: tcapi.DescribeTelCallInfo, token: testToken,
-			req:    tcapi.TelCallInfoRequest{StartTimeStamp: 1700000000, EndTimeStamp: 1700086399, SDKAppIDList: []int64{1400000000}},
-			answer: `{"Response":{"TelCallOutCount":9007199254740993,"TelCallInCount":0,"SeatUsedCount":3,"RequestId":"r-ccc"}}`,
-			resp:   &tcapi.TelCallInfoResponse{},
+			req:      tcapi.TelCallInfoRequest{StartTimeStamp: 1700000000, EndTimeStamp: 1700086399, SDKAppIDList: []int64{1400000000}},
+			wantBody: `{"StartTimeStamp":1700000000,"EndTimeStamp":1700086399,"SdkAppIdList":[1400000000]}`,
+			answer:   `{"Response":{"TelCallOutCount":9007199254740993,"TelCallInCount":0,"SeatUsedCount":3,"RequestId":"r-ccc"}}`,
+			resp:     &tcapi.TelCallInfoResponse{},
 			check: func(t *testing.T, resp any) {
 				r := resp.(*tcapi.TelCallInfoResponse)
 				require.NotNil(t, r.TelCallOutCount)
@@ -69,9 +78,10 @@ func TestCallSignsAndDecodes(t *testing.T) {
 		{
 			name:   "trtc with region, no token",
 			action: tcapi.DescribeTrtcRoomUsage, wantRegion: "ap-guangzhou",
-			req:    tcapi.TRTCRoomUsageRequest{SDKAppID: 1400000000, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"},
-			answer: `{"Response":{"Data":"RoomId,Audio\nroom<&>,1\n","RequestId":"r-trtc"}}`,
-			resp:   &tcapi.TRTCRoomUsageResponse{},
+			req:      tcapi.TRTCRoomUsageRequest{SDKAppID: 1400000000, StartTime: "2024-05-01 00:00", EndTime: "2024-05-01 23:59"},
+			wantBody: `{"SdkAppid":1400000000,"StartTime":"2024-05-01 00:00","EndTime":"2024-05-01 23:59"}`,
+			answer:   `{"Response":{"Data":"RoomId,Audio\nroom<&>,1\n","RequestId":"r-trtc"}}`,
+			resp:     &tcapi.TRTCRoomUsageResponse{},
 			check: func(t *testing.T, resp any) {
 				r := resp.(*tcapi.TRTCRoomUsageResponse)
 				require.NotNil(t, r.Data)
@@ -81,9 +91,10 @@ func TestCallSignsAndDecodes(t *testing.T) {
 		{
 			name:   "trtc usage with optional app",
 			action: tcapi.DescribeTrtcUsage, wantRegion: "ap-guangzhou",
-			req:    tcapi.TRTCUsageRequest{StartTime: "2024-05-01", EndTime: "2024-05-02", SDKAppID: &appID},
-			answer: `{"Response":{"UsageKey":["Audio","SD"],"UsageList":[{"TimeKey":"2024-05-01 00:00:00","TimeStampKey":1714492800,"UsageValue":[1.5,2]}],"RequestId":"r-u"}}`,
-			resp:   &tcapi.TRTCUsageResponse{},
+			req:      tcapi.TRTCUsageRequest{StartTime: "2024-05-01", EndTime: "2024-05-02", SDKAppID: &callAppID},
+			wantBody: `{"StartTime":"2024-05-01","EndTime":"2024-05-02","SdkAppId":1400000001}`,
+			answer:   `{"Response":{"UsageKey":["Audio","SD"],"UsageList":[{"TimeKey":"2024-05-01 00:00:00","TimeStampKey":1714492800,"UsageValue":[1.5,2]}],"RequestId":"r-u"}}`,
+			resp:     &tcapi.TRTCUsageResponse{},
 			check: func(t *testing.T, resp any) {
 				r := resp.(*tcapi.TRTCUsageResponse)
 				require.Len(t, r.UsageList, 1)
@@ -92,11 +103,12 @@ func TestCallSignsAndDecodes(t *testing.T) {
 			},
 		},
 		{
-			name:   "essbasic",
-			action: tcapi.ChannelDescribeBillUsageDetail,
-			req:    tcapi.BillUsageDetailRequest{Agent: tcapi.Agent{AppID: "app"}, StartTime: "20240501", EndTime: "20240531", Limit: 50},
-			answer: `{"Response":{"Total":1,"Details":[{"FlowId":"f1","UseCount":-2,"CostTime":1714492800,"CostType":2}],"RequestId":"r-e"}}`,
-			resp:   &tcapi.BillUsageDetailResponse{},
+			name:     "essbasic",
+			action:   tcapi.ChannelDescribeBillUsageDetail,
+			req:      tcapi.BillUsageDetailRequest{Agent: tcapi.Agent{AppID: "app"}, StartTime: "20240501", EndTime: "20240531", Limit: 50},
+			wantBody: `{"Agent":{"AppId":"app"},"StartTime":"20240501","EndTime":"20240531","Offset":0,"Limit":50}`,
+			answer:   `{"Response":{"Total":1,"Details":[{"FlowId":"f1","UseCount":-2,"CostTime":1714492800,"CostType":2}],"RequestId":"r-e"}}`,
+			resp:     &tcapi.BillUsageDetailResponse{},
 			check: func(t *testing.T, resp any) {
 				r := resp.(*tcapi.BillUsageDetailResponse)
 				require.Len(t, r.Details, 1)
@@ -105,6 +117,10 @@ func TestCallSignsAndDecodes(t *testing.T) {
 			},
 		},
 	}
+}
+
+func TestCallSignsAndDecodes(t *testing.T) {
+	tests := callCases()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := newTCServer(t, nil, ok(tt.answer))
@@ -134,11 +150,35 @@ func TestCallSignsAndDecodes(t *testing.T) {
 			} else {
 				assert.Equal(t, []string{tt.token}, token)
 			}
-			want, err := json.Marshal(tt.req)
-			require.NoError(t, err)
-			assert.JSONEq(t, string(want), string(r.Body))
+			assert.JSONEq(t, tt.wantBody, string(r.Body))
 		})
 	}
+}
+
+// A configured region (TCUSAGE_API_REGION) goes to the actions that require one, replacing their
+// default; actions that take no region get none, and an action that does not serve the region is
+// refused before anything is sent.
+func TestConfiguredRegion(t *testing.T) {
+	srv := newTCServer(t, nil)
+	c := newTestClient(t, srv, func(cfg *Config) { cfg.Region = "ap-singapore" })
+	ctx := context.Background()
+	require.NoError(t, c.Call(ctx, tcapi.DescribeTrtcRoomUsage, tcapi.TRTCRoomUsageRequest{SDKAppID: 1}, &tcapi.TRTCRoomUsageResponse{}))
+	require.NoError(t, c.Call(ctx, tcapi.DescribeTelCallInfo, tcapi.TelCallInfoRequest{SDKAppIDList: []int64{1}}, &tcapi.TelCallInfoResponse{}))
+	err := c.Call(ctx, tcapi.DescribeTrtcUsage, tcapi.TRTCUsageRequest{}, &tcapi.TRTCUsageResponse{})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "ap-singapore")
+	got := srv.requests()
+	require.Len(t, got, 2, "the refused call was not sent")
+	assert.Equal(t, []string{"ap-singapore"}, got[0].Header["X-Tc-Region"])
+	assert.NotContains(t, got[1].Header, "X-Tc-Region", "CCC takes no region")
+
+	// Without a configured region, each action's own.
+	def := newTestClient(t, srv, nil)
+	require.NoError(t, def.Call(ctx, tcapi.DescribeTrtcUsage, tcapi.TRTCUsageRequest{}, &tcapi.TRTCUsageResponse{}))
+	assert.Equal(t, []string{"ap-guangzhou"}, srv.requests()[2].Header["X-Tc-Region"])
+
+	_, err = New(Config{Credentials: testCreds(""), Region: "ap-mars"})
+	assert.ErrorContains(t, err, "ap-mars")
 }
 
 func TestRetryRequestsAreFreshlySigned(t *testing.T) {

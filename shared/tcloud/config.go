@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,7 @@ const (
 	EnvAPIRootDomain = "TCUSAGE_API_ROOT_DOMAIN"
 	EnvAPIRate       = "TCUSAGE_API_RATE"
 	EnvAPITimeout    = "TCUSAGE_API_TIMEOUT"
+	EnvAPIRegion     = "TCUSAGE_API_REGION"
 )
 
 // Defaults used for zero Config fields.
@@ -84,6 +86,12 @@ type Config struct {
 	// http.DefaultTransport owned by the Client.
 	Transport http.RoundTripper
 
+	// Region is sent as X-TC-Region to the actions that require a region (the TRTC actions), in
+	// place of their default (tcapi.Action.Region). It must be one the action serves
+	// (tcapi.Action.Regions), or the call fails without being sent. Actions that take no region
+	// (CCC, ESS) are sent none. Empty: each action's default.
+	Region string
+
 	// Timeout bounds each attempt, including reading the body. Zero: DefaultTimeout.
 	Timeout time.Duration
 
@@ -124,8 +132,10 @@ func (cfg Config) Every(a tcapi.Action) time.Duration {
 
 // ConfigFromEnv builds a Config from TCUSAGE_API_ENDPOINT, TCUSAGE_API_ROOT_DOMAIN,
 // TCUSAGE_API_RATE (e.g. "DescribeTrtcRoomUsage=1/15s,DescribeTelCallInfo=20/s", "*" for all
-// other actions) and TCUSAGE_API_TIMEOUT (a Go duration such as "45s"). Unset variables keep
-// the defaults. It does not load credentials; the caller sets Config.Credentials.
+// other actions), TCUSAGE_API_TIMEOUT (a Go duration such as "45s") and TCUSAGE_API_REGION (a
+// region some action serves: tcapi.APIRegions; whether the function's own actions serve it is
+// for the caller to check, with CheckRegion). Unset variables keep the defaults. It does not load
+// credentials; the caller sets Config.Credentials.
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	var cfg Config
 	if v := getenv(EnvAPIEndpoint); v != "" {
@@ -146,6 +156,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("%s=%q: %w", EnvAPIRate, v, err)
 		}
 		cfg.Limits = limits
+	}
+	if v := strings.TrimSpace(getenv(EnvAPIRegion)); v != "" {
+		if !slices.Contains(tcapi.APIRegions(), v) {
+			return Config{}, fmt.Errorf("%s=%q: want one of %s", EnvAPIRegion, clipRegion(v), strings.Join(tcapi.APIRegions(), ", "))
+		}
+		cfg.Region = v
 	}
 	if v := getenv(EnvAPITimeout); v != "" {
 		d, err := time.ParseDuration(v)
@@ -222,4 +238,23 @@ func checkRootDomain(s string) error {
 		return fmt.Errorf("want a domain name such as %s (no scheme, port or path)", DefaultRootDomain)
 	}
 	return nil
+}
+
+// CheckRegion returns an error naming TCUSAGE_API_REGION when region is set and an action in
+// actions that requires a region does not serve it (actions that take no region are sent none).
+func CheckRegion(region string, actions ...tcapi.Action) error {
+	for _, a := range actions {
+		if a.Region != "" && !a.ServesRegion(region) {
+			return fmt.Errorf("%s=%q: %s serves only %s", EnvAPIRegion, region, a.Name, strings.Join(a.Regions(), ", "))
+		}
+	}
+	return nil
+}
+
+// clipRegion shortens a bad region quoted in an error.
+func clipRegion(s string) string {
+	if len(s) > 40 {
+		return s[:40] + "…"
+	}
+	return s
 }

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
 func TestConfigFromEnv(t *testing.T) {
@@ -14,8 +16,10 @@ func TestConfigFromEnv(t *testing.T) {
 		EnvAPIRootDomain: IntlRootDomain,
 		EnvAPIRate:       "DescribeTrtcRoomUsage=1/15s, DescribeTelCallInfo=20/s,*=2/m",
 		EnvAPITimeout:    "45s",
+		EnvAPIRegion:     "ap-singapore",
 	}))
 	require.NoError(t, err)
+	assert.Equal(t, "ap-singapore", cfg.Region)
 	assert.Equal(t, "http://127.0.0.1:9000", cfg.Endpoint)
 	assert.Equal(t, IntlRootDomain, cfg.RootDomain)
 	assert.Equal(t, 45*time.Second, cfg.Timeout)
@@ -47,6 +51,8 @@ func TestConfigFromEnvErrors(t *testing.T) {
 		{"rate empty", EnvAPIRate, ","},
 		{"timeout", EnvAPITimeout, "30"},
 		{"timeout negative", EnvAPITimeout, "-1s"},
+		{"region unknown", EnvAPIRegion, "mars-north-1"},
+		{"region no action serves", EnvAPIRegion, "ap-shanghai"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +62,15 @@ func TestConfigFromEnvErrors(t *testing.T) {
 			assert.Contains(t, err.Error(), tt.value, "names the bad value")
 		})
 	}
+}
+
+func TestCheckRegion(t *testing.T) {
+	assert.NoError(t, CheckRegion("", tcapi.Actions()...), "the default region suits every action")
+	assert.NoError(t, CheckRegion("ap-singapore", tcapi.DescribeTrtcRoomUsage, tcapi.DescribeTelCallInfo, tcapi.ChannelDescribeBillUsageDetail))
+	err := CheckRegion("ap-singapore", tcapi.DescribeTrtcInteractiveTime, tcapi.DescribeTrtcUsage)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), EnvAPIRegion)
+	assert.Contains(t, err.Error(), "DescribeTrtcInteractiveTime serves only ap-guangzhou")
 }
 
 func TestParseEndpoint(t *testing.T) {

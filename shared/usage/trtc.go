@@ -1,6 +1,7 @@
 package usage
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -41,21 +42,41 @@ type trtcPoint struct {
 	seconds []string
 }
 
-// TRTCInteractiveRows converts a one-app answer of DescribeTrtcInteractiveTime into rows.
-func TRTCInteractiveRows(date string, app uint64, r *tcapi.TRTCInteractiveTimeResponse) ([]Row, error) {
+// ErrTotalNum is wrapped by the error for a DescribeTrtcInteractiveTime answer whose TotalNum
+// disagrees with the points it holds: points were lost (or added) on the way.
+var ErrTotalNum = errors.New("TotalNum disagrees with the points received")
+
+// TRTCRows are the rows of one app-day of trtcusage, and what the conversion noticed.
+type TRTCRows struct {
+	Rows []Row
+	// OutsideDay counts the points whose time key falls outside the day queried (the seed
+	// document's one-day example answers a point of the day before). They are kept, filed under
+	// the day queried with their own time, so that no usage is lost; the count lets the manifest
+	// say so.
+	OutsideDay int
+}
+
+// TRTCInteractiveRows converts a one-app answer of DescribeTrtcInteractiveTime into rows. An
+// answer whose TotalNum (when given) is not the number of points it holds is refused with an
+// error wrapping ErrTotalNum that names the app, the day and the request.
+func TRTCInteractiveRows(date string, app uint64, r *tcapi.TRTCInteractiveTimeResponse) (TRTCRows, error) {
 	if r == nil {
-		return nil, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s is empty", app, date)
+		return TRTCRows{}, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s is empty", app, date)
 	}
 	want := strconv.FormatUint(app, 10)
 	var points []trtcPoint
 	for _, u := range r.Usages {
 		if u.SDKAppID != want {
-			return nil, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s holds app %q (request %s)", app, date, u.SDKAppID, r.RequestID)
+			return TRTCRows{}, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s holds app %q (request %s)", app, date, u.SDKAppID, r.RequestID)
+		}
+		if u.TotalNum != nil && *u.TotalNum != uint64(len(u.SDKAppIDTRTCTimeUsages)) {
+			return TRTCRows{}, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s is truncated or corrupt: TotalNum is %d but %d points arrived (request %s): %w",
+				app, date, *u.TotalNum, len(u.SDKAppIDTRTCTimeUsages), r.RequestID, ErrTotalNum)
 		}
 		for _, p := range u.SDKAppIDTRTCTimeUsages {
 			t, daily, err := parseTimeKey(p.TimeKey)
 			if err != nil {
-				return nil, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s: %w (request %s)", app, date, err, r.RequestID)
+				return TRTCRows{}, fmt.Errorf("DescribeTrtcInteractiveTime answer for app %d on %s: %w (request %s)", app, date, err, r.RequestID)
 			}
 			points = append(points, trtcPoint{
 				t: t, key: p.TimeKey, daily: daily,
@@ -71,17 +92,18 @@ func TRTCInteractiveRows(date string, app uint64, r *tcapi.TRTCInteractiveTimeRe
 	return trtcRows(date, app, points, "DescribeTrtcInteractiveTime", r.RequestID)
 }
 
-// TRTCUsageRows converts a one-app answer of DescribeTrtcUsage into rows.
-func TRTCUsageRows(date string, app uint64, r *tcapi.TRTCUsageResponse) ([]Row, error) {
+// TRTCUsageRows converts a one-app answer of DescribeTrtcUsage into rows (its answer carries no
+// count of points to check).
+func TRTCUsageRows(date string, app uint64, r *tcapi.TRTCUsageResponse) (TRTCRows, error) {
 	if r == nil {
-		return nil, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s is empty", app, date)
+		return TRTCRows{}, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s is empty", app, date)
 	}
 	types := make([]string, len(r.UsageKey))
 	seen := map[string]bool{}
 	for i, k := range r.UsageKey {
 		t := normalizeUsageType(k)
 		if t == "" || seen[t] {
-			return nil, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s has an empty or repeated UsageKey %q (request %s)", app, date, k, r.RequestID)
+			return TRTCRows{}, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s has an empty or repeated UsageKey %q (request %s)", app, date, k, r.RequestID)
 		}
 		seen[t] = true
 		types[i] = t
@@ -90,11 +112,11 @@ func TRTCUsageRows(date string, app uint64, r *tcapi.TRTCUsageResponse) ([]Row, 
 	var points []trtcPoint
 	for _, u := range r.UsageList {
 		if len(u.UsageValue) != len(types) {
-			return nil, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s: point %s has %d values for %d keys (request %s)", app, date, u.TimeKey, len(u.UsageValue), len(types), r.RequestID)
+			return TRTCRows{}, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s: point %s has %d values for %d keys (request %s)", app, date, u.TimeKey, len(u.UsageValue), len(types), r.RequestID)
 		}
 		t, _, err := parseTimeKey(u.TimeKey)
 		if err != nil {
-			return nil, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s: %w (request %s)", app, date, err, r.RequestID)
+			return TRTCRows{}, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s: %w (request %s)", app, date, err, r.RequestID)
 		}
 		if t.Hour() != 0 || t.Minute() != 0 {
 			daily = false
@@ -102,7 +124,7 @@ func TRTCUsageRows(date string, app uint64, r *tcapi.TRTCUsageResponse) ([]Row, 
 		secs := make([]string, len(types))
 		for i, v := range u.UsageValue {
 			if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
-				return nil, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s: point %s has an invalid value %v (request %s)", app, date, u.TimeKey, v, r.RequestID)
+				return TRTCRows{}, fmt.Errorf("DescribeTrtcUsage answer for app %d on %s: point %s has an invalid value %v (request %s)", app, date, u.TimeKey, v, r.RequestID)
 			}
 			secs[i] = strconv.FormatFloat(math.Round(v*60*1000)/1000, 'f', -1, 64)
 		}
@@ -117,15 +139,22 @@ func TRTCUsageRows(date string, app uint64, r *tcapi.TRTCUsageResponse) ([]Row, 
 	return trtcRows(date, app, points, "DescribeTrtcUsage", r.RequestID)
 }
 
-func trtcRows(date string, app uint64, points []trtcPoint, action, requestID string) ([]Row, error) {
+func trtcRows(date string, app uint64, points []trtcPoint, action, requestID string) (TRTCRows, error) {
+	day, err := calendar.Parse(date)
+	if err != nil {
+		return TRTCRows{}, fmt.Errorf("%s answer for app %d: %w", action, app, err)
+	}
 	slices.SortStableFunc(points, func(a, b trtcPoint) int { return a.t.Compare(b.t) })
 	for i := 1; i < len(points); i++ {
 		if points[i].t.Equal(points[i-1].t) {
-			return nil, fmt.Errorf("%s answer for app %d on %s repeats time key %s (request %s)", action, app, date, points[i].key, requestID)
+			return TRTCRows{}, fmt.Errorf("%s answer for app %d on %s repeats time key %s (request %s)", action, app, date, points[i].key, requestID)
 		}
 	}
-	var rows []Row
+	var out TRTCRows
 	for _, p := range points {
+		if p.t.Before(day.Start()) || !p.t.Before(day.End()) {
+			out.OutsideDay++
+		}
 		gran := "5m"
 		if p.daily {
 			gran = "1d"
@@ -137,10 +166,10 @@ func trtcRows(date string, app uint64, points []trtcPoint, action, requestID str
 		}
 		slices.SortFunc(idx, func(a, b int) int { return compareUsageType(p.types[a], p.types[b]) })
 		for _, i := range idx {
-			rows = append(rows, Row{Str(date), Uint(app), Str(ts), Str(gran), Str(p.types[i]), Value{Text: p.seconds[i], Number: true}})
+			out.Rows = append(out.Rows, Row{Str(date), Uint(app), Str(ts), Str(gran), Str(p.types[i]), Value{Text: p.seconds[i], Number: true}})
 		}
 	}
-	return rows, nil
+	return out, nil
 }
 
 func compareUsageType(a, b string) int {

@@ -31,8 +31,9 @@ func TestTrtcInteractiveRows(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(seedInteractiveOneDay), &r))
 	rows, err := TRTCInteractiveRows("2020-09-08", 1400243510, &r)
 	require.NoError(t, err)
-	got := texts(rows)
+	got := texts(rows.Rows)
 	require.Len(t, got, 10, "two points × five usage types")
+	assert.Equal(t, 1, rows.OutsideDay, "the 2020-09-07 point of a 2020-09-08 query is kept and counted")
 	// Sorted by time, then usage type order.
 	assert.Equal(t, []string{"2020-09-08", "1400243510", "2020-09-07T09:50:00+08:00", "5m", "audio", "0"}, got[0])
 	assert.Equal(t, []string{"2020-09-08", "1400243510", "2020-09-07T09:50:00+08:00", "5m", "audio_video", "14706996"}, got[1])
@@ -45,7 +46,8 @@ func TestTrtcInteractiveRowsDaily(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &r))
 	rows, err := TRTCInteractiveRows("2020-09-07", 7, &r)
 	require.NoError(t, err)
-	got := texts(rows)
+	assert.Zero(t, rows.OutsideDay)
+	got := texts(rows.Rows)
 	assert.Equal(t, []string{"2020-09-07", "7", "2020-09-07T00:00:00+08:00", "1d", "sd", "3633229"}, got[2])
 	assert.Equal(t, "10899687", got[4][5])
 }
@@ -65,6 +67,54 @@ func TestTrtcInteractiveRowsRejects(t *testing.T) {
 	}
 }
 
+func TestTrtcInteractiveRowsCheckTotalNum(t *testing.T) {
+	const point = `{"TimeKey":"2024-05-01 00:05:00","AudioTime":1}`
+	const point2 = `{"TimeKey":"2024-05-01 00:10:00","AudioTime":2}`
+	for _, tc := range []struct {
+		name, usages string
+		wantErr      bool
+	}{
+		{"whole", `{"TotalNum":2,"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[` + point + `,` + point2 + `]}`, false},
+		{"no TotalNum", `{"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[` + point + `]}`, false},
+		{"empty day", `{"TotalNum":0,"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[]}`, false},
+		{"truncated", `{"TotalNum":2,"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[` + point + `]}`, true},
+		{"all lost", `{"TotalNum":2,"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[]}`, true},
+		{"more than counted", `{"TotalNum":1,"SdkAppId":"7","SdkAppIdTrtcTimeUsages":[` + point + `,` + point2 + `]}`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var r tcapi.TRTCInteractiveTimeResponse
+			require.NoError(t, json.Unmarshal([]byte(`{"Usages":[`+tc.usages+`],"RequestId":"req-42"}`), &r))
+			rows, err := TRTCInteractiveRows("2024-05-01", 7, &r)
+			if !tc.wantErr {
+				require.NoError(t, err)
+				assert.Len(t, rows.Rows, 5*len(r.Usages[0].SDKAppIDTRTCTimeUsages))
+				return
+			}
+			require.ErrorIs(t, err, ErrTotalNum)
+			for _, s := range []string{"app 7", "2024-05-01", "req-42"} {
+				assert.Contains(t, err.Error(), s, "the error names the app, the day and the request")
+			}
+			assert.Empty(t, rows.Rows, "no rows from a truncated answer")
+		})
+	}
+}
+
+func TestTrtcRowsCountPointsOutsideTheDay(t *testing.T) {
+	body := `{"UsageKey":["Audio"],"UsageList":[
+	 {"TimeKey":"2024-04-30 23:55:00","UsageValue":[1]},
+	 {"TimeKey":"2024-05-01 00:00:00","UsageValue":[1]},
+	 {"TimeKey":"2024-05-01 23:55:00","UsageValue":[1]},
+	 {"TimeKey":"2024-05-02 00:00:00","UsageValue":[1]}]}`
+	var r tcapi.TRTCUsageResponse
+	require.NoError(t, json.Unmarshal([]byte(body), &r))
+	rows, err := TRTCUsageRows("2024-05-01", 9, &r)
+	require.NoError(t, err)
+	assert.Equal(t, 2, rows.OutsideDay, "the point before midnight and the one at the next midnight")
+	require.Len(t, rows.Rows, 4, "every point is kept")
+	assert.Equal(t, "2024-04-30T23:55:00+08:00", rows.Rows[0][2].Text)
+	assert.Equal(t, "2024-05-01", rows.Rows[0][0].Text, "filed under the day queried")
+}
+
 func TestTrtcUsageRows(t *testing.T) {
 	body := `{"UsageKey":["Audio","SD","HD","FullHD","2K","4K","8K"],"UsageList":[
 	 {"TimeKey":"2024-05-01 00:05:00","TimeStampKey":1714493100,"UsageValue":[1.5,0.1,0,0,0,0,2]},
@@ -73,7 +123,8 @@ func TestTrtcUsageRows(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &r))
 	rows, err := TRTCUsageRows("2024-05-01", 9, &r)
 	require.NoError(t, err)
-	got := texts(rows)
+	assert.Zero(t, rows.OutsideDay)
+	got := texts(rows.Rows)
 	require.Len(t, got, 14)
 	assert.Equal(t, []string{"2024-05-01", "9", "2024-05-01T00:00:00+08:00", "5m", "audio", "600"}, got[0])
 	assert.Equal(t, []string{"2024-05-01", "9", "2024-05-01T00:05:00+08:00", "5m", "audio", "90"}, got[7])
