@@ -317,7 +317,7 @@ func simEnvironment(ctx context.Context, sc simScenario, dep deployed, dir strin
 	for _, a := range tcapi.Actions() {
 		// simSlack slower than the scaled limit: at a few milliseconds, scheduling jitter would
 		// otherwise make calls arrive early (the deployed client paces at exactly the limit).
-		rates = append(rates, fmt.Sprintf("%s=1/%dus", a.Name, int64(float64(a.Limit.Every().Microseconds())*sc.Scale*simSlack)+1))
+		rates = append(rates, fmt.Sprintf("%s=1/%dus", a.Name, int64(float64(tcloud.Pacing(a).Microseconds())*sc.Scale*simSlack)+1))
 	}
 	vars := map[string]string{}
 	for k, v := range dep.Env {
@@ -385,7 +385,7 @@ func simInvoke(ctx context.Context, spec function.Spec, env func(string) string,
 	// What the runner keeps in simulated seconds, in wall time: the commit margin (5 s plus
 	// 25 ms per file of a chunk), the chunk of about 30 s of pace, and the lease's TTL.
 	r := fn.Runner
-	every := time.Duration(spec.Source(fn.Config).CallsPerApp()) * spec.Source(fn.Config).Action().Limit.Every()
+	every := time.Duration(spec.Source(fn.Config).CallsPerApp()) * tcloud.Pacing(spec.Source(fn.Config).Action())
 	r.ChunkApps = min(max(int(30*time.Second/every), 4), 1000)
 	r.Margin = clock.real(5*time.Second + time.Duration(min(r.ChunkApps, len(r.Apps))*len(r.Formats))*25*time.Millisecond)
 	r.Lease.TTL = clock.real(fn.Config.LeaseTTL)

@@ -598,7 +598,7 @@ func TestDefaultLimits(t *testing.T) {
 		every  time.Duration
 		burst  int
 	}{
-		{"DescribeTrtcRoomUsage", 15 * time.Second, 1},
+		{"DescribeTrtcRoomUsage", 15*time.Second + 150*time.Millisecond, 1}, // 1 % for arrival jitter
 		{"DescribeTrtcUsage", 200 * time.Millisecond, 1},
 		{"ChannelDescribeBillUsageDetail", 50 * time.Millisecond, 1},
 		{"DescribeTrtcInteractiveTime", 50 * time.Millisecond, 1},
