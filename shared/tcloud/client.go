@@ -30,7 +30,7 @@ import (
 // Client calls Tencent Cloud API 3.0 actions with signing, pacing and retries. It is safe for
 // concurrent use; create one per process so that all goroutines share its rate limiters.
 type Client struct {
-	creds     credential.Credentials
+	creds     *credential.Source
 	host      string // SDK HttpProfile.Endpoint; empty for <service>.<rootDomain>
 	scheme    string
 	root      string
@@ -46,25 +46,28 @@ type Client struct {
 	transport http.RoundTripper
 
 	mu        sync.Mutex
-	sdk       map[string]*common.Client // by region
-	limiters  map[string]*rate.Limiter  // by action name
-	lastCall  map[string]time.Time      // by action name: when the last attempt took its token
-	notBefore map[string]time.Time      // by action name: no attempt before (a hand-over)
+	sdk       map[string]sdkClient     // by region
+	limiters  map[string]*rate.Limiter // by action name
+	lastCall  map[string]time.Time     // by action name: when the last attempt took its token
+	notBefore map[string]time.Time     // by action name: no attempt before (a hand-over)
 	stats     Stats
 }
 
 // New validates cfg, fills in the documented defaults and returns a Client.
 func New(cfg Config) (*Client, error) {
-	cr := cfg.Credentials
-	if err := cr.Validate(); err != nil {
-		return nil, fmt.Errorf("new tencent cloud client: %w", err)
+	src := cfg.Source
+	if src == nil {
+		var err error
+		if src, err = credential.NewSource(cfg.Credentials, nil); err != nil {
+			return nil, fmt.Errorf("new tencent cloud client: %w", err)
+		}
 	}
 	if common.DefaultHttpClient != nil {
 		// The SDK would share (and reconfigure) that global client instead of ours.
 		return nil, errors.New("new tencent cloud client: common.DefaultHttpClient must be nil")
 	}
 	c := &Client{
-		creds:    cr,
+		creds:    src,
 		scheme:   "https",
 		root:     cfg.RootDomain,
 		language: cfg.Language,
@@ -76,7 +79,7 @@ func New(cfg Config) (*Client, error) {
 		now:      cfg.Now,
 		sleep:    cfg.Sleep,
 		limits:   DefaultLimits(),
-		sdk:      map[string]*common.Client{},
+		sdk:      map[string]sdkClient{},
 		limiters: map[string]*rate.Limiter{},
 		lastCall: map[string]time.Time{}, notBefore: map[string]time.Time{},
 		stats: Stats{ByCode: map[string]int64{}},
@@ -195,11 +198,21 @@ func (c *Client) Call(ctx context.Context, a tcapi.Action, req, resp any) error 
 		if err := ctx.Err(); err != nil {
 			return c.fail(stop(a, "context ended", err, last))
 		}
+		// Before pacing, so that unusable credentials cost neither a wait nor the rate limit.
+		if _, err := c.creds.Get(); err != nil {
+			return c.fail(fmt.Errorf("call %s: %w", a.Name, err))
+		}
 		if err := c.pace(ctx, a, lim, last); err != nil {
 			return c.fail(err)
 		}
+		// Again after pacing: the credentials may have been refreshed, refused or expired while
+		// this call waited.
+		cr, err := c.creds.Get()
+		if err != nil {
+			return c.fail(fmt.Errorf("call %s: %w", a.Name, err))
+		}
 		c.count(func(s *Stats) { s.Attempts++ })
-		ae := c.attempt(ctx, a, body, resp)
+		ae := c.attempt(ctx, a, body, resp, cr)
 		if ae == nil {
 			c.count(func(s *Stats) { s.Succeeded++ })
 			return nil
@@ -367,12 +380,19 @@ func (c *Client) regionFor(a tcapi.Action) string {
 	return a.Region
 }
 
-// sdkClient returns the SDK client for a region ("" = no X-TC-Region header).
-func (c *Client) sdkClient(region string) *common.Client {
+// sdkClient is an SDK client and the credentials it signs with (the SDK client holds them).
+type sdkClient struct {
+	client *common.Client
+	creds  credential.Credentials
+}
+
+// sdkClient returns the SDK client for a region ("" = no X-TC-Region header) signing with cr; a
+// rotation builds new ones.
+func (c *Client) sdkClient(region string, cr credential.Credentials) *common.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if sc, ok := c.sdk[region]; ok {
-		return sc
+	if sc, ok := c.sdk[region]; ok && sc.creds.Same(cr) {
+		return sc.client
 	}
 	p := profile.NewClientProfile()
 	p.HttpProfile.ReqMethod = http.MethodPost
@@ -384,14 +404,14 @@ func (c *Client) sdkClient(region string) *common.Client {
 	p.DisableRegionBreaker = true
 	p.NetworkFailureMaxRetries = 0
 	p.RateLimitExceededMaxRetries = 0
-	cred := common.NewTokenCredential(c.creds.SecretID, c.creds.SecretKey, c.creds.Token)
+	cred := common.NewTokenCredential(cr.SecretID, cr.SecretKey, cr.Token)
 	sc := common.NewCommonClient(cred, region, p).WithHttpTransport(c.transport)
-	c.sdk[region] = sc
+	c.sdk[region] = sdkClient{client: sc, creds: cr}
 	return sc
 }
 
-// attempt sends one freshly built and signed request.
-func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out any) *APIError {
+// attempt sends one freshly built request, signed with cr.
+func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out any, cr credential.Credentials) *APIError {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	info := &attemptInfo{target: out}
@@ -405,27 +425,27 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 	req.SetHeader(map[string]string{"X-TC-Timestamp": strconv.FormatInt(c.now().Unix(), 10)})
 	resp := &apiResponse{BaseResponse: &tchttp.BaseResponse{}, target: out, info: info}
 
-	err := c.sdkClient(c.regionFor(a)).Send(req, resp)
+	err := c.sdkClient(c.regionFor(a), cr).Send(req, resp)
 	ae := &APIError{Action: a.Name, HTTPStatus: info.status()}
 	switch {
 	case err == nil && resp.decodeErr != nil:
-		ae.Code, ae.Message = CodeDecodeError, c.clean(resp.decodeErr.Error())
+		ae.Code, ae.Message = CodeDecodeError, cleanMessage(resp.decodeErr.Error(), cr)
 		ae.RequestID = info.requestID()
 	case err == nil && !resp.seen:
 		ae.Code, ae.Message = CodeParseJSONError, "response has no Response object"
 		ae.RequestID = info.requestID()
 	case err == nil:
-		c.boundRequestID(out)
+		c.boundRequestID(out, cr)
 		return nil
 	default:
 		var se *tcerr.TencentCloudSDKError
 		if errors.As(err, &se) {
-			ae.Code, ae.Message, ae.RequestID, ae.cause = se.Code, c.clean(se.Message), se.RequestId, se.Unwrap()
+			ae.Code, ae.Message, ae.RequestID, ae.cause = se.Code, cleanMessage(se.Message, cr), se.RequestId, se.Unwrap()
 			if ae.cause != nil {
-				ae.Message = c.clean(se.Message + ": " + ae.cause.Error())
+				ae.Message = cleanMessage(se.Message+": "+ae.cause.Error(), cr)
 			}
 		} else {
-			ae.Code, ae.Message, ae.cause = CodeIOError, c.clean(err.Error()), err
+			ae.Code, ae.Message, ae.cause = CodeIOError, cleanMessage(err.Error(), cr), err
 		}
 		if actx.Err() != nil && ctx.Err() == nil {
 			ae.Code, ae.Message, ae.cause = CodeNetworkError, fmt.Sprintf("attempt timed out after %s", c.timeout), ErrAttemptTimeout
@@ -433,48 +453,30 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 	}
 	// The code and request ID came from the remote: bounded like the message before anything
 	// logs, answers or stores them.
-	creds := c.credentials()
-	ae.Code, ae.RequestID = remote.Code(creds.Scrub(ae.Code)), remote.ID(creds.Scrub(ae.RequestID))
+	ae.Code, ae.RequestID = remote.Code(cr.Scrub(ae.Code)), remote.ID(cr.Scrub(ae.RequestID))
+	if ae.Code == CodeTokenFailure && cr.Token != "" {
+		// The session token is refused (expired or revoked): every client sharing the credentials
+		// stops using it, rather than each finding out with calls of its own.
+		c.creds.Reject(cr, ae.Code)
+	}
 	return ae
 }
 
 // boundRequestID bounds the request ID a successful answer put into out (every tcapi response
 // has a RequestID field), as attempt bounds an error's.
-func (c *Client) boundRequestID(out any) {
+func (c *Client) boundRequestID(out any, cr credential.Credentials) {
 	v := reflect.ValueOf(out).Elem()
 	if v.Kind() != reflect.Struct {
 		return
 	}
 	if f := v.FieldByName("RequestID"); f.IsValid() && f.Kind() == reflect.String && f.CanSet() {
-		f.SetString(remote.ID(c.credentials().Scrub(f.String())))
+		f.SetString(remote.ID(cr.Scrub(f.String())))
 	}
 }
 
-func (c *Client) clean(s string) string { return cleanMessage(s, c.credentials()) }
-
-// credentials returns the credentials in use.
-func (c *Client) credentials() credential.Credentials {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.creds
-}
-
-// SetCredentials replaces the credentials for the calls that start from now on. SCF hands a
-// function fresh run-role credentials (they last at most a few hours) while a warm instance
-// lives on, so a function reads them again at each invocation.
-func (c *Client) SetCredentials(cr credential.Credentials) error {
-	if err := cr.Validate(); err != nil {
-		return fmt.Errorf("tcloud: %w", err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cr.SecretID == c.creds.SecretID && cr.SecretKey == c.creds.SecretKey && cr.Token == c.creds.Token {
-		return nil
-	}
-	c.creds = cr
-	c.sdk = map[string]*common.Client{} // SDK clients hold their credential: build new ones
-	return nil
-}
+// Credentials returns the source the client signs with: the one it shares with the COS store,
+// where a rotation (SCF renews run-role keys while a warm instance lives on) is set once for both.
+func (c *Client) Credentials() *credential.Source { return c.creds }
 
 // apiRequest is the SDK request: BaseRequest supplies the plumbing, body the JSON payload.
 type apiRequest struct {
@@ -579,7 +581,7 @@ func (c *Client) String() string {
 	if c.host == "" {
 		target = c.scheme + "://<service>." + c.root
 	}
-	return fmt.Sprintf("tcloud.Client{%s, credentials %s}", target, c.credentials())
+	return fmt.Sprintf("tcloud.Client{%s, credentials %s}", target, c.creds.Current())
 }
 
 // Format implements fmt.Formatter so that no verb prints the client's fields (which hold the

@@ -67,9 +67,15 @@ type RetryPolicy struct {
 	MaxDelay    time.Duration
 }
 
-// Config configures a Client. The zero value of every field except Credentials is usable.
+// Config configures a Client. The zero value of every field except Source or Credentials is
+// usable.
 type Config struct {
-	// Credentials sign every request (see credential.Load). Required.
+	// Source provides the credentials of every request, read at each attempt: share it with the
+	// COS store so that both see a rotation, a failed refresh or an expiry at once. Nil: a Source
+	// holding Credentials.
+	Source *credential.Source
+
+	// Credentials sign every request when Source is nil (see credential.Load).
 	Credentials credential.Credentials
 
 	// Endpoint, when set, replaces <service>.<RootDomain> for every service. Accepted forms:

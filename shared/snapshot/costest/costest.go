@@ -144,6 +144,7 @@ type Server struct {
 	now      func() time.Time
 
 	mu       sync.Mutex
+	keys     [3]string // the accepted SecretID, SecretKey and Token (see Rotate)
 	seq      int
 	requests []Request
 	faults   []*faultRule
@@ -173,6 +174,7 @@ func New(t testing.TB, opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.keys = [3]string{s.SecretID, s.SecretKey, s.Token}
 	if up := opts.Upstream; up != nil {
 		u, err := url.Parse(up.URL)
 		if err != nil || u.Host == "" {
@@ -197,6 +199,21 @@ func New(t testing.TB, opts Options) *Server {
 	t.Cleanup(s.client.CloseIdleConnections)
 	s.Endpoint = strings.TrimPrefix(front.URL, "http://")
 	return s
+}
+
+// Rotate makes the server accept only the given keys from now on, as COS does when a temporary
+// key is renewed and the previous one expires. The Server's SecretID, SecretKey and Token fields
+// keep the first keys.
+func (s *Server) Rotate(secretID, secretKey, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = [3]string{secretID, secretKey, token}
+}
+
+func (s *Server) acceptedKeys() [3]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys
 }
 
 // Transport returns a transport that sends every connection to the server.
@@ -352,7 +369,8 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "NoSuchBucket", "the bucket does not exist", id)
 		return
 	}
-	if err := verifyRequest(r, s.SecretID, s.SecretKey, s.Token, s.now(), 15*time.Minute); err != nil {
+	k := s.acceptedKeys()
+	if err := verifyRequest(r, k[0], k[1], k[2], s.now(), 15*time.Minute); err != nil {
 		writeError(w, r, http.StatusForbidden, err.code, err.msg, id)
 		return
 	}
