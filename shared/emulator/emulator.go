@@ -32,7 +32,8 @@
 //     today counts the minutes used so far: the answer is a sum with no way to say "not yet", and
 //     the seed's own example (a range at a date then still ahead) answers all zeros.
 //   - DescribeTrtcInteractiveTime and DescribeTrtcUsage accept at most 31 days counting both ends;
-//     5-minute TimeKeys name the start of the bucket (00:00:00 to 23:55:00). Buckets without usage
+//     5-minute TimeKeys name the start of the bucket (00:00:00 to 23:55:00; its end with
+//     Config.Readings.TimeKeysLabelEnd). Buckets without usage
 //     are left out (the seed's examples answer two or three points), days after today have no
 //     points (a range wholly in the future answers an empty list, TotalNum 0) and today only the
 //     buckets that ended by now: the documentation warns that the current day "may be inaccurate"
@@ -40,13 +41,15 @@
 //     5-minute point. TotalNum is the number of points, as in the seed.
 //     DescribeTrtcUsage answers an unknown app with InvalidParameter.SdkAppId too, and its minutes
 //     are Minutes(seconds).
-//   - DescribeTrtcRoomUsage's EndTime minute is included: "D 00:00".."D 23:59" is the whole day D.
+//   - DescribeTrtcRoomUsage's EndTime minute is included: "D 00:00".."D 23:59" is the whole day D
+//     (excluded with Config.Readings.RoomUsageEndExclusive).
 //     StartTime must be before EndTime, at most 24 h apart, not before the data window (the later of
 //     Config.DataStart and today minus Config.RoomDataDays) and not in the future (InvalidParameter).
 //     A window reaching past now answers the usage up to the last whole minute. An app with no
 //     room on the days of the window answers Data "" (no header row); a window in which none of
 //     its rooms is active answers the header only.
-//   - ChannelDescribeBillUsageDetail answers an unknown ProxyOrganizationOpenId with FailedOperation,
+//   - ChannelDescribeBillUsageDetail's EndTime day is part of the range (not with
+//     Config.Readings.ESSEndTimeExclusive). It answers an unknown ProxyOrganizationOpenId with FailedOperation,
 //     a bad Offset (negative) or Limit (outside 1..50) with InvalidParameter.Limit, an empty
 //     Agent.AppId with MissingParameter, and a StartTime after today with
 //     InvalidParameterValue.InvalidTime (the documented code for illegal times: there is nothing to
