@@ -71,6 +71,10 @@ type Config struct {
 	TimeScale float64
 	// NoRateLimits turns the rate limits off.
 	NoRateLimits bool
+	// RoomUsageLimitPerApp counts DescribeTrtcRoomUsage's one call per 15 s per SdkAppid of the
+	// account instead of per account (the default, and tcusage's default pacing): the other
+	// answer to the question `tcusage doctor` settles (TCUSAGE_ROOM_USAGE_LIMIT).
+	RoomUsageLimitPerApp bool
 	// Latency is added to every answer. Zero: none.
 	Latency time.Duration
 	// SlowDelay is how long a FaultSlow call stalls before answering normally (it stops early when

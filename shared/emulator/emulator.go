@@ -64,7 +64,7 @@
 //   - Rate limits are token buckets per account and action (Credential.Account; keys of one
 //     account share them, as Tencent counts them, so rotating temporary keys gains nothing): 20/s
 //     (5/s for DescribeTrtcUsage), and one call per 15 s for DescribeTrtcRoomUsage
-//     (OperationDenied.FreqOverLimit).
+//     (OperationDenied.FreqOverLimit), per SdkAppid with Config.RoomUsageLimitPerApp.
 //   - The same data is served in every region.
 package emulator
 
@@ -266,7 +266,23 @@ type call struct {
 	intl      bool
 	account   string
 	requestID string
+	app       string    // the SdkAppid of a room-usage call, for a limit counted per app
 	fault     FaultKind // an injected fault the action itself carries out (FaultTruncatedSeries)
+}
+
+// limitApp returns the SdkAppid a DescribeTrtcRoomUsage call names ("" for other actions, or when
+// the body does not say): the key of its limit when Config.RoomUsageLimitPerApp counts it per app.
+func limitApp(a tcapi.Action, body []byte) string {
+	if a != tcapi.DescribeTrtcRoomUsage {
+		return ""
+	}
+	var p struct {
+		SdkAppid json.Number `json:"SdkAppid"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return ""
+	}
+	return p.SdkAppid.String()
 }
 
 // handle authenticates and answers a call. A non-empty fault is a transport fault for the caller
@@ -286,7 +302,7 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	if aerr != nil {
 		return fail(aerr)
 	}
-	c := &call{action: action, region: rec.Region, intl: signer.intl, account: signer.account, requestID: reqID}
+	c := &call{action: action, region: rec.Region, intl: signer.intl, account: signer.account, requestID: reqID, app: limitApp(action, body)}
 	// Faults, then rate limits, then the action itself.
 	fault := e.faults.next(action.Name)
 	c.fault = fault
@@ -465,6 +481,9 @@ func (e *Emulator) allow(c *call) *apiError {
 	}
 	limit := c.action.Limit
 	key := c.account + "\x00" + c.action.String()
+	if e.cfg.RoomUsageLimitPerApp && c.action == tcapi.DescribeTrtcRoomUsage {
+		key += "\x00" + c.app
+	}
 	e.limMu.Lock()
 	lim, ok := e.lims[key]
 	if !ok {

@@ -107,3 +107,25 @@ func TestReadingTimeKeys(t *testing.T) {
 	assert.Equal(t, wantEnd[0], first.TimeKey)
 	assert.Equal(t, uint64(pts[0].Start.Add(5*time.Minute).Unix()), first.TimeStampKey, "TimeStampKey is TimeKey's time")
 }
+
+// Room usage's one call per 15 s is counted per account by default; with RoomUsageLimitPerApp,
+// per SdkAppid: a second app's call right after the first is answered, a second call of the same
+// app is refused.
+func TestRoomUsageLimitPerAccountOrPerApp(t *testing.T) {
+	call := func(s *testServer, app uint64) string {
+		d := yesterday()
+		params := fmt.Sprintf(`{"SdkAppid":%d,"StartTime":"%s 00:00","EndTime":"%s 23:59"}`, app, d, d)
+		return codeOf(callAPI(t, s, tcapi.DescribeTrtcRoomUsage, params, nil))
+	}
+	clk := &fakeClock{t: time.Now()}
+	account := newTestServer(t, Config{WallClock: clk.now, Rooms: 5})
+	assert.Equal(t, "", call(account, 1400000001))
+	assert.Equal(t, CodeFreqOverLimit, call(account, 1400000002), "per account: another app waits too")
+
+	perApp := newTestServer(t, Config{WallClock: clk.now, Rooms: 5, RoomUsageLimitPerApp: true})
+	assert.Equal(t, "", call(perApp, 1400000001))
+	assert.Equal(t, "", call(perApp, 1400000002), "per app: another app has its own budget")
+	assert.Equal(t, CodeFreqOverLimit, call(perApp, 1400000001), "the same app waits")
+	clk.advance(15 * time.Second)
+	assert.Equal(t, "", call(perApp, 1400000001))
+}

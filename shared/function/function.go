@@ -26,6 +26,7 @@ import (
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/sink"
 	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/tcloud"
 )
 
@@ -274,11 +275,22 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		Source: src, API: api, Store: store, Prefix: prefix, Apps: cfg.Apps(), Formats: cfg.Formats,
 		Zone: cfg.TimeZone, DaySettles: cfg.DaySettles, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,
 		Lease:    snapshot.LeaseConfig{TTL: cfg.LeaseTTL},
-		Interval: time.Duration(src.CallsPerApp()) * apiCfg.Every(src.Action()), Latency: opt.Latency, Margin: opt.Margin,
+		Interval: time.Duration(src.CallsPerApp()) * interval(apiCfg, src.Action(), len(cfg.Apps())), Latency: opt.Latency, Margin: opt.Margin,
 	}
 	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log, LateAfter: cfg.LateAfter,
 		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}
 	return fn, nil
+}
+
+// interval is the account's API time one call of a takes at the configured pacing: the action's
+// interval, or for an action paced per app (TCUSAGE_ROOM_USAGE_LIMIT=per-app) that interval
+// shared by the apps fetched at once, since each app has its own.
+func interval(cfg tcloud.Config, a tcapi.Action, apps int) time.Duration {
+	every := cfg.Every(a)
+	if cfg.PerApp[a.Name] {
+		every /= time.Duration(min(max(apps, 1), export.MaxWorkers))
+	}
+	return every
 }
 
 // Store returns the function's snapshot store and key prefix.

@@ -78,3 +78,23 @@ func nonNilMap(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// TCUSAGE_ROOM_USAGE_LIMIT=per-app paces room usage per app: against a service counting the
+// limit per app, the apps of a day are fetched side by side without a refusal, and the run plans
+// with the account's time shared by them.
+func TestRoomUsagePacedPerApp(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{RoomUsageLimitPerApp: true})
+	e.vars["TCUSAGE_SDK_APP_IDS"] = "1400000001,1400000002,1400000003"
+	e.vars["TCUSAGE_ROOM_USAGE_LIMIT"] = "per-app"
+	fn := e.build(function.Room)
+	assert.Equal(t, 20*time.Millisecond/3, fn.Runner.Interval, "one app's interval, shared by three")
+	_, err := invoke(t, fn, timerEvent(`{"date":"2024-05-09"}`))
+	require.NoError(t, err)
+	for _, r := range e.emu.Requests() {
+		assert.Empty(t, r.Code, "no call refused")
+	}
+	assert.Len(t, manifest(t, e.dir, "roomusage", "2024-05-09").Apps, 3)
+
+	e.vars["TCUSAGE_ROOM_USAGE_LIMIT"] = "per-account"
+	assert.Equal(t, 20*time.Millisecond, e.build(function.Room).Runner.Interval)
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"reflect"
@@ -40,6 +41,7 @@ type Client struct {
 	latency   time.Duration
 	retry     RetryPolicy
 	limits    map[string]Limit
+	perApp    map[string]bool // actions paced per app of the request (Config.PerApp)
 	logger    *slog.Logger
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
@@ -47,9 +49,9 @@ type Client struct {
 
 	mu        sync.Mutex
 	sdk       map[string]sdkClient     // by region
-	limiters  map[string]*rate.Limiter // by action name
-	lastCall  map[string]time.Time     // by action name: when the last attempt took its token
-	notBefore map[string]time.Time     // by action name: no attempt before (a hand-over)
+	limiters  map[string]*rate.Limiter // by pacing key (see paceKey)
+	lastCall  map[string]time.Time     // by pacing key: when the last attempt took its token
+	notBefore map[string]time.Time     // by pacing key: no attempt before (a hand-over)
 	stats     Stats
 }
 
@@ -79,6 +81,7 @@ func New(cfg Config) (*Client, error) {
 		now:      cfg.Now,
 		sleep:    cfg.Sleep,
 		limits:   DefaultLimits(),
+		perApp:   maps.Clone(cfg.PerApp),
 		sdk:      map[string]sdkClient{},
 		limiters: map[string]*rate.Limiter{},
 		lastCall: map[string]time.Time{}, notBefore: map[string]time.Time{},
@@ -192,7 +195,8 @@ func (c *Client) Call(ctx context.Context, a tcapi.Action, req, resp any) error 
 	}
 
 	c.count(func(s *Stats) { s.Calls++ })
-	lim, limit := c.limiter(a.Name)
+	key := c.paceKey(a, req)
+	lim, limit := c.limiter(a.Name, key)
 	var last *APIError
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -202,7 +206,7 @@ func (c *Client) Call(ctx context.Context, a tcapi.Action, req, resp any) error 
 		if _, err := c.creds.Get(); err != nil {
 			return c.fail(fmt.Errorf("call %s: %w", a.Name, err))
 		}
-		if err := c.pace(ctx, a, lim, last); err != nil {
+		if err := c.pace(ctx, a, key, lim, last); err != nil {
 			return c.fail(err)
 		}
 		// Again after pacing: the credentials may have been refreshed, refused or expired while
@@ -271,15 +275,32 @@ func (c *Client) backoff(n int, code string, limit Limit) time.Duration {
 	return delay
 }
 
-// limiter returns the shared limiter of an action, creating it on first use.
-func (c *Client) limiter(name string) (*rate.Limiter, Limit) {
+// paceKey is what a call of a is paced by: the action, counted per account as Tencent documents
+// its limits; or the action and the request's app for an action paced per app (Config.PerApp).
+func (c *Client) paceKey(a tcapi.Action, req any) string {
+	if c.perApp[a.Name] {
+		if ar, ok := req.(tcapi.AppRequest); ok {
+			return a.Name + "/" + ar.RequestApp()
+		}
+	}
+	return a.Name
+}
+
+// actionOfKey is the action name of a pacing key.
+func actionOfKey(key string) string {
+	name, _, _ := strings.Cut(key, "/")
+	return name
+}
+
+// limiter returns the shared limiter of a pacing key of action name, creating it on first use.
+func (c *Client) limiter(name, key string) (*rate.Limiter, Limit) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.limits[name]
 	if !ok {
 		l = c.limits[DefaultLimitKey]
 	}
-	if lim, ok := c.limiters[name]; ok {
+	if lim, ok := c.limiters[key]; ok {
 		return lim, l
 	}
 	burst := max(l.Burst, 1)
@@ -288,14 +309,14 @@ func (c *Client) limiter(name string) (*rate.Limiter, Limit) {
 		r = rate.Every(l.Every)
 	}
 	lim := rate.NewLimiter(r, burst)
-	c.limiters[name] = lim
+	c.limiters[key] = lim
 	return lim, l
 }
 
 // pace takes one token from lim, waiting for it unless the wait plus the expected latency would
 // pass ctx's deadline: then the attempt is not started.
-func (c *Client) pace(ctx context.Context, a tcapi.Action, lim *rate.Limiter, last *APIError) error {
-	if err := c.waitHandOver(ctx, a, last); err != nil {
+func (c *Client) pace(ctx context.Context, a tcapi.Action, key string, lim *rate.Limiter, last *APIError) error {
+	if err := c.waitHandOver(ctx, a, key, last); err != nil {
 		return err
 	}
 	now := c.now()
@@ -316,16 +337,19 @@ func (c *Client) pace(ctx context.Context, a tcapi.Action, lim *rate.Limiter, la
 		}
 	}
 	c.mu.Lock()
-	c.lastCall[a.Name] = now.Add(d)
+	c.lastCall[key] = now.Add(d)
 	c.mu.Unlock()
 	return nil
 }
 
-// waitHandOver waits until the time NotBefore set for the action, if any: another process's last
-// call must be an interval ago before this one calls.
-func (c *Client) waitHandOver(ctx context.Context, a tcapi.Action, last *APIError) error {
+// waitHandOver waits until the time NotBefore set for the pacing key (or its whole action), if
+// any: another process's last call must be an interval ago before this one calls.
+func (c *Client) waitHandOver(ctx context.Context, a tcapi.Action, key string, last *APIError) error {
 	c.mu.Lock()
-	nb := c.notBefore[a.Name]
+	nb := c.notBefore[key]
+	if t := c.notBefore[a.Name]; t.After(nb) {
+		nb = t
+	}
 	c.mu.Unlock()
 	now := c.now()
 	d := nb.Sub(now)
@@ -344,23 +368,25 @@ func (c *Client) waitHandOver(ctx context.Context, a tcapi.Action, last *APIErro
 
 // NextCalls tells, for every action this client has called, when its next call may go at the
 // action's pacing: the hand-over a writer leaves to the next one (who passes it to NotBefore), so
-// that two processes one after the other stay within the per-account rate limit.
+// that two processes one after the other stay within the per-account rate limit. Keys are action
+// names, or "<action>/<app>" for an action paced per app.
 func (c *Client) NextCalls() map[string]time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]time.Time{}
-	for name, t := range c.lastCall {
-		l, ok := c.limits[name]
+	for key, t := range c.lastCall {
+		l, ok := c.limits[actionOfKey(key)]
 		if !ok {
 			l = c.limits[DefaultLimitKey]
 		}
-		out[name] = t.Add(l.Every).UTC()
+		out[key] = t.Add(l.Every).UTC()
 	}
 	return out
 }
 
-// NotBefore makes the client wait, for each action, until the given time before its next call
-// (see NextCalls). Earlier times than the client's own pacing change nothing.
+// NotBefore makes the client wait, for each action (or "<action>/<app>"), until the given time
+// before its next call (see NextCalls); a time for an action holds every app of it. Earlier times
+// than the client's own pacing change nothing.
 func (c *Client) NotBefore(next map[string]time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -23,6 +23,15 @@ const (
 	EnvAPIRate       = "TCUSAGE_API_RATE"
 	EnvAPITimeout    = "TCUSAGE_API_TIMEOUT"
 	EnvAPIRegion     = "TCUSAGE_API_REGION"
+	// EnvRoomUsageLimit says how DescribeTrtcRoomUsage's one call per 15 s is counted:
+	// LimitPerAccount (the default) or LimitPerApp. `tcusage doctor` finds out which.
+	EnvRoomUsageLimit = "TCUSAGE_ROOM_USAGE_LIMIT"
+)
+
+// The values of TCUSAGE_ROOM_USAGE_LIMIT.
+const (
+	LimitPerAccount = "per-account"
+	LimitPerApp     = "per-app"
 )
 
 // Defaults used for zero Config fields.
@@ -110,6 +119,11 @@ type Config struct {
 	// merged over DefaultLimits; nil keeps the defaults.
 	Limits map[string]Limit
 
+	// PerApp names the actions whose rate limit is counted per app rather than per account: each
+	// app a request names (tcapi.AppRequest) is paced on its own, at the action's Limit. Nil:
+	// every action is paced per account, as Tencent documents its limits.
+	PerApp map[string]bool
+
 	// Retry bounds retries; the zero value means the defaults documented on RetryPolicy.
 	Retry RetryPolicy
 
@@ -127,8 +141,8 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Every returns the interval between calls of action a at the configured pacing: the Limits
-// entry for a, else a's documented limit.
+// Every returns the interval between calls of action a at the configured pacing (of one app, for
+// an action paced per app): the Limits entry for a, else a's documented limit.
 func (cfg Config) Every(a tcapi.Action) time.Duration {
 	if l, ok := cfg.Limits[a.Name]; ok {
 		return l.Every
@@ -168,6 +182,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("%s=%q: want one of %s", EnvAPIRegion, clipRegion(v), strings.Join(tcapi.APIRegions(), ", "))
 		}
 		cfg.Region = v
+	}
+	switch v := strings.TrimSpace(getenv(EnvRoomUsageLimit)); v {
+	case "", LimitPerAccount:
+	case LimitPerApp:
+		cfg.PerApp = map[string]bool{tcapi.DescribeTrtcRoomUsage.Name: true}
+	default:
+		return Config{}, fmt.Errorf("%s=%q: want %s (the default) or %s", EnvRoomUsageLimit, clipRegion(v), LimitPerAccount, LimitPerApp)
 	}
 	if v := getenv(EnvAPITimeout); v != "" {
 		d, err := time.ParseDuration(v)
