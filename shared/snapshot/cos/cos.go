@@ -307,6 +307,22 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
+// Versioning returns the bucket's versioning status as COS answers GET ?versioning: "" when
+// versioning was never enabled, "Enabled" or "Suspended". The dataset lease's create-if-absent
+// writes rely on x-cos-forbid-overwrite, which COS ignores on a bucket with versioning enabled.
+// Reading it needs cos:GetBucketVersioning, which the functions' run roles are not granted.
+func (s *Store) Versioning(ctx context.Context) (string, error) {
+	if err := s.usable("get versioning", ""); err != nil {
+		return "", err
+	}
+	res, resp, err := s.c.Bucket.GetVersioning(ctx)
+	closeResp(resp)
+	if err != nil {
+		return "", s.wrap("get versioning", "", err)
+	}
+	return res.Status, nil
+}
+
 func closeResp(resp *cossdk.Response) {
 	if resp != nil && resp.Body != nil {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
