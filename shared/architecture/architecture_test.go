@@ -40,6 +40,7 @@ var allowed = map[string][]string{
 	"shared/report":        {"shared/calendar", "shared/snapshot", "shared/usage"},
 	"shared/tables":        {"shared/snapshot", "shared/usage"},
 	"shared/emulator":      {"shared/calendar", "shared/tcapi"},
+	"shared/doctor":        {"shared/calendar", "shared/credential", "shared/function", "shared/snapshot", "shared/source", "shared/tcapi", "shared/tcloud"},
 	"shared/function": {"shared/credential", "shared/export", "shared/plan", "shared/query", "shared/report", "shared/scf",
 		"shared/scfevent", "shared/snapshot", "shared/snapshot/sink", "shared/source", "shared/tcapi", "shared/tcloud", "shared/usage"},
 }

@@ -40,6 +40,10 @@ type Credential struct {
 	// each rotation of an SCF run role's temporary keys) shares the account's budget.
 	// Empty: DefaultAccount.
 	Account string
+	// Denied names the actions (e.g. "DescribeTrtcUsage") the key's CAM policy does not allow:
+	// they are answered AuthFailure.UnauthorizedOperation, as for a run role whose policy lacks
+	// them.
+	Denied []string
 }
 
 // Config configures an Emulator. The zero Config is usable: every field documents its zero value.

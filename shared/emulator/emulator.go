@@ -58,6 +58,8 @@
 //     UnsupportedRegion. DescribeTrtcRoomUsage serves ap-singapore besides ap-guangzhou only on
 //     the international site (host trtc.intl.tencentcloudapi.com, or Config.International). CCC and
 //     ESS take no region; if one is sent it must be a real region name, else UnsupportedRegion.
+//   - An action a key's Credential.Denied lists: AuthFailure.UnauthorizedOperation (CAM), before
+//     rate limits and parameters.
 //   - Malformed or missing Authorization, or SignedHeaders without content-type and host:
 //     AuthFailure.InvalidAuthorization. Only POST with Content-Type application/json is served
 //     (others: UnsupportedProtocol), which is what the SDKs send.
@@ -301,6 +303,9 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	action, aerr := e.resolve(signer.service, rec, signer.intl)
 	if aerr != nil {
 		return fail(aerr)
+	}
+	if cred, _ := e.credential(signer.secretID); slices.Contains(cred.Denied, action.Name) {
+		return fail(errorf(CodeUnauthorized, "You are not authorized to perform operation (%s:%s). Check the CAM policy of the key.", action.Service, action.Name))
 	}
 	c := &call{action: action, region: rec.Region, intl: signer.intl, account: signer.account, requestID: reqID, app: limitApp(action, body)}
 	// Faults, then rate limits, then the action itself.
