@@ -188,7 +188,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	case LimitPerApp:
 		cfg.PerApp = map[string]bool{tcapi.DescribeTrtcRoomUsage.Name: true}
 	default:
-		return Config{}, fmt.Errorf("%s=%q: want %s (the default) or %s", EnvRoomUsageLimit, clipRegion(v), LimitPerAccount, LimitPerApp)
+		return Config{}, fmt.Errorf("%s: want %s (the default) or %s", EnvRoomUsageLimit, LimitPerAccount, LimitPerApp)
 	}
 	if v := getenv(EnvAPITimeout); v != "" {
 		d, err := time.ParseDuration(v)
