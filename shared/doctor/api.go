@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/credential"
@@ -21,6 +22,8 @@ type fnEnv struct {
 	fn   *function.Function
 	name string
 	day  calendar.Day // yesterday: the last complete day
+	// roomDone is when the last room-usage call returned: the service counted it before then.
+	roomDone time.Time
 }
 
 func (e *fnEnv) add(c Check) {

@@ -144,7 +144,9 @@ type roomUsage struct {
 func (e *fnEnv) roomCall(ctx context.Context, app uint64, from, to time.Time) (roomUsage, error) {
 	req := tcapi.TRTCRoomUsageRequest{SDKAppID: app, StartTime: from.Format(tcapi.RoomTimeLayout), EndTime: to.Format(tcapi.RoomTimeLayout)}
 	var resp tcapi.TRTCRoomUsageResponse
-	if err := e.call(ctx, tcapi.DescribeTrtcRoomUsage, req, &resp); err != nil {
+	err := e.call(ctx, tcapi.DescribeTrtcRoomUsage, req, &resp)
+	e.roomDone = time.Now()
+	if err != nil {
 		return roomUsage{}, err
 	}
 	if resp.Data == nil {
