@@ -9,6 +9,7 @@
 //	go run ./cmd/bench large [-rooms 1000000]
 //	go run ./cmd/bench size
 //	go run ./cmd/bench scale
+//	go run ./cmd/bench simulate [-only roomusage,essbill,telcall] [-room-apps 2000] [-ess-orgs 20000] [-ccc-apps 10000]
 //	go run ./cmd/bench all
 //
 // Every subcommand prints a Markdown table. Function binaries are built like cmd/pack builds them
@@ -36,7 +37,7 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("want a subcommand: coldstart, daily, large, size, scale or all")
+		return errors.New("want a subcommand: coldstart, daily, large, size, scale, simulate or all")
 	}
 	cmd, rest := args[0], args[1:]
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
@@ -64,6 +65,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		return large(ctx, out, []int{*rooms})
+	case "simulate":
+		scenarios, err := simFlags(rest)
+		if err != nil {
+			return err
+		}
+		return simulate(ctx, out, scenarios)
 	case "size":
 		return sizes(ctx, out)
 	case "scale":

@@ -336,10 +336,35 @@ func (c *Client) pace(ctx context.Context, a tcapi.Action, key string, lim *rate
 			return stop(a, "context ended while pacing", err, last)
 		}
 	}
-	c.mu.Lock()
-	c.lastCall[key] = now.Add(d)
-	c.mu.Unlock()
-	return nil
+	return c.space(ctx, a, key, last)
+}
+
+// space keeps calls of a pacing key (an action, or an action's app) at least its interval apart
+// by the time they are actually sent, and records the send: the limiter spaces the times it
+// hands out, but a sleep that overruns (a busy machine, a pause) would send one call late and the
+// next on time, closer than the service counts (room usage: one call per 15 s, each refused call
+// losing a slot). Actions allowed a burst keep the limiter's spacing only.
+func (c *Client) space(ctx context.Context, a tcapi.Action, key string, last *APIError) error {
+	_, limit := c.limiter(a.Name, key)
+	for {
+		c.mu.Lock()
+		now := c.now()
+		prev, ok := c.lastCall[key]
+		wait := time.Duration(0)
+		if ok && limit.Burst <= 1 {
+			wait = prev.Add(limit.Every).Sub(now)
+		}
+		if wait <= 0 {
+			c.lastCall[key] = now
+			c.mu.Unlock()
+			return nil
+		}
+		c.mu.Unlock()
+		c.count(func(s *Stats) { s.PacingWait += wait })
+		if err := c.sleep(ctx, wait); err != nil {
+			return stop(a, "context ended while pacing", err, last)
+		}
+	}
 }
 
 // waitHandOver waits until the time NotBefore set for the pacing key (or its whole action), if

@@ -508,6 +508,43 @@ func TestPacingSequential(t *testing.T) {
 	assert.Len(t, srv.requests(), n+1)
 }
 
+// A pacing sleep that overruns (a busy machine) sends that call late; the next call still goes
+// a whole interval after it, by the times the calls were sent, not the times the limiter handed
+// out: the service counts arrivals, and a call closer than its interval is refused.
+func TestPacingSpacesCallsAsSent(t *testing.T) {
+	clock := newFakeClock()
+	var mu sync.Mutex
+	var sent []time.Time
+	srv := newTCServer(t, clock.Now, func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		sent = append(sent, clock.Now())
+		mu.Unlock()
+		ok(`{"Response":{"RequestId":"x"}}`)(w, r)
+	})
+	const every, overrun = 15 * time.Second, 4 * time.Second
+	sleeps := 0
+	c := newTestClient(t, srv, func(cfg *Config) {
+		cfg.Now = clock.Now
+		cfg.Sleep = func(ctx context.Context, d time.Duration) error {
+			sleeps++
+			if sleeps == 1 {
+				d += overrun // the first pacing wait oversleeps
+			}
+			return clock.Sleep(ctx, d)
+		}
+		cfg.Limits = map[string]Limit{"DescribeTrtcRoomUsage": {Every: every, Burst: 1}}
+	})
+	for range 4 {
+		require.NoError(t, c.Call(context.Background(), tcapi.DescribeTrtcRoomUsage, nil, &tcapi.TRTCRoomUsageResponse{}))
+	}
+	require.Len(t, sent, 4)
+	for i := 1; i < len(sent); i++ {
+		assert.GreaterOrEqual(t, sent[i].Sub(sent[i-1]), every-limiterSlack, "call %d came %s after the one before", i+1, sent[i].Sub(sent[i-1]))
+	}
+	next := c.NextCalls()["DescribeTrtcRoomUsage"]
+	assert.True(t, next.Equal(sent[3].Add(every)), "the hand-over counts from the last call sent: next %s, last sent %s", next, sent[3])
+}
+
 func TestPacingRetriesTakeTokens(t *testing.T) {
 	clock := newFakeClock()
 	srv := newTCServer(t, clock.Now, apiErr("InternalError"), apiErr("InternalError"), ok(`{"Response":{"RequestId":"x"}}`))
@@ -561,7 +598,7 @@ func TestDefaultLimits(t *testing.T) {
 		every  time.Duration
 		burst  int
 	}{
-		{"DescribeTrtcRoomUsage", 15 * time.Second, 1},
+		{"DescribeTrtcRoomUsage", 15*time.Second + 150*time.Millisecond, 1}, // 1 % for arrival jitter
 		{"DescribeTrtcUsage", 200 * time.Millisecond, 1},
 		{"ChannelDescribeBillUsageDetail", 50 * time.Millisecond, 1},
 		{"DescribeTrtcInteractiveTime", 50 * time.Millisecond, 1},
