@@ -11,6 +11,7 @@
 //	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME]
 //	tcusage status   [--function NAME] [--days N] [--json] [--emulator]
 //	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
+//	tcusage doctor   [--function NAME] [--json] [--emulator]
 //
 // Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 130 interrupted.
 package main
@@ -45,6 +46,7 @@ Usage:
   tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests
   tcusage status   [--function NAME] [--json] [--emulator]  what is delivered, behind, late; who writes
   tcusage tables   [--dialect hive|duckdb] [--format F]     print table definitions for query engines
+  tcusage doctor   [--function NAME] [--json] [--emulator]  check a deployment: credentials, APIs, CAM, bucket, readings
 
 Functions: telcall, trtcusage, roomusage, essbill.
 Run "tcusage <command> -h" for a command's flags.
@@ -78,6 +80,7 @@ var commands = map[string]func(ctx context.Context, c *cli, args []string) error
 	"verify":   verify,
 	"status":   status,
 	"tables":   tablesCmd,
+	"doctor":   doctorCmd,
 }
 
 func run(ctx context.Context, args []string, c *cli) int {

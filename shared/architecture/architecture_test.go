@@ -35,11 +35,12 @@ var allowed = map[string][]string{
 	"shared/snapshot/file": {"shared/snapshot"},
 	"shared/snapshot/cos":  {"shared/credential", "shared/endpoint", "shared/remote", "shared/snapshot"},
 	"shared/snapshot/sink": {"shared/credential", "shared/snapshot", "shared/snapshot/cos", "shared/snapshot/file"},
-	"shared/export":        {"shared/calendar", "shared/plan", "shared/snapshot", "shared/source", "shared/tcloud", "shared/usage"},
+	"shared/export":        {"shared/calendar", "shared/plan", "shared/snapshot", "shared/source", "shared/tcapi", "shared/tcloud", "shared/usage"},
 	"shared/query":         {"shared/calendar", "shared/export", "shared/plan", "shared/scfevent", "shared/snapshot", "shared/tcloud", "shared/usage"},
 	"shared/report":        {"shared/calendar", "shared/snapshot", "shared/usage"},
 	"shared/tables":        {"shared/snapshot", "shared/usage"},
 	"shared/emulator":      {"shared/calendar", "shared/tcapi"},
+	"shared/doctor":        {"shared/calendar", "shared/credential", "shared/function", "shared/snapshot", "shared/source", "shared/tcapi", "shared/tcloud"},
 	"shared/function": {"shared/credential", "shared/export", "shared/plan", "shared/query", "shared/report", "shared/scf",
 		"shared/scfevent", "shared/snapshot", "shared/snapshot/sink", "shared/source", "shared/tcapi", "shared/tcloud", "shared/usage"},
 }

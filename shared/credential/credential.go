@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 )
 
 // Environment variables read by Load.
@@ -36,6 +37,13 @@ const (
 
 	// EnvTccliProfile selects the tccli profile (~/.tccli/<name>.credential); default "default".
 	EnvTccliProfile = "TCCLI_PROFILE"
+
+	// EnvExpireAt says when a temporary key set in TENCENTCLOUD_SECRET_ID, TENCENTCLOUD_SECRET_KEY
+	// and TENCENTCLOUD_SESSION_TOKEN expires: RFC 3339, or unix seconds (the ExpiredTime of an
+	// STS answer). Keys past it are refused before any call. It applies to that pair only: SCF does
+	// not say when the run role's keys expire (they last at most 6 h, and each invocation brings
+	// the current ones), and a tccli profile carries its own expiresAt.
+	EnvExpireAt = "TCUSAGE_CREDENTIALS_EXPIRE_AT"
 )
 
 // Credential sources reported in Credentials.Source (file sources add ":" and the path).
@@ -58,6 +66,11 @@ type Credentials struct {
 	Token     string
 	// Source says where the credentials came from, e.g. "env" or "profile:/root/.tencentcloud/credentials".
 	Source string
+	// Expiry is when temporary credentials stop working; zero when unknown (permanent keys, and
+	// the SCF run role's keys, whose expiry SCF does not expose). ExpiryFrom names what said so
+	// (a variable, or a file's field).
+	Expiry     time.Time
+	ExpiryFrom string
 }
 
 // MaskedSecretID returns the secret ID with all but its first and last four characters hidden
@@ -90,7 +103,20 @@ func (c Credentials) redactedFields() (key, token string) {
 // String describes the credentials without revealing them.
 func (c Credentials) String() string {
 	key, token := c.redactedFields()
-	return fmt.Sprintf("{Source:%s SecretID:%s SecretKey:%s Token:%s}", c.Source, c.MaskedSecretID(), key, token)
+	return fmt.Sprintf("{Source:%s SecretID:%s SecretKey:%s Token:%s%s}", c.Source, c.MaskedSecretID(), key, token, c.expiryText())
+}
+
+// expiryText is " Expiry:<RFC 3339>" when the expiry is known, else "".
+func (c Credentials) expiryText() string {
+	if c.Expiry.IsZero() {
+		return ""
+	}
+	return " Expiry:" + c.Expiry.UTC().Format(time.RFC3339)
+}
+
+// Same reports whether c and o are the same keys (whatever their source and expiry).
+func (c Credentials) Same(o Credentials) bool {
+	return c.SecretID == o.SecretID && c.SecretKey == o.SecretKey && c.Token == o.Token
 }
 
 // GoString is String in Go syntax, so %#v cannot leak the secrets either.
@@ -111,20 +137,30 @@ func (c Credentials) Format(f fmt.State, verb rune) {
 
 // LogValue implements slog.LogValuer: the source and the masked secret ID only.
 func (c Credentials) LogValue() slog.Value {
-	return slog.GroupValue(
+	attrs := []slog.Attr{
 		slog.String("source", c.Source),
 		slog.String("secret_id", c.MaskedSecretID()),
 		slog.Bool("token", c.Token != ""),
-	)
+	}
+	if !c.Expiry.IsZero() {
+		attrs = append(attrs, slog.Time("expiry", c.Expiry.UTC()))
+	}
+	return slog.GroupValue(attrs...)
 }
 
 // MarshalJSON writes the redacted form, so encoding a struct that holds Credentials cannot leak.
 func (c Credentials) MarshalJSON() ([]byte, error) {
+	var expiry *time.Time
+	if !c.Expiry.IsZero() {
+		t := c.Expiry.UTC()
+		expiry = &t
+	}
 	return json.Marshal(struct {
-		Source   string `json:"source"`
-		SecretID string `json:"secret_id"`
-		Token    bool   `json:"token"`
-	}{c.Source, c.MaskedSecretID(), c.Token != ""})
+		Source   string     `json:"source"`
+		SecretID string     `json:"secret_id"`
+		Token    bool       `json:"token"`
+		Expiry   *time.Time `json:"expiry,omitempty"`
+	}{c.Source, c.MaskedSecretID(), c.Token != "", expiry})
 }
 
 // Scrub returns s with the secrets of c removed: the key and the token replaced by

@@ -9,7 +9,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -23,6 +25,10 @@ import (
 //     (INI, section [default], keys secret_id and secret_key);
 //  4. the tccli profile <home>/.tccli/<TCCLI_PROFILE or default>.credential (JSON secretId,
 //     secretKey and optional token).
+//
+// Expiry is known for the second source when TCUSAGE_CREDENTIALS_EXPIRE_AT says it, and for a
+// tccli profile that carries expiresAt (tccli's temporary logins); a Source refuses credentials
+// past it.
 //
 // The CVM metadata service is never asked. A pair set by half (in either variable pair), a value
 // containing whitespace, a named credentials file that does not exist and a malformed file are
@@ -46,6 +52,13 @@ func Load(env func(string) string, home string) (Credentials, error) {
 	}
 	if plainOK {
 		plain.Source = SourceEnv
+		if v := strings.TrimSpace(env(EnvExpireAt)); v != "" {
+			t, err := parseExpiry(v)
+			if err != nil {
+				return Credentials{}, fmt.Errorf("%s: %w", EnvExpireAt, err)
+			}
+			plain.Expiry, plain.ExpiryFrom = t, EnvExpireAt
+		}
 		return plain, nil
 	}
 
@@ -153,11 +166,24 @@ func loadProfileFile(path string) (Credentials, bool, error) {
 	return c, true, nil
 }
 
-// tccliCredential is the JSON layout of a tccli .credential file.
+// parseExpiry reads an expiry: RFC 3339, or unix seconds. The error does not quote the value.
+func parseExpiry(v string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+		return time.Unix(n, 0), nil
+	}
+	return time.Time{}, errors.New("want an RFC 3339 time (2026-11-24T18:00:00Z) or unix seconds")
+}
+
+// tccliCredential is the JSON layout of a tccli .credential file. Temporary keys (tccli's oauth
+// and sso logins) carry expiresAt, unix seconds.
 type tccliCredential struct {
 	SecretID  string `json:"secretId"`
 	SecretKey string `json:"secretKey"`
 	Token     string `json:"token"`
+	ExpiresAt int64  `json:"expiresAt"`
 }
 
 func loadTccliFile(path string) (Credentials, bool, error) {
@@ -176,6 +202,9 @@ func loadTccliFile(path string) (Credentials, bool, error) {
 	c := Credentials{SecretID: tc.SecretID, SecretKey: tc.SecretKey, Token: tc.Token, Source: SourceTccli + ":" + path}
 	if err := checkFileCreds(path, "secretId", "secretKey", "token", c); err != nil {
 		return Credentials{}, false, err
+	}
+	if tc.ExpiresAt > 0 {
+		c.Expiry, c.ExpiryFrom = time.Unix(tc.ExpiresAt, 0), path+" expiresAt"
 	}
 	return c, true, nil
 }

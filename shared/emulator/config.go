@@ -40,6 +40,10 @@ type Credential struct {
 	// each rotation of an SCF run role's temporary keys) shares the account's budget.
 	// Empty: DefaultAccount.
 	Account string
+	// Denied names the actions (e.g. "DescribeTrtcUsage") the key's CAM policy does not allow:
+	// they are answered AuthFailure.UnauthorizedOperation, as for a run role whose policy lacks
+	// them.
+	Denied []string
 }
 
 // Config configures an Emulator. The zero Config is usable: every field documents its zero value.
@@ -71,6 +75,10 @@ type Config struct {
 	TimeScale float64
 	// NoRateLimits turns the rate limits off.
 	NoRateLimits bool
+	// RoomUsageLimitPerApp counts DescribeTrtcRoomUsage's one call per 15 s per SdkAppid of the
+	// account instead of per account (the default, and tcusage's default pacing): the other
+	// answer to the question `tcusage doctor` settles (TCUSAGE_ROOM_USAGE_LIMIT).
+	RoomUsageLimitPerApp bool
 	// Latency is added to every answer. Zero: none.
 	Latency time.Duration
 	// SlowDelay is how long a FaultSlow call stalls before answering normally (it stops early when
@@ -91,6 +99,9 @@ type Config struct {
 	// InteractiveTimeOffline makes DescribeTrtcInteractiveTime answer ActionOffline ("接口已下线"),
 	// as the real service may do now that the action is removed from the SDKs.
 	InteractiveTimeOffline bool
+	// Readings chooses how the emulator reads the questions the documents leave open. Zero: as
+	// tcusage reads them (tcapi's reading constants).
+	Readings Readings
 	// Faults injects random failures. Zero: none.
 	Faults FaultConfig
 	// DataStart is the earliest day DescribeTrtcRoomUsage has data for. Zero: 2023-04-01.
@@ -100,6 +111,22 @@ type Config struct {
 	RoomDataDays int
 	// Logger receives one debug line per call. Zero: logging off.
 	Logger *slog.Logger
+}
+
+// Readings selects, for each reading of the documents that tcusage makes (see tcapi's reading
+// constants), how the emulator answers: the zero value answers as tcusage reads them, and each
+// field switches to the other reading, so that tests and tcusage doctor run against both.
+type Readings struct {
+	// ESSEndTimeExclusive: ChannelDescribeBillUsageDetail's EndTime is not part of the range
+	// (StartTime to the day before EndTime), so a query with StartTime = EndTime answers nothing.
+	// The other side of tcapi.ESSEndTimeInclusive.
+	ESSEndTimeExclusive bool
+	// RoomUsageEndExclusive: DescribeTrtcRoomUsage covers [StartTime, EndTime), without the end
+	// minute. The other side of tcapi.RoomUsageEndInclusive.
+	RoomUsageEndExclusive bool
+	// TimeKeysLabelEnd: 5-minute TimeKeys name the end of their interval (a day's run from
+	// 00:05:00 to the next day's 00:00:00). The other side of tcapi.TimeKeysLabelStart.
+	TimeKeysLabelEnd bool
 }
 
 // withDefaults returns a copy of c with every zero field set to its default.

@@ -32,7 +32,8 @@
 //     today counts the minutes used so far: the answer is a sum with no way to say "not yet", and
 //     the seed's own example (a range at a date then still ahead) answers all zeros.
 //   - DescribeTrtcInteractiveTime and DescribeTrtcUsage accept at most 31 days counting both ends;
-//     5-minute TimeKeys name the start of the bucket (00:00:00 to 23:55:00). Buckets without usage
+//     5-minute TimeKeys name the start of the bucket (00:00:00 to 23:55:00; its end with
+//     Config.Readings.TimeKeysLabelEnd). Buckets without usage
 //     are left out (the seed's examples answer two or three points), days after today have no
 //     points (a range wholly in the future answers an empty list, TotalNum 0) and today only the
 //     buckets that ended by now: the documentation warns that the current day "may be inaccurate"
@@ -40,13 +41,15 @@
 //     5-minute point. TotalNum is the number of points, as in the seed.
 //     DescribeTrtcUsage answers an unknown app with InvalidParameter.SdkAppId too, and its minutes
 //     are Minutes(seconds).
-//   - DescribeTrtcRoomUsage's EndTime minute is included: "D 00:00".."D 23:59" is the whole day D.
+//   - DescribeTrtcRoomUsage's EndTime minute is included: "D 00:00".."D 23:59" is the whole day D
+//     (excluded with Config.Readings.RoomUsageEndExclusive).
 //     StartTime must be before EndTime, at most 24 h apart, not before the data window (the later of
 //     Config.DataStart and today minus Config.RoomDataDays) and not in the future (InvalidParameter).
 //     A window reaching past now answers the usage up to the last whole minute. An app with no
 //     room on the days of the window answers Data "" (no header row); a window in which none of
 //     its rooms is active answers the header only.
-//   - ChannelDescribeBillUsageDetail answers an unknown ProxyOrganizationOpenId with FailedOperation,
+//   - ChannelDescribeBillUsageDetail's EndTime day is part of the range (not with
+//     Config.Readings.ESSEndTimeExclusive). It answers an unknown ProxyOrganizationOpenId with FailedOperation,
 //     a bad Offset (negative) or Limit (outside 1..50) with InvalidParameter.Limit, an empty
 //     Agent.AppId with MissingParameter, and a StartTime after today with
 //     InvalidParameterValue.InvalidTime (the documented code for illegal times: there is nothing to
@@ -55,13 +58,15 @@
 //     UnsupportedRegion. DescribeTrtcRoomUsage serves ap-singapore besides ap-guangzhou only on
 //     the international site (host trtc.intl.tencentcloudapi.com, or Config.International). CCC and
 //     ESS take no region; if one is sent it must be a real region name, else UnsupportedRegion.
+//   - An action a key's Credential.Denied lists: AuthFailure.UnauthorizedOperation (CAM), before
+//     rate limits and parameters.
 //   - Malformed or missing Authorization, or SignedHeaders without content-type and host:
 //     AuthFailure.InvalidAuthorization. Only POST with Content-Type application/json is served
 //     (others: UnsupportedProtocol), which is what the SDKs send.
 //   - Rate limits are token buckets per account and action (Credential.Account; keys of one
 //     account share them, as Tencent counts them, so rotating temporary keys gains nothing): 20/s
 //     (5/s for DescribeTrtcUsage), and one call per 15 s for DescribeTrtcRoomUsage
-//     (OperationDenied.FreqOverLimit).
+//     (OperationDenied.FreqOverLimit), per SdkAppid with Config.RoomUsageLimitPerApp.
 //   - The same data is served in every region.
 package emulator
 
@@ -263,7 +268,23 @@ type call struct {
 	intl      bool
 	account   string
 	requestID string
+	app       string    // the SdkAppid of a room-usage call, for a limit counted per app
 	fault     FaultKind // an injected fault the action itself carries out (FaultTruncatedSeries)
+}
+
+// limitApp returns the SdkAppid a DescribeTrtcRoomUsage call names ("" for other actions, or when
+// the body does not say): the key of its limit when Config.RoomUsageLimitPerApp counts it per app.
+func limitApp(a tcapi.Action, body []byte) string {
+	if a != tcapi.DescribeTrtcRoomUsage {
+		return ""
+	}
+	var p struct {
+		SdkAppid json.Number `json:"SdkAppid"`
+	}
+	if json.Unmarshal(body, &p) != nil {
+		return ""
+	}
+	return p.SdkAppid.String()
 }
 
 // handle authenticates and answers a call. A non-empty fault is a transport fault for the caller
@@ -283,7 +304,10 @@ func (e *Emulator) handle(w http.ResponseWriter, r *http.Request, rec *Request) 
 	if aerr != nil {
 		return fail(aerr)
 	}
-	c := &call{action: action, region: rec.Region, intl: signer.intl, account: signer.account, requestID: reqID}
+	if cred, _ := e.credential(signer.secretID); slices.Contains(cred.Denied, action.Name) {
+		return fail(errorf(CodeUnauthorized, "You are not authorized to perform operation (%s:%s). Check the CAM policy of the key.", action.Service, action.Name))
+	}
+	c := &call{action: action, region: rec.Region, intl: signer.intl, account: signer.account, requestID: reqID, app: limitApp(action, body)}
 	// Faults, then rate limits, then the action itself.
 	fault := e.faults.next(action.Name)
 	c.fault = fault
@@ -462,6 +486,9 @@ func (e *Emulator) allow(c *call) *apiError {
 	}
 	limit := c.action.Limit
 	key := c.account + "\x00" + c.action.String()
+	if e.cfg.RoomUsageLimitPerApp && c.action == tcapi.DescribeTrtcRoomUsage {
+		key += "\x00" + c.app
+	}
 	e.limMu.Lock()
 	lim, ok := e.lims[key]
 	if !ok {

@@ -106,7 +106,7 @@ func (e *Emulator) interactiveTime(c *call, params map[string]any) (any, *apiErr
 	for i, p := range pts {
 		key := p.Start.Format(time.DateOnly)
 		if oneDay {
-			key = p.Start.Format(time.DateTime)
+			key = e.timeKey(p.Start).Format(time.DateTime)
 		}
 		usages[i] = tcapi.SDKAppIDTRTCUsage{
 			TimeKey: key, AudioVideoTime: p.AudioVideo, AudioTime: p.Audio,
@@ -133,20 +133,33 @@ func (e *Emulator) trtcUsage(c *call, params map[string]any) (any, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	_, pts := e.trtcPoints(from, to, app)
+	oneDay, pts := e.trtcPoints(from, to, app)
 	list := make([]tcapi.TRTCUsage, len(pts))
 	for i, p := range pts {
+		key := p.Start
+		if oneDay {
+			key = e.timeKey(p.Start)
+		}
 		list[i] = tcapi.TRTCUsage{
-			TimeKey:      p.Start.Format(time.DateTime),
-			TimeStampKey: uint64(p.Start.Unix()),
+			TimeKey:      key.Format(time.DateTime),
+			TimeStampKey: uint64(key.Unix()),
 			UsageValue:   p.UsageMinutes(),
 		}
 	}
 	return tcapi.TRTCUsageResponse{UsageKey: TRTCUsageKeys(), UsageList: list, RequestID: c.requestID}, nil
 }
 
+// timeKey is the TimeKey of the 5-minute interval starting at start: its start, or its end under
+// Readings.TimeKeysLabelEnd.
+func (e *Emulator) timeKey(start time.Time) time.Time {
+	if e.cfg.Readings.TimeKeysLabelEnd {
+		return start.Add(5 * time.Minute)
+	}
+	return start
+}
+
 // roomTimeLayout is the minute-precision time format of DescribeTrtcRoomUsage.
-const roomTimeLayout = "2006-01-02 15:04"
+const roomTimeLayout = tcapi.RoomTimeLayout
 
 // roomUsage answers DescribeTrtcRoomUsage.
 func (e *Emulator) roomUsage(c *call, params map[string]any) (any, *apiError) {
@@ -182,7 +195,11 @@ func (e *Emulator) roomUsage(c *call, params map[string]any) (any, *apiError) {
 	if start.After(now) {
 		return nil, errorf(CodeInvalidParameter, "StartTime must not be in the future.")
 	}
-	data := e.roomCSV(e.data.AsOf(now), req.SDKAppID, start, end.Add(time.Minute))
+	last := end.Add(time.Minute) // the end minute is part of the window
+	if e.cfg.Readings.RoomUsageEndExclusive {
+		last = end
+	}
+	data := e.roomCSV(e.data.AsOf(now), req.SDKAppID, start, last)
 	return tcapi.TRTCRoomUsageResponse{Data: &data, RequestID: c.requestID}, nil
 }
 
@@ -254,7 +271,11 @@ func (e *Emulator) billUsage(c *call, params map[string]any) (any, *apiError) {
 		orgs = slices.Sorted(slices.Values(orgs))
 	}
 	var all []tcapi.ChannelBillUsageDetail
-	for d := fromD; !toD.Before(d); d = d.AddDays(1) {
+	last := toD // EndTime's day is part of the range
+	if e.cfg.Readings.ESSEndTimeExclusive {
+		last = toD.AddDays(-1)
+	}
+	for d := fromD; !last.Before(d); d = d.AddDays(1) {
 		for _, org := range orgs {
 			for _, r := range data.ESSRecords(req.Agent.AppID, org, d) {
 				if req.QuotaType == "" || r.QuotaType == req.QuotaType {

@@ -16,6 +16,7 @@ const (
 	CodeSignatureExpire      = "AuthFailure.SignatureExpire"
 	CodeSignatureFailure     = "AuthFailure.SignatureFailure"
 	CodeTokenFailure         = "AuthFailure.TokenFailure"
+	CodeUnauthorized         = "AuthFailure.UnauthorizedOperation"
 	CodeFailedOperation      = "FailedOperation"
 	CodeSDKAppIDNotExist     = "FailedOperation.SdkAppIdNotExist"
 	CodeInternalError        = "InternalError"

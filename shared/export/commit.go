@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/tcapi"
 )
 
 // commitInFlight is a day's commit running while the next day is fetched.
@@ -108,6 +110,7 @@ func (r *Runner) commitRequest(day calendar.Day, done []*fetched) snapshot.Commi
 		FetchedAt:     map[string]time.Time{},
 		AppRequestIDs: map[string][]string{},
 		AppActions:    map[string]string{},
+		AppWindows:    map[string]snapshot.SentWindow{},
 		Logger:        r.logger(),
 	}
 	details := map[string]string{}
@@ -117,6 +120,9 @@ func (r *Runner) commitRequest(day calendar.Day, done []*fetched) snapshot.Commi
 		req.FetchedAt[f.unit.App] = now
 		req.AppRequestIDs[f.unit.App] = f.res.RequestIDs
 		req.AppActions[f.unit.App] = a.Name
+		if len(f.res.Window.Fields) > 0 {
+			req.AppWindows[f.unit.App] = sentWindow(f.res.Window)
+		}
 		req.RequestIDs = append(req.RequestIDs, f.res.RequestIDs...)
 		req.Origin = snapshot.Origin{Service: a.Service, Action: a.Name, APIVersion: a.Version}
 		for k, v := range f.res.Details {
@@ -130,4 +136,16 @@ func (r *Runner) commitRequest(day calendar.Day, done []*fetched) snapshot.Commi
 		req.Origin.Details = details
 	}
 	return req
+}
+
+// sentWindow is the manifest's record of the window a request named (tcapi.SentWindow).
+func sentWindow(w tcapi.SentWindow) snapshot.SentWindow {
+	out := snapshot.SentWindow{Fields: maps.Clone(w.Fields)}
+	for _, r := range w.Readings {
+		if out.Readings == nil {
+			out.Readings = map[string]bool{}
+		}
+		out.Readings[r.Name] = r.Value
+	}
+	return out
 }

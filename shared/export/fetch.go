@@ -135,8 +135,11 @@ func (r *Runner) workers() int {
 	if every := r.Interval / time.Duration(max(1, r.Source.CallsPerApp())); every > 0 {
 		n = max(n, int((r.Latency+every-1)/every)+1)
 	}
-	return min(n, 16)
+	return min(n, MaxWorkers)
 }
+
+// MaxWorkers is the most app-days a Runner fetches at once by default.
+const MaxWorkers = 16
 
 // fetchOne fetches one app-day. A fetch that runs out of time is queued (pending), not failed;
 // whatever it wrote is discarded.

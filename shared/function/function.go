@@ -15,7 +15,6 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/credential"
@@ -27,6 +26,7 @@ import (
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/sink"
 	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/tcloud"
 )
 
@@ -101,11 +101,12 @@ type Function struct {
 	// Client is the API client built from the environment (nil when Options.API was given).
 	Client *tcloud.Client
 
-	getenv  func(string) string
-	home    string
-	log     *slog.Logger
-	credsMu sync.Mutex
-	creds   credential.Credentials
+	// Credentials is the one source of keys of the API client and the store.
+	Credentials *credential.Source
+
+	getenv func(string) string
+	home   string
+	log    *slog.Logger
 }
 
 // Handle serves one event; it is what the runtime calls. Timer runs return an export.Summary, or
@@ -176,14 +177,11 @@ func (f *Function) timer(ctx context.Context, t *scfevent.Timer) (any, error) {
 	return sum, nil
 }
 
-// credentialSetter is a store whose signing keys can be replaced (COS).
-type credentialSetter interface {
-	SetCredentials(credential.Credentials) error
-}
-
 // refreshCredentials re-resolves the credentials from the invocation's environment (falling
-// back to the process's) and hands changed ones to the API client and the store. A failure keeps
-// the current credentials: the calls will say what is wrong.
+// back to the process's) into the source the API client and the store share, so that both sign
+// with the renewed keys from the next request on. When they cannot be read again, both stop: every
+// call and every store request fails naming what is wrong, rather than going on with the previous
+// keys, which SCF may have stopped honouring.
 func (f *Function) refreshCredentials(ctx context.Context) {
 	if f.getenv == nil {
 		return
@@ -197,30 +195,13 @@ func (f *Function) refreshCredentials(ctx context.Context) {
 			return f.getenv(k)
 		}
 	}
-	f.credsMu.Lock()
-	defer f.credsMu.Unlock()
-	cr, err := credential.Load(env, f.home)
-	if err != nil {
-		f.log.WarnContext(ctx, "cannot read credentials again; keeping the current ones", "error", err)
-		return
+	changed, err := f.Credentials.Refresh(func() (credential.Credentials, error) { return credential.Load(env, f.home) })
+	switch {
+	case err != nil:
+		f.log.ErrorContext(ctx, "cannot read the credentials again; API calls and store requests will fail until they can", "error", err)
+	case changed:
+		f.log.InfoContext(ctx, "credentials renewed", "credentials", f.Credentials.Current())
 	}
-	if cr.SecretID == f.creds.SecretID && cr.SecretKey == f.creds.SecretKey && cr.Token == f.creds.Token {
-		return
-	}
-	if f.Client != nil {
-		if err := f.Client.SetCredentials(cr); err != nil {
-			f.log.WarnContext(ctx, "cannot use the new credentials", "error", err)
-			return
-		}
-	}
-	if s, ok := f.Runner.Store.(credentialSetter); ok {
-		if err := s.SetCredentials(cr); err != nil {
-			f.log.WarnContext(ctx, "cannot use the new credentials for the store", "error", err)
-			return
-		}
-	}
-	f.log.InfoContext(ctx, "credentials renewed", "credentials", cr)
-	f.creds = cr
 }
 
 // New builds function spec from the environment (getenv is os.Getenv in production). Every
@@ -243,6 +224,12 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
 	}
+	// One source for the API client and the store: a rotation, a failed refresh or an expiry
+	// reaches both at once.
+	keys, err := credential.NewSource(creds, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", spec.Name, err)
+	}
 	apiCfg, err := tcloud.ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
@@ -254,7 +241,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if opt.Latency <= 0 {
 		opt.Latency = 2 * time.Second
 	}
-	apiCfg.Credentials = creds
+	apiCfg.Source = keys
 	apiCfg.Logger = log
 	apiCfg.Latency = opt.Latency
 	if opt.APITransport != nil {
@@ -263,7 +250,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	if opt.Retry != (tcloud.RetryPolicy{}) {
 		apiCfg.Retry = opt.Retry
 	}
-	fn := &Function{Spec: spec, Config: cfg, getenv: getenv, home: home, log: log, creds: creds}
+	fn := &Function{Spec: spec, Config: cfg, Credentials: keys, getenv: getenv, home: home, log: log}
 	api := opt.API
 	if api == nil {
 		c, err := tcloud.New(apiCfg)
@@ -273,10 +260,10 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		fn.Client, api = c, c
 	}
 	store, prefix, err := sink.Open(cfg.Sink, sink.Config{
-		Credentials: creds,
-		Endpoint:    strings.TrimSpace(getenv("TCUSAGE_COS_ENDPOINT")),
-		Transport:   opt.COSTransport,
-		Logger:      log,
+		Source:    keys,
+		Endpoint:  strings.TrimSpace(getenv("TCUSAGE_COS_ENDPOINT")),
+		Transport: opt.COSTransport,
+		Logger:    log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", spec.Name, err)
@@ -288,11 +275,22 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		Source: src, API: api, Store: store, Prefix: prefix, Apps: cfg.Apps(), Formats: cfg.Formats,
 		Zone: cfg.TimeZone, DaySettles: cfg.DaySettles, Now: opt.Now, Logger: log, TempDir: opt.TempDir, Workers: opt.Workers,
 		Lease:    snapshot.LeaseConfig{TTL: cfg.LeaseTTL},
-		Interval: time.Duration(src.CallsPerApp()) * apiCfg.Every(src.Action()), Latency: opt.Latency, Margin: opt.Margin,
+		Interval: time.Duration(src.CallsPerApp()) * interval(apiCfg, src.Action(), len(cfg.Apps())), Latency: opt.Latency, Margin: opt.Margin,
 	}
 	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log, LateAfter: cfg.LateAfter,
 		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}
 	return fn, nil
+}
+
+// interval is the account's API time one call of a takes at the configured pacing: the action's
+// interval, or for an action paced per app (TCUSAGE_ROOM_USAGE_LIMIT=per-app) that interval
+// shared by the apps fetched at once, since each app has its own.
+func interval(cfg tcloud.Config, a tcapi.Action, apps int) time.Duration {
+	every := cfg.Every(a)
+	if cfg.PerApp[a.Name] {
+		every /= time.Duration(min(max(apps, 1), export.MaxWorkers))
+	}
+	return every
 }
 
 // Store returns the function's snapshot store and key prefix.

@@ -221,6 +221,8 @@ func TestHostileConfiguration(t *testing.T) {
 		{"restatement out of bounds", function.TelCall, "TCUSAGE_RESTATE_DAYS", "100000"},
 		{"token digest not hex", function.TelCall, "TCUSAGE_HTTP_TOKEN_SHA256", "topsecretvalue"},
 		{"endpoint with a path", function.TelCall, "TCUSAGE_API_ENDPOINT", "http://127.0.0.1:1/x?y=1"},
+		{"unknown room usage limit model", function.Room, "TCUSAGE_ROOM_USAGE_LIMIT", "per-topsecretvalue"},
+		{"expiry not a time", function.TelCall, "TCUSAGE_CREDENTIALS_EXPIRE_AT", "topsecretvalue"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			vars := map[string]string{}

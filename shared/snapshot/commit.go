@@ -56,6 +56,10 @@ type CommitRequest struct {
 	// manifest's request_ids are the union over all apps.
 	AppRequestIDs map[string][]string
 	AppActions    map[string]string
+	// AppWindows records, per app, the time window its requests named, as sent (SentWindow,
+	// Apps unset); carried over for merged apps, and grouped by action in the manifest's
+	// windows_sent.
+	AppWindows map[string]SentWindow
 	// Logger receives progress at debug level and anomalies at warn level; nil discards.
 	Logger *slog.Logger
 	// Guard, when set, is asked before each step that changes what readers see (the interim

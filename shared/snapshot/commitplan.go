@@ -302,11 +302,13 @@ type appMeta struct {
 	requestIDs map[string][]string
 	actions    map[string]string
 	details    map[string]string // carried per-app source details ("<name>/<app>")
+	windows    map[string]appWindow
 }
 
 // newAppMeta takes the provenance of the apps this delivery covers from the request.
 func newAppMeta(in *commitInput) *appMeta {
-	m := &appMeta{covered: maps.Clone(in.scope), fetchedAt: map[string]time.Time{}, requestIDs: map[string][]string{}, actions: map[string]string{}}
+	m := &appMeta{covered: maps.Clone(in.scope), fetchedAt: map[string]time.Time{}, requestIDs: map[string][]string{}, actions: map[string]string{},
+		windows: requestWindows(in)}
 	for a := range in.scope {
 		if t, ok := in.req.FetchedAt[a]; ok {
 			m.fetchedAt[a] = t.UTC()
@@ -333,6 +335,9 @@ func (m *appMeta) carryFrom(prev *Manifest, app string) {
 	if act, ok := prev.AppActions[app]; ok {
 		m.actions[app] = act
 	}
+	if w, ok := windowOf(prev, app); ok {
+		m.windows[app] = w
+	}
 	for k, v := range prev.Origin.Details {
 		if strings.HasSuffix(k, "/"+app) {
 			if m.details == nil {
@@ -356,7 +361,7 @@ func buildManifest(in *commitInput, final []FileEntry, meta *appMeta, pending ma
 		SchemaVersion: ManifestSchemaVersion, Dataset: req.Dataset, DatasetVersion: Version(req.Dataset), Date: req.Day,
 		Origin: req.Origin, Window: req.Window, GeneratedAt: req.GeneratedAt.UTC(), Status: status,
 		AppsPending: sortedKeys(pending), Apps: nonNil(sortedKeys(meta.covered)), Files: final,
-		RequestIDs: nonNil(req.RequestIDs), Totals: req.Totals,
+		RequestIDs: nonNil(req.RequestIDs), Totals: req.Totals, WindowsSent: windowsSent(meta.windows),
 	}
 	if m.Files == nil {
 		m.Files = []FileEntry{}

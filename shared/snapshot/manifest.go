@@ -46,6 +46,9 @@ type Manifest struct {
 	// AppRequestIDs holds, per app, the API request IDs of its data; RequestIDs is their union.
 	AppRequestIDs map[string][]string `json:"app_request_ids,omitempty"`
 	RequestIDs    []string            `json:"request_ids"`
+	// WindowsSent records, per action, the time window its requests named, exactly as sent, and
+	// the readings of the documents it rests on (see SentWindow).
+	WindowsSent map[string][]SentWindow `json:"windows_sent,omitempty"`
 	// Totals holds optional sums over the partition (e.g. "rows", "minutes").
 	Totals map[string]float64 `json:"totals,omitempty"`
 }

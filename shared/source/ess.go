@@ -3,7 +3,6 @@ package source
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/tcapi"
@@ -79,7 +78,8 @@ func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error
 	if err := w.Close(); err != nil {
 		return Result{}, fmt.Errorf("write rows: %w", err)
 	}
-	return Result{Rows: got.count, Columns: cols, RequestIDs: got.ids, Action: tcapi.ChannelDescribeBillUsageDetail}, nil
+	return Result{Rows: got.count, Columns: cols, RequestIDs: got.ids, Action: tcapi.ChannelDescribeBillUsageDetail,
+		Window: got.window}, nil
 }
 
 // orgRecords is one organisation's paging: its records, the request IDs of every page, how many
@@ -89,12 +89,13 @@ type orgRecords struct {
 	ids     []string
 	count   int64
 	invalid error
+	window  tcapi.SentWindow
 }
 
 // fetchOrg pages through the records of app (and org, a sub-customer, unless empty) into a
 // sorter. Records are checked in arrival order.
 func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, app, org string) (orgRecords, error) {
-	day := strings.ReplaceAll(q.Day.String(), "-", "")
+	start, end := tcapi.ESSWindow(q.Day, tcapi.ESSEndTimeInclusive)
 	what := app
 	if org != "" {
 		what += " organisation " + org
@@ -113,7 +114,7 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, app, org st
 		for page := int64(0); total < 0 || got < total; page++ {
 			req := tcapi.BillUsageDetailRequest{
 				Agent:     tcapi.Agent{AppID: app, ProxyOrganizationOpenID: org},
-				StartTime: day, EndTime: day, QuotaType: e.QuotaType,
+				StartTime: start, EndTime: end, QuotaType: e.QuotaType,
 				Offset: page, Limit: ESSPageSize,
 			}
 			var resp tcapi.BillUsageDetailResponse
@@ -148,7 +149,8 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, app, org st
 			}
 		}
 		if !changed {
-			return orgRecords{recs: recs, ids: ids, count: got, invalid: invalid}, nil
+			window := tcapi.WindowOf(tcapi.ChannelDescribeBillUsageDetail, tcapi.BillUsageDetailRequest{StartTime: start, EndTime: end})
+			return orgRecords{recs: recs, ids: ids, count: got, invalid: invalid, window: window}, nil
 		}
 		recs.close()
 		if restart >= essMaxRestarts {

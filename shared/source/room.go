@@ -9,8 +9,9 @@ import (
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
-// RoomUsage is TRTC DescribeTrtcRoomUsage: one call per app per day (00:00 to 23:59), never
-// faster than one call per 15 s in the process (the client's pacing sees to that).
+// RoomUsage is TRTC DescribeTrtcRoomUsage: one call per app per day ("D 00:00" to "D 23:59", or
+// to "D+1 00:00" if tcapi.RoomUsageEndInclusive is changed), never faster than one call per 15 s
+// (the client's pacing sees to that).
 type RoomUsage struct{}
 
 var _ Source = RoomUsage{}
@@ -39,11 +40,8 @@ func (RoomUsage) Fetch(ctx context.Context, api Caller, q Query) (Result, error)
 	if err != nil {
 		return Result{}, fmt.Errorf("roomusage: %w", err)
 	}
-	req := tcapi.TRTCRoomUsageRequest{
-		SDKAppID:  app,
-		StartTime: q.Day.Start().Format("2006-01-02 15:04"),
-		EndTime:   q.Day.Last().Format("2006-01-02 15:04"),
-	}
+	start, end := tcapi.RoomUsageWindow(q.Day, tcapi.RoomUsageEndInclusive)
+	req := tcapi.TRTCRoomUsageRequest{SDKAppID: app, StartTime: start, EndTime: end}
 	var resp tcapi.TRTCRoomUsageResponse
 	if err := api.Call(ctx, tcapi.DescribeTrtcRoomUsage, req, &resp); err != nil {
 		return Result{}, err
@@ -55,5 +53,6 @@ func (RoomUsage) Fetch(ctx context.Context, api Caller, q Query) (Result, error)
 	if err != nil {
 		return Result{}, fmt.Errorf("DescribeTrtcRoomUsage answer for app %d on %s (request %s): %w", app, q.Day.String(), resp.RequestID, err)
 	}
-	return Result{Rows: res.Rows, Columns: res.Columns, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTrtcRoomUsage}, nil
+	return Result{Rows: res.Rows, Columns: res.Columns, RequestIDs: []string{resp.RequestID}, Action: tcapi.DescribeTrtcRoomUsage,
+		Window: tcapi.WindowOf(tcapi.DescribeTrtcRoomUsage, req)}, nil
 }

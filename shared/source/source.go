@@ -40,6 +40,9 @@ type Result struct {
 	// Action is the action whose answer produced the rows (for trtcusage, the fallback when it
 	// was used).
 	Action tcapi.Action
+	// Window is the time window the request of Action named, exactly as sent, with the readings
+	// of the documents it rests on; the manifest records it (windows_sent).
+	Window tcapi.SentWindow
 	// Details are facts for the manifest's source.details, such as why a fallback was taken. A
 	// key ending in "/<app>" (DetailPointsOutsideDay) is a fact about the app alone, kept per app
 	// in the manifest; other facts are the same for every app of a run.
@@ -103,5 +106,5 @@ func callRows[Resp any](ctx context.Context, api Caller, q Query, a tcapi.Action
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Rows: n, Columns: cols, RequestIDs: []string{requestID}, Action: a}, nil
+	return Result{Rows: n, Columns: cols, RequestIDs: []string{requestID}, Action: a, Window: tcapi.WindowOf(a, req)}, nil
 }

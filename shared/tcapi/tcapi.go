@@ -8,6 +8,7 @@ package tcapi
 
 import (
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/calendar"
@@ -204,6 +205,15 @@ type TRTCRoomUsageRequest struct {
 	StartTime string `json:"StartTime"`
 	EndTime   string `json:"EndTime"`
 }
+
+// AppRequest is a request naming one app, so that an action whose rate limit is counted per app
+// can be paced per app (TCUSAGE_ROOM_USAGE_LIMIT=per-app).
+type AppRequest interface {
+	RequestApp() string
+}
+
+// RequestApp implements AppRequest.
+func (r TRTCRoomUsageRequest) RequestApp() string { return strconv.FormatUint(r.SDKAppID, 10) }
 
 // TRTCRoomUsageResponse is the answer of DescribeTrtcRoomUsage: Data is CSV with a header row
 // (RoomId then usage columns, in seconds).

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"reflect"
@@ -30,7 +31,7 @@ import (
 // Client calls Tencent Cloud API 3.0 actions with signing, pacing and retries. It is safe for
 // concurrent use; create one per process so that all goroutines share its rate limiters.
 type Client struct {
-	creds     credential.Credentials
+	creds     *credential.Source
 	host      string // SDK HttpProfile.Endpoint; empty for <service>.<rootDomain>
 	scheme    string
 	root      string
@@ -40,31 +41,35 @@ type Client struct {
 	latency   time.Duration
 	retry     RetryPolicy
 	limits    map[string]Limit
+	perApp    map[string]bool // actions paced per app of the request (Config.PerApp)
 	logger    *slog.Logger
 	now       func() time.Time
 	sleep     func(context.Context, time.Duration) error
 	transport http.RoundTripper
 
 	mu        sync.Mutex
-	sdk       map[string]*common.Client // by region
-	limiters  map[string]*rate.Limiter  // by action name
-	lastCall  map[string]time.Time      // by action name: when the last attempt took its token
-	notBefore map[string]time.Time      // by action name: no attempt before (a hand-over)
+	sdk       map[string]sdkClient     // by region
+	limiters  map[string]*rate.Limiter // by pacing key (see paceKey)
+	lastCall  map[string]time.Time     // by pacing key: when the last attempt took its token
+	notBefore map[string]time.Time     // by pacing key: no attempt before (a hand-over)
 	stats     Stats
 }
 
 // New validates cfg, fills in the documented defaults and returns a Client.
 func New(cfg Config) (*Client, error) {
-	cr := cfg.Credentials
-	if err := cr.Validate(); err != nil {
-		return nil, fmt.Errorf("new tencent cloud client: %w", err)
+	src := cfg.Source
+	if src == nil {
+		var err error
+		if src, err = credential.NewSource(cfg.Credentials, nil); err != nil {
+			return nil, fmt.Errorf("new tencent cloud client: %w", err)
+		}
 	}
 	if common.DefaultHttpClient != nil {
 		// The SDK would share (and reconfigure) that global client instead of ours.
 		return nil, errors.New("new tencent cloud client: common.DefaultHttpClient must be nil")
 	}
 	c := &Client{
-		creds:    cr,
+		creds:    src,
 		scheme:   "https",
 		root:     cfg.RootDomain,
 		language: cfg.Language,
@@ -76,7 +81,8 @@ func New(cfg Config) (*Client, error) {
 		now:      cfg.Now,
 		sleep:    cfg.Sleep,
 		limits:   DefaultLimits(),
-		sdk:      map[string]*common.Client{},
+		perApp:   maps.Clone(cfg.PerApp),
+		sdk:      map[string]sdkClient{},
 		limiters: map[string]*rate.Limiter{},
 		lastCall: map[string]time.Time{}, notBefore: map[string]time.Time{},
 		stats: Stats{ByCode: map[string]int64{}},
@@ -189,17 +195,28 @@ func (c *Client) Call(ctx context.Context, a tcapi.Action, req, resp any) error 
 	}
 
 	c.count(func(s *Stats) { s.Calls++ })
-	lim, limit := c.limiter(a.Name)
+	key := c.paceKey(a, req)
+	lim, limit := c.limiter(a.Name, key)
 	var last *APIError
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
 			return c.fail(stop(a, "context ended", err, last))
 		}
-		if err := c.pace(ctx, a, lim, last); err != nil {
+		// Before pacing, so that unusable credentials cost neither a wait nor the rate limit.
+		if _, err := c.creds.Get(); err != nil {
+			return c.fail(fmt.Errorf("call %s: %w", a.Name, err))
+		}
+		if err := c.pace(ctx, a, key, lim, last); err != nil {
 			return c.fail(err)
 		}
+		// Again after pacing: the credentials may have been refreshed, refused or expired while
+		// this call waited.
+		cr, err := c.creds.Get()
+		if err != nil {
+			return c.fail(fmt.Errorf("call %s: %w", a.Name, err))
+		}
 		c.count(func(s *Stats) { s.Attempts++ })
-		ae := c.attempt(ctx, a, body, resp)
+		ae := c.attempt(ctx, a, body, resp, cr)
 		if ae == nil {
 			c.count(func(s *Stats) { s.Succeeded++ })
 			return nil
@@ -258,15 +275,32 @@ func (c *Client) backoff(n int, code string, limit Limit) time.Duration {
 	return delay
 }
 
-// limiter returns the shared limiter of an action, creating it on first use.
-func (c *Client) limiter(name string) (*rate.Limiter, Limit) {
+// paceKey is what a call of a is paced by: the action, counted per account as Tencent documents
+// its limits; or the action and the request's app for an action paced per app (Config.PerApp).
+func (c *Client) paceKey(a tcapi.Action, req any) string {
+	if c.perApp[a.Name] {
+		if ar, ok := req.(tcapi.AppRequest); ok {
+			return a.Name + "/" + ar.RequestApp()
+		}
+	}
+	return a.Name
+}
+
+// actionOfKey is the action name of a pacing key.
+func actionOfKey(key string) string {
+	name, _, _ := strings.Cut(key, "/")
+	return name
+}
+
+// limiter returns the shared limiter of a pacing key of action name, creating it on first use.
+func (c *Client) limiter(name, key string) (*rate.Limiter, Limit) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l, ok := c.limits[name]
 	if !ok {
 		l = c.limits[DefaultLimitKey]
 	}
-	if lim, ok := c.limiters[name]; ok {
+	if lim, ok := c.limiters[key]; ok {
 		return lim, l
 	}
 	burst := max(l.Burst, 1)
@@ -275,14 +309,14 @@ func (c *Client) limiter(name string) (*rate.Limiter, Limit) {
 		r = rate.Every(l.Every)
 	}
 	lim := rate.NewLimiter(r, burst)
-	c.limiters[name] = lim
+	c.limiters[key] = lim
 	return lim, l
 }
 
 // pace takes one token from lim, waiting for it unless the wait plus the expected latency would
 // pass ctx's deadline: then the attempt is not started.
-func (c *Client) pace(ctx context.Context, a tcapi.Action, lim *rate.Limiter, last *APIError) error {
-	if err := c.waitHandOver(ctx, a, last); err != nil {
+func (c *Client) pace(ctx context.Context, a tcapi.Action, key string, lim *rate.Limiter, last *APIError) error {
+	if err := c.waitHandOver(ctx, a, key, last); err != nil {
 		return err
 	}
 	now := c.now()
@@ -302,26 +336,26 @@ func (c *Client) pace(ctx context.Context, a tcapi.Action, lim *rate.Limiter, la
 			return stop(a, "context ended while pacing", err, last)
 		}
 	}
-	return c.space(ctx, a, last)
+	return c.space(ctx, a, key, last)
 }
 
-// space keeps calls of an action at least its interval apart by the time they are actually
-// sent, and records the send: the limiter spaces the times it hands out, but a sleep that
-// overruns (a busy machine, a pause) would send one call late and the next on time, closer than
-// the service counts (room usage: one call per 15 s, each refused call losing a slot). Actions
-// allowed a burst keep the limiter's spacing only.
-func (c *Client) space(ctx context.Context, a tcapi.Action, last *APIError) error {
-	_, limit := c.limiter(a.Name)
+// space keeps calls of a pacing key (an action, or an action's app) at least its interval apart
+// by the time they are actually sent, and records the send: the limiter spaces the times it
+// hands out, but a sleep that overruns (a busy machine, a pause) would send one call late and the
+// next on time, closer than the service counts (room usage: one call per 15 s, each refused call
+// losing a slot). Actions allowed a burst keep the limiter's spacing only.
+func (c *Client) space(ctx context.Context, a tcapi.Action, key string, last *APIError) error {
+	_, limit := c.limiter(a.Name, key)
 	for {
 		c.mu.Lock()
 		now := c.now()
-		prev, ok := c.lastCall[a.Name]
+		prev, ok := c.lastCall[key]
 		wait := time.Duration(0)
 		if ok && limit.Burst <= 1 {
 			wait = prev.Add(limit.Every).Sub(now)
 		}
 		if wait <= 0 {
-			c.lastCall[a.Name] = now
+			c.lastCall[key] = now
 			c.mu.Unlock()
 			return nil
 		}
@@ -333,11 +367,14 @@ func (c *Client) space(ctx context.Context, a tcapi.Action, last *APIError) erro
 	}
 }
 
-// waitHandOver waits until the time NotBefore set for the action, if any: another process's last
-// call must be an interval ago before this one calls.
-func (c *Client) waitHandOver(ctx context.Context, a tcapi.Action, last *APIError) error {
+// waitHandOver waits until the time NotBefore set for the pacing key (or its whole action), if
+// any: another process's last call must be an interval ago before this one calls.
+func (c *Client) waitHandOver(ctx context.Context, a tcapi.Action, key string, last *APIError) error {
 	c.mu.Lock()
-	nb := c.notBefore[a.Name]
+	nb := c.notBefore[key]
+	if t := c.notBefore[a.Name]; t.After(nb) {
+		nb = t
+	}
 	c.mu.Unlock()
 	now := c.now()
 	d := nb.Sub(now)
@@ -356,23 +393,25 @@ func (c *Client) waitHandOver(ctx context.Context, a tcapi.Action, last *APIErro
 
 // NextCalls tells, for every action this client has called, when its next call may go at the
 // action's pacing: the hand-over a writer leaves to the next one (who passes it to NotBefore), so
-// that two processes one after the other stay within the per-account rate limit.
+// that two processes one after the other stay within the per-account rate limit. Keys are action
+// names, or "<action>/<app>" for an action paced per app.
 func (c *Client) NextCalls() map[string]time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]time.Time{}
-	for name, t := range c.lastCall {
-		l, ok := c.limits[name]
+	for key, t := range c.lastCall {
+		l, ok := c.limits[actionOfKey(key)]
 		if !ok {
 			l = c.limits[DefaultLimitKey]
 		}
-		out[name] = t.Add(l.Every).UTC()
+		out[key] = t.Add(l.Every).UTC()
 	}
 	return out
 }
 
-// NotBefore makes the client wait, for each action, until the given time before its next call
-// (see NextCalls). Earlier times than the client's own pacing change nothing.
+// NotBefore makes the client wait, for each action (or "<action>/<app>"), until the given time
+// before its next call (see NextCalls); a time for an action holds every app of it. Earlier times
+// than the client's own pacing change nothing.
 func (c *Client) NotBefore(next map[string]time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -392,12 +431,19 @@ func (c *Client) regionFor(a tcapi.Action) string {
 	return a.Region
 }
 
-// sdkClient returns the SDK client for a region ("" = no X-TC-Region header).
-func (c *Client) sdkClient(region string) *common.Client {
+// sdkClient is an SDK client and the credentials it signs with (the SDK client holds them).
+type sdkClient struct {
+	client *common.Client
+	creds  credential.Credentials
+}
+
+// sdkClient returns the SDK client for a region ("" = no X-TC-Region header) signing with cr; a
+// rotation builds new ones.
+func (c *Client) sdkClient(region string, cr credential.Credentials) *common.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if sc, ok := c.sdk[region]; ok {
-		return sc
+	if sc, ok := c.sdk[region]; ok && sc.creds.Same(cr) {
+		return sc.client
 	}
 	p := profile.NewClientProfile()
 	p.HttpProfile.ReqMethod = http.MethodPost
@@ -409,14 +455,14 @@ func (c *Client) sdkClient(region string) *common.Client {
 	p.DisableRegionBreaker = true
 	p.NetworkFailureMaxRetries = 0
 	p.RateLimitExceededMaxRetries = 0
-	cred := common.NewTokenCredential(c.creds.SecretID, c.creds.SecretKey, c.creds.Token)
+	cred := common.NewTokenCredential(cr.SecretID, cr.SecretKey, cr.Token)
 	sc := common.NewCommonClient(cred, region, p).WithHttpTransport(c.transport)
-	c.sdk[region] = sc
+	c.sdk[region] = sdkClient{client: sc, creds: cr}
 	return sc
 }
 
-// attempt sends one freshly built and signed request.
-func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out any) *APIError {
+// attempt sends one freshly built request, signed with cr.
+func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out any, cr credential.Credentials) *APIError {
 	actx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	info := &attemptInfo{target: out}
@@ -430,27 +476,27 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 	req.SetHeader(map[string]string{"X-TC-Timestamp": strconv.FormatInt(c.now().Unix(), 10)})
 	resp := &apiResponse{BaseResponse: &tchttp.BaseResponse{}, target: out, info: info}
 
-	err := c.sdkClient(c.regionFor(a)).Send(req, resp)
+	err := c.sdkClient(c.regionFor(a), cr).Send(req, resp)
 	ae := &APIError{Action: a.Name, HTTPStatus: info.status()}
 	switch {
 	case err == nil && resp.decodeErr != nil:
-		ae.Code, ae.Message = CodeDecodeError, c.clean(resp.decodeErr.Error())
+		ae.Code, ae.Message = CodeDecodeError, cleanMessage(resp.decodeErr.Error(), cr)
 		ae.RequestID = info.requestID()
 	case err == nil && !resp.seen:
 		ae.Code, ae.Message = CodeParseJSONError, "response has no Response object"
 		ae.RequestID = info.requestID()
 	case err == nil:
-		c.boundRequestID(out)
+		c.boundRequestID(out, cr)
 		return nil
 	default:
 		var se *tcerr.TencentCloudSDKError
 		if errors.As(err, &se) {
-			ae.Code, ae.Message, ae.RequestID, ae.cause = se.Code, c.clean(se.Message), se.RequestId, se.Unwrap()
+			ae.Code, ae.Message, ae.RequestID, ae.cause = se.Code, cleanMessage(se.Message, cr), se.RequestId, se.Unwrap()
 			if ae.cause != nil {
-				ae.Message = c.clean(se.Message + ": " + ae.cause.Error())
+				ae.Message = cleanMessage(se.Message+": "+ae.cause.Error(), cr)
 			}
 		} else {
-			ae.Code, ae.Message, ae.cause = CodeIOError, c.clean(err.Error()), err
+			ae.Code, ae.Message, ae.cause = CodeIOError, cleanMessage(err.Error(), cr), err
 		}
 		if actx.Err() != nil && ctx.Err() == nil {
 			ae.Code, ae.Message, ae.cause = CodeNetworkError, fmt.Sprintf("attempt timed out after %s", c.timeout), ErrAttemptTimeout
@@ -458,48 +504,30 @@ func (c *Client) attempt(ctx context.Context, a tcapi.Action, body []byte, out a
 	}
 	// The code and request ID came from the remote: bounded like the message before anything
 	// logs, answers or stores them.
-	creds := c.credentials()
-	ae.Code, ae.RequestID = remote.Code(creds.Scrub(ae.Code)), remote.ID(creds.Scrub(ae.RequestID))
+	ae.Code, ae.RequestID = remote.Code(cr.Scrub(ae.Code)), remote.ID(cr.Scrub(ae.RequestID))
+	if ae.Code == CodeTokenFailure && cr.Token != "" {
+		// The session token is refused (expired or revoked): every client sharing the credentials
+		// stops using it, rather than each finding out with calls of its own.
+		c.creds.Reject(cr, ae.Code)
+	}
 	return ae
 }
 
 // boundRequestID bounds the request ID a successful answer put into out (every tcapi response
 // has a RequestID field), as attempt bounds an error's.
-func (c *Client) boundRequestID(out any) {
+func (c *Client) boundRequestID(out any, cr credential.Credentials) {
 	v := reflect.ValueOf(out).Elem()
 	if v.Kind() != reflect.Struct {
 		return
 	}
 	if f := v.FieldByName("RequestID"); f.IsValid() && f.Kind() == reflect.String && f.CanSet() {
-		f.SetString(remote.ID(c.credentials().Scrub(f.String())))
+		f.SetString(remote.ID(cr.Scrub(f.String())))
 	}
 }
 
-func (c *Client) clean(s string) string { return cleanMessage(s, c.credentials()) }
-
-// credentials returns the credentials in use.
-func (c *Client) credentials() credential.Credentials {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.creds
-}
-
-// SetCredentials replaces the credentials for the calls that start from now on. SCF hands a
-// function fresh run-role credentials (they last at most a few hours) while a warm instance
-// lives on, so a function reads them again at each invocation.
-func (c *Client) SetCredentials(cr credential.Credentials) error {
-	if err := cr.Validate(); err != nil {
-		return fmt.Errorf("tcloud: %w", err)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if cr.SecretID == c.creds.SecretID && cr.SecretKey == c.creds.SecretKey && cr.Token == c.creds.Token {
-		return nil
-	}
-	c.creds = cr
-	c.sdk = map[string]*common.Client{} // SDK clients hold their credential: build new ones
-	return nil
-}
+// Credentials returns the source the client signs with: the one it shares with the COS store,
+// where a rotation (SCF renews run-role keys while a warm instance lives on) is set once for both.
+func (c *Client) Credentials() *credential.Source { return c.creds }
 
 // apiRequest is the SDK request: BaseRequest supplies the plumbing, body the JSON payload.
 type apiRequest struct {
@@ -604,7 +632,7 @@ func (c *Client) String() string {
 	if c.host == "" {
 		target = c.scheme + "://<service>." + c.root
 	}
-	return fmt.Sprintf("tcloud.Client{%s, credentials %s}", target, c.credentials())
+	return fmt.Sprintf("tcloud.Client{%s, credentials %s}", target, c.creds.Current())
 }
 
 // Format implements fmt.Formatter so that no verb prints the client's fields (which hold the

@@ -606,7 +606,7 @@ func TestDefaultLimits(t *testing.T) {
 		{"SomeOtherAction", 50 * time.Millisecond, 1},
 	}
 	for _, tt := range tests {
-		lim, l := c.limiter(tt.action)
+		lim, l := c.limiter(tt.action, tt.action)
 		assert.Equal(t, tt.every, l.Every, tt.action)
 		assert.Equal(t, tt.burst, lim.Burst(), tt.action)
 		assert.InDelta(t, float64(time.Second)/float64(tt.every), float64(lim.Limit()), 1e-9, tt.action)

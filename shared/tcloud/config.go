@@ -23,6 +23,15 @@ const (
 	EnvAPIRate       = "TCUSAGE_API_RATE"
 	EnvAPITimeout    = "TCUSAGE_API_TIMEOUT"
 	EnvAPIRegion     = "TCUSAGE_API_REGION"
+	// EnvRoomUsageLimit says how DescribeTrtcRoomUsage's one call per 15 s is counted:
+	// LimitPerAccount (the default) or LimitPerApp. `tcusage doctor` finds out which.
+	EnvRoomUsageLimit = "TCUSAGE_ROOM_USAGE_LIMIT"
+)
+
+// The values of TCUSAGE_ROOM_USAGE_LIMIT.
+const (
+	LimitPerAccount = "per-account"
+	LimitPerApp     = "per-app"
 )
 
 // Defaults used for zero Config fields.
@@ -81,9 +90,15 @@ type RetryPolicy struct {
 	MaxDelay    time.Duration
 }
 
-// Config configures a Client. The zero value of every field except Credentials is usable.
+// Config configures a Client. The zero value of every field except Source or Credentials is
+// usable.
 type Config struct {
-	// Credentials sign every request (see credential.Load). Required.
+	// Source provides the credentials of every request, read at each attempt: share it with the
+	// COS store so that both see a rotation, a failed refresh or an expiry at once. Nil: a Source
+	// holding Credentials.
+	Source *credential.Source
+
+	// Credentials sign every request when Source is nil (see credential.Load).
 	Credentials credential.Credentials
 
 	// Endpoint, when set, replaces <service>.<RootDomain> for every service. Accepted forms:
@@ -118,6 +133,11 @@ type Config struct {
 	// merged over DefaultLimits; nil keeps the defaults.
 	Limits map[string]Limit
 
+	// PerApp names the actions whose rate limit is counted per app rather than per account: each
+	// app a request names (tcapi.AppRequest) is paced on its own, at the action's Limit. Nil:
+	// every action is paced per account, as Tencent documents its limits.
+	PerApp map[string]bool
+
 	// Retry bounds retries; the zero value means the defaults documented on RetryPolicy.
 	Retry RetryPolicy
 
@@ -135,8 +155,8 @@ type Config struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 }
 
-// Every returns the interval between calls of action a at the configured pacing: the Limits
-// entry for a, else Pacing(a).
+// Every returns the interval between calls of action a at the configured pacing (of one app, for
+// an action paced per app): the Limits entry for a, else Pacing(a).
 func (cfg Config) Every(a tcapi.Action) time.Duration {
 	if l, ok := cfg.Limits[a.Name]; ok {
 		return l.Every
@@ -176,6 +196,13 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 			return Config{}, fmt.Errorf("%s=%q: want one of %s", EnvAPIRegion, clipRegion(v), strings.Join(tcapi.APIRegions(), ", "))
 		}
 		cfg.Region = v
+	}
+	switch v := strings.TrimSpace(getenv(EnvRoomUsageLimit)); v {
+	case "", LimitPerAccount:
+	case LimitPerApp:
+		cfg.PerApp = map[string]bool{tcapi.DescribeTrtcRoomUsage.Name: true}
+	default:
+		return Config{}, fmt.Errorf("%s: want %s (the default) or %s", EnvRoomUsageLimit, LimitPerAccount, LimitPerApp)
 	}
 	if v := getenv(EnvAPITimeout); v != "" {
 		d, err := time.ParseDuration(v)

@@ -21,6 +21,10 @@ const (
 	CodeDecodeError = "ClientError.DecodeError"
 )
 
+// CodeTokenFailure is the service's answer to a session token it refuses (wrong, expired or
+// revoked): the credentials' source stops handing them out (credential.Source.Reject).
+const CodeTokenFailure = "AuthFailure.TokenFailure"
+
 // maxMessage bounds APIError.Message: the SDK puts whole response bodies into some messages.
 const maxMessage = 200
 

@@ -50,7 +50,8 @@ var ErrTotalNum = errors.New("TotalNum disagrees with the points received")
 type TRTCRows struct {
 	Rows []Row
 	// OutsideDay counts the points whose time key falls outside the day queried (the seed
-	// document's one-day example answers a point of the day before). They are kept, filed under
+	// document's one-day example answers a point of the day before), 5-minute keys read as
+	// tcapi.TimeKeysLabelStart says. They are kept, filed under
 	// the day queried with their own time, so that no usage is lost; the count lets the manifest
 	// say so.
 	OutsideDay int
@@ -152,7 +153,7 @@ func trtcRows(date string, app uint64, points []trtcPoint, action, requestID str
 	}
 	var out TRTCRows
 	for _, p := range points {
-		if p.t.Before(day.Start()) || !p.t.Before(day.End()) {
+		if !pointInDay(day, p) {
 			out.OutsideDay++
 		}
 		gran := "5m"
@@ -170,6 +171,15 @@ func trtcRows(date string, app uint64, points []trtcPoint, action, requestID str
 		}
 	}
 	return out, nil
+}
+
+// pointInDay reports whether p belongs to day: a daily point by its date, a 5-minute point by
+// its time key under the reading tcapi.TimeKeysLabelStart.
+func pointInDay(day calendar.Day, p trtcPoint) bool {
+	if p.daily {
+		return calendar.Of(p.t, calendar.Zone) == day
+	}
+	return tcapi.FiveMinuteInDay(day, p.t, tcapi.TimeKeysLabelStart)
 }
 
 func compareUsageType(a, b string) int {

@@ -22,7 +22,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	cossdk "github.com/tencentyun/cos-go-sdk-v5"
@@ -33,12 +32,16 @@ import (
 	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
-// Config configures a Store. Bucket, Region and Credentials are required.
+// Config configures a Store. Bucket, Region and Source (or Credentials) are required.
 type Config struct {
 	// Bucket is the full bucket name, <name>-<appid>.
 	Bucket string
 	// Region is the bucket's region, e.g. ap-guangzhou.
-	Region      string
+	Region string
+	// Source provides the keys of every request, read as each is signed: share it with the API
+	// client so that both see a rotation, a failed refresh or an expiry at once. Nil: a Source
+	// holding Credentials.
+	Source      *credential.Source
 	Credentials credential.Credentials
 	// Endpoint, when set, sends every connection to that address over plain HTTP, keeping the
 	// production Host and signature (TCUSAGE_COS_ENDPOINT; tests, private gateways). A bare
@@ -79,8 +82,7 @@ func ValidRegion(region string) error {
 // Store is a snapshot.Store on one COS bucket. It is safe for concurrent use.
 type Store struct {
 	c        *cossdk.Client
-	auth     *cossdk.AuthorizationTransport
-	creds    atomic.Pointer[credential.Credentials] // the keys in use, to scrub from what COS answers
+	creds    *credential.Source
 	bucket   string
 	pageSize int
 	log      *slog.Logger
@@ -96,8 +98,12 @@ func New(cfg Config) (*Store, error) {
 	if err := ValidRegion(cfg.Region); err != nil {
 		return nil, fmt.Errorf("cos: %w", err)
 	}
-	if err := cfg.Credentials.Validate(); err != nil {
-		return nil, fmt.Errorf("cos: %w", err)
+	src := cfg.Source
+	if src == nil {
+		var err error
+		if src, err = credential.NewSource(cfg.Credentials, nil); err != nil {
+			return nil, fmt.Errorf("cos: %w", err)
+		}
 	}
 	base := cfg.Transport
 	if cfg.Endpoint != "" {
@@ -114,13 +120,10 @@ func New(cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cos: bucket URL: %w", err)
 	}
-	auth := &cossdk.AuthorizationTransport{
-		SecretID:     cfg.Credentials.SecretID,
-		SecretKey:    cfg.Credentials.SecretKey,
-		SessionToken: cfg.Credentials.Token,
-		Transport:    base,
+	if base == nil {
+		base = http.DefaultTransport
 	}
-	client := cossdk.NewClient(&cossdk.BaseURL{BucketURL: u}, &http.Client{Transport: auth})
+	client := cossdk.NewClient(&cossdk.BaseURL{BucketURL: u}, &http.Client{Transport: &signer{src: src, next: base}})
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -129,9 +132,7 @@ func New(cfg Config) (*Store, error) {
 	if page <= 0 || page > 1000 {
 		page = 1000
 	}
-	st := &Store{c: client, auth: auth, bucket: cfg.Bucket, pageSize: page, log: log}
-	st.creds.Store(&cfg.Credentials)
-	return st, nil
+	return &Store{c: client, creds: src, bucket: cfg.Bucket, pageSize: page, log: log}, nil
 }
 
 // plainEndpoint checks a COS endpoint override: host:port on loopback, or http://host:port for
@@ -163,14 +164,16 @@ func EndpointTransport(addr string) *http.Transport {
 	return t
 }
 
-// SetCredentials replaces the keys the requests that start from now on are signed with (SCF
-// renews run-role credentials while a warm instance lives on).
-func (s *Store) SetCredentials(c credential.Credentials) error {
-	if err := c.Validate(); err != nil {
-		return fmt.Errorf("cos: %w", err)
+// Credentials returns the source the store signs with (see Config.Source).
+func (s *Store) Credentials() *credential.Source { return s.creds }
+
+// usable checks, before a request is made, that the credentials may be used: an expired,
+// refused or unrefreshable key fails the operation with that reason, not with what COS would
+// answer to stale keys.
+func (s *Store) usable(op, key string) error {
+	if _, err := s.creds.Get(); err != nil {
+		return &Error{Op: op, Bucket: s.bucket, Key: key, Err: err}
 	}
-	s.auth.SetCredential(c.SecretID, c.SecretKey, c.Token)
-	s.creds.Store(&c)
 	return nil
 }
 
@@ -194,6 +197,9 @@ func (s *Store) Put(ctx context.Context, key string, body io.ReadSeeker, o snaps
 	size, sum, err := snapshot.BodyInfo(body, o)
 	if err != nil {
 		return fmt.Errorf("put %s: %w", key, err)
+	}
+	if err := s.usable("put", key); err != nil {
+		return err
 	}
 	var r io.Reader = sizedReader{body, size}
 	if size == 0 {
@@ -222,6 +228,9 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	if err := snapshot.ValidKey(key); err != nil {
 		return nil, fmt.Errorf("get: %w", err)
 	}
+	if err := s.usable("get", key); err != nil {
+		return nil, err
+	}
 	resp, err := s.c.Object.Get(ctx, key, nil)
 	if err != nil {
 		closeResp(resp)
@@ -235,6 +244,9 @@ func (s *Store) Head(ctx context.Context, key string) (snapshot.ObjectInfo, erro
 	if err := snapshot.ValidKey(key); err != nil {
 		return snapshot.ObjectInfo{}, fmt.Errorf("head: %w", err)
 	}
+	if err := s.usable("head", key); err != nil {
+		return snapshot.ObjectInfo{}, err
+	}
 	resp, err := s.c.Object.Head(ctx, key, nil)
 	closeResp(resp)
 	if err != nil {
@@ -247,6 +259,9 @@ func (s *Store) Head(ctx context.Context, key string) (snapshot.ObjectInfo, erro
 func (s *Store) List(ctx context.Context, prefix string) ([]snapshot.ObjectInfo, error) {
 	if err := snapshot.ValidListPrefix(prefix); err != nil {
 		return nil, fmt.Errorf("list: %w", err)
+	}
+	if err := s.usable("list", prefix); err != nil {
+		return nil, err
 	}
 	var out []snapshot.ObjectInfo
 	marker := ""
@@ -281,12 +296,31 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := snapshot.ValidKey(key); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
+	if err := s.usable("delete", key); err != nil {
+		return err
+	}
 	resp, err := s.c.Object.Delete(ctx, key)
 	closeResp(resp)
 	if err != nil && !cossdk.IsNotFoundError(err) {
 		return s.wrap("delete", key, err)
 	}
 	return nil
+}
+
+// Versioning returns the bucket's versioning status as COS answers GET ?versioning: "" when
+// versioning was never enabled, "Enabled" or "Suspended". The dataset lease's create-if-absent
+// writes rely on x-cos-forbid-overwrite, which COS ignores on a bucket with versioning enabled.
+// Reading it needs cos:GetBucketVersioning, which the functions' run roles are not granted.
+func (s *Store) Versioning(ctx context.Context) (string, error) {
+	if err := s.usable("get versioning", ""); err != nil {
+		return "", err
+	}
+	res, resp, err := s.c.Bucket.GetVersioning(ctx)
+	closeResp(resp)
+	if err != nil {
+		return "", s.wrap("get versioning", "", err)
+	}
+	return res.Status, nil
 }
 
 func closeResp(resp *cossdk.Response) {
@@ -361,9 +395,6 @@ func (e *Error) Unwrap() []error {
 	return errs
 }
 
-// credentials returns the keys in use.
-func (s *Store) credentials() credential.Credentials { return *s.creds.Load() }
-
 func (s *Store) wrap(op, key string, err error) error {
 	e := &Error{Op: op, Bucket: s.bucket, Key: key, Err: err}
 	if r, ok := cossdk.IsCOSError(err); ok {
@@ -376,9 +407,13 @@ func (s *Store) wrap(op, key string, err error) error {
 		}
 		// What COS (or whatever answered in its place) wrote is untrusted: no secret, and only
 		// what a real code, request ID and message are made of.
-		creds := s.credentials()
+		creds := s.creds.Current()
 		e.Code, e.RequestID = remote.Code(creds.Scrub(e.Code)), remote.ID(creds.Scrub(e.RequestID))
 		e.Message = remote.Message(creds.Scrub(e.Message))
+		if (e.Code == "ExpiredToken" || e.Code == "InvalidToken") && creds.Token != "" {
+			// The session token is refused: every client sharing the credentials stops using it.
+			s.creds.Reject(creds, e.Code)
+		}
 	}
 	return e
 }

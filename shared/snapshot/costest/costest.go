@@ -85,6 +85,11 @@ type Options struct {
 	Upstream *Upstream
 	// Now is the server clock for signature times; nil uses time.Now.
 	Now func() time.Time
+	// Versioning is the bucket's versioning status as GET ?versioning answers it: "" (never
+	// enabled), "Enabled" or "Suspended". With "Enabled", x-cos-forbid-overwrite is ignored, as
+	// COS ignores it on a versioned bucket: a write over an existing key adds a version. PUT
+	// ?versioning changes it.
+	Versioning string
 }
 
 // Request is one request the front received.
@@ -105,8 +110,9 @@ type FaultKind string
 
 // The injectable faults.
 const (
-	SlowDown FaultKind = "SlowDown" // 503 with a COS XML error body
-	Reset    FaultKind = "Reset"    // the connection is reset without an answer
+	SlowDown     FaultKind = "SlowDown"     // 503 with a COS XML error body
+	Reset        FaultKind = "Reset"        // the connection is reset without an answer
+	AccessDenied FaultKind = "AccessDenied" // 403 AccessDenied, as for an operation the policy does not allow
 )
 
 // Fault describes faults to inject into matching requests (after their signature is checked).
@@ -144,6 +150,8 @@ type Server struct {
 	now      func() time.Time
 
 	mu       sync.Mutex
+	keys     [3]string // the accepted SecretID, SecretKey and Token (see Rotate)
+	version  string    // the versioning status (Options.Versioning)
 	seq      int
 	requests []Request
 	faults   []*faultRule
@@ -173,6 +181,8 @@ func New(t testing.TB, opts Options) *Server {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.keys = [3]string{s.SecretID, s.SecretKey, s.Token}
+	s.version = opts.Versioning
 	if up := opts.Upstream; up != nil {
 		u, err := url.Parse(up.URL)
 		if err != nil || u.Host == "" {
@@ -197,6 +207,21 @@ func New(t testing.TB, opts Options) *Server {
 	t.Cleanup(s.client.CloseIdleConnections)
 	s.Endpoint = strings.TrimPrefix(front.URL, "http://")
 	return s
+}
+
+// Rotate makes the server accept only the given keys from now on, as COS does when a temporary
+// key is renewed and the previous one expires. The Server's SecretID, SecretKey and Token fields
+// keep the first keys.
+func (s *Server) Rotate(secretID, secretKey, token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = [3]string{secretID, secretKey, token}
+}
+
+func (s *Server) acceptedKeys() [3]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.keys
 }
 
 // Transport returns a transport that sends every connection to the server.
@@ -352,7 +377,8 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		writeError(w, r, http.StatusNotFound, "NoSuchBucket", "the bucket does not exist", id)
 		return
 	}
-	if err := verifyRequest(r, s.SecretID, s.SecretKey, s.Token, s.now(), 15*time.Minute); err != nil {
+	k := s.acceptedKeys()
+	if err := verifyRequest(r, k[0], k[1], k[2], s.now(), 15*time.Minute); err != nil {
 		writeError(w, r, http.StatusForbidden, err.code, err.msg, id)
 		return
 	}
@@ -360,6 +386,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 	case SlowDown:
 		rec.Fault = string(SlowDown)
 		writeError(w, r, http.StatusServiceUnavailable, "SlowDown", "please reduce your request rate", id)
+		return
+	case AccessDenied:
+		rec.Fault = string(AccessDenied)
+		writeError(w, r, http.StatusForbidden, "AccessDenied", "Access Denied.", id)
 		return
 	case Reset:
 		// Recorded before the reset: the client may see the reset (and a test read the record)
@@ -371,6 +401,10 @@ func (s *Server) ServeHTTP(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if _, ok := r.URL.Query()["versioning"]; ok && rec.Key == "" {
+		s.serveVersioning(w, r, id)
+		return
+	}
 	var body []byte
 	if r.Method == http.MethodPut || r.Method == http.MethodPost {
 		b, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
@@ -453,7 +487,8 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte, id
 			up.Header[h] = v
 		}
 	}
-	forbid := strings.EqualFold(r.Header.Get("X-Cos-Forbid-Overwrite"), "true")
+	// A versioned bucket ignores x-cos-forbid-overwrite: the write adds a version.
+	forbid := strings.EqualFold(r.Header.Get("X-Cos-Forbid-Overwrite"), "true") && s.Versioning() != "Enabled"
 	if forbid {
 		up.Header.Set("If-None-Match", "*")
 	}
@@ -507,6 +542,44 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte, id
 	if r.Method != http.MethodHead {
 		io.Copy(w, resp.Body)
 	}
+}
+
+// versioningConfiguration is the body of GET and PUT ?versioning.
+type versioningConfiguration struct {
+	XMLName xml.Name `xml:"VersioningConfiguration"`
+	Status  string   `xml:"Status,omitempty"`
+}
+
+// serveVersioning answers GET ?versioning with the bucket's status and sets it on PUT.
+func (s *Server) serveVersioning(w http.ResponseWriter, r *http.Request, id string) {
+	w.Header().Set("X-Cos-Request-Id", id)
+	switch r.Method {
+	case http.MethodGet:
+		body, _ := xml.Marshal(versioningConfiguration{Status: s.Versioning()})
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusOK)
+		io.WriteString(w, xml.Header)
+		w.Write(body)
+	case http.MethodPut:
+		var in versioningConfiguration
+		if err := xml.NewDecoder(io.LimitReader(r.Body, 4096)).Decode(&in); err != nil || (in.Status != "Enabled" && in.Status != "Suspended") {
+			writeError(w, r, http.StatusBadRequest, "MalformedXML", "want Status Enabled or Suspended", id)
+			return
+		}
+		s.mu.Lock()
+		s.version = in.Status
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusOK)
+	default:
+		writeError(w, r, http.StatusMethodNotAllowed, "MethodNotAllowed", "GET or PUT ?versioning", id)
+	}
+}
+
+// Versioning returns the bucket's versioning status: "", "Enabled" or "Suspended".
+func (s *Server) Versioning() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
 }
 
 // SucceededKeys returns the keys of the requests with the given method that got a 2xx answer,

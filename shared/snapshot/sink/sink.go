@@ -33,7 +33,10 @@ const DefaultLocalURL = "file://snapshots"
 
 // Config holds what a backend needs besides the URL.
 type Config struct {
-	// Credentials sign COS requests.
+	// Source provides the keys of COS requests: the API client's own (see cos.Config.Source).
+	// Nil: a source holding Credentials.
+	Source *credential.Source
+	// Credentials sign COS requests when Source is nil.
 	Credentials credential.Credentials
 	// Endpoint is TCUSAGE_COS_ENDPOINT: host:port every COS connection goes to (tests, gateways).
 	Endpoint string
@@ -164,7 +167,7 @@ func openCOS(rawURL, rest string, cfg Config) (snapshot.Store, string, error) {
 		return nil, "", configError("the path is not a valid key prefix (no empty, . or .. segments, no control characters, at most %d bytes); %s", snapshot.MaxKeyLen, wantCOS)
 	}
 	st, err := cos.New(cos.Config{
-		Bucket: u.Hostname(), Region: region, Credentials: cfg.Credentials,
+		Bucket: u.Hostname(), Region: region, Source: cfg.Source, Credentials: cfg.Credentials,
 		Endpoint: cfg.Endpoint, Transport: cfg.Transport, Logger: cfg.Logger,
 	})
 	if err != nil {
