@@ -27,6 +27,10 @@ func TestSchemaDocIsCurrent(t *testing.T) {
 	b.WriteString("unchanged data gives byte-identical files. Which files to read, and when they were fetched, is in each\n")
 	b.WriteString("partition's `_manifest.json`. Column names are plain identifiers in Hive, Spark, Presto/Trino, DLC and\n")
 	b.WriteString("DuckDB; `tcusage tables` prints table definitions for them.\n\n")
+	b.WriteString("Each dataset lists its measures (additive columns: every file's sums are in its manifest entry, and a\n")
+	b.WriteString("restatement records their totals before and after) and the quality checks its manifests record; the\n")
+	b.WriteString("manifest fields, the change log and the pointer to the newest complete day are described in\n")
+	b.WriteString("[guarantees.md](guarantees.md#quality-checks-restatements-and-the-newest-day).\n\n")
 	for _, s := range Schemas() {
 		b.WriteString(s.Markdown())
 		b.WriteString("\n")

@@ -33,11 +33,14 @@ var ESSBillSchema = Schema{
 		{Name: "quota_type", Type: TypeString, Description: "Package type (QuotaType), e.g. CloudEnterprise, SignFace."},
 		{Name: "quota_name", Type: TypeString, Description: "Package name (QuotaName)."},
 		{Name: "cost_type", Type: TypeInt64, Description: "1 = deduction, 2 = revocation/refund (CostType)."},
-		{Name: "use_count", Type: TypeInt64, Unit: "unit", Description: "Units consumed; negative for refunds (UseCount)."},
+		{Name: "use_count", Type: TypeInt64, Unit: "unit", Description: "Units consumed; negative for refunds (UseCount).", Measure: true, Signed: true},
 		{Name: "cost_time", Type: TypeTimestamp, Description: "Time of consumption, RFC 3339 UTC (from CostTime)."},
 		{Name: "cost_time_unix", Type: TypeInt64, Unit: "second", Description: "Time of consumption, unix seconds (CostTime)."},
 		{Name: "remark", Type: TypeString, Description: "Note (Remark), often empty."},
 	},
+	Checks: []CheckSpec{
+		{Name: CheckRowsMatchTotal, Description: "per sub-customer (app), the rows written equal the API's Total; fail when they differ."},
+		{Name: CheckRefundSigns, Description: "warn when a deduction (cost_type 1) has a negative use_count or a refund (cost_type 2) a positive one."}},
 }
 
 // ESSRecord is one consumption record with the query that produced it.
@@ -86,4 +89,26 @@ func ESSRow(date string, r ESSRecord) Row {
 		Int(r.CostType), Int(r.UseCount), Str(time.Unix(r.CostTime, 0).UTC().Format(time.RFC3339)),
 		Int(r.CostTime), Str(r.Remark),
 	}
+}
+
+// ESSSignPlausible reports whether a record's UseCount has its CostType's sign: a deduction
+// (CostType 1) is not negative, a refund (CostType 2) not positive.
+func ESSSignPlausible(r ESSRecord) bool {
+	return r.CostType == 1 && r.UseCount >= 0 || r.CostType == 2 && r.UseCount <= 0
+}
+
+// ESSChecks returns the quality checks of an organisation-day (app) of essbill: the rows written
+// against the API's Total (CheckRowsMatchTotal: fail when they differ), and how many records had
+// an implausible sign (CheckRefundSigns: a warning naming the first).
+func ESSChecks(app string, total, rows int64, badSigns int64, firstBad string) []Check {
+	rowsCheck := Check{Name: CheckRowsMatchTotal, App: app, Status: CheckOK, Detail: fmt.Sprintf("Total %d, %d rows", total, rows)}
+	if total != rows {
+		rowsCheck.Status = CheckFail
+	}
+	signs := Check{Name: CheckRefundSigns, App: app, Status: CheckOK}
+	if badSigns > 0 {
+		signs.Status = CheckWarn
+		signs.Detail = fmt.Sprintf("%d record(s) whose use_count has the wrong sign for their cost_type, first %s", badSigns, firstBad)
+	}
+	return []Check{rowsCheck, signs}
 }

@@ -21,12 +21,12 @@ var RoomUsageSchema = Schema{
 		{Name: "date", Type: TypeDate, Description: "The day queried (00:00 to 23:59): a China Standard Time (UTC+8) day, as the API counts days."},
 		{Name: "sdk_app_id", Type: TypeInt64, Description: "The TRTC application (SdkAppid)."},
 		{Name: "room_id", Type: TypeString, Description: "The room (RoomId), as the API gives it."},
-		{Name: "audio_seconds", Type: TypeDecimal, Unit: "second", Description: "Audio duration (column Audio)."},
-		{Name: "video_sd_seconds", Type: TypeDecimal, Unit: "second", Description: "SD video duration (column SD)."},
-		{Name: "video_hd_seconds", Type: TypeDecimal, Unit: "second", Description: "HD video duration (column HD, documented as `hd`)."},
-		{Name: "video_fullhd_seconds", Type: TypeDecimal, Unit: "second", Description: "Full HD video duration (column FullHD)."},
-		{Name: "video_2k_seconds", Type: TypeDecimal, Unit: "second", Description: "2K video duration (column 2K)."},
-		{Name: "video_4k_seconds", Type: TypeDecimal, Unit: "second", Description: "4K video duration (column 4K)."},
+		{Name: "audio_seconds", Type: TypeDecimal, Unit: "second", Description: "Audio duration (column Audio).", Measure: true},
+		{Name: "video_sd_seconds", Type: TypeDecimal, Unit: "second", Description: "SD video duration (column SD).", Measure: true},
+		{Name: "video_hd_seconds", Type: TypeDecimal, Unit: "second", Description: "HD video duration (column HD, documented as `hd`).", Measure: true},
+		{Name: "video_fullhd_seconds", Type: TypeDecimal, Unit: "second", Description: "Full HD video duration (column FullHD).", Measure: true},
+		{Name: "video_2k_seconds", Type: TypeDecimal, Unit: "second", Description: "2K video duration (column 2K).", Measure: true},
+		{Name: "video_4k_seconds", Type: TypeDecimal, Unit: "second", Description: "4K video duration (column 4K).", Measure: true},
 	},
 	Extra: "Further usage columns that the API adds are kept, in seconds, named after its header in lower case with `_seconds` appended (`Spatial Audio` becomes `spatial_audio_seconds`), and `x_` in front when that name would start with a digit or equal a column above (`8K` becomes `x_8k_seconds`).",
 	Earlier: []Earlier{{
@@ -36,6 +36,8 @@ var RoomUsageSchema = Schema{
 			"`2k` → `video_2k_seconds`, `4k` → `video_4k_seconds`; further columns gain `_seconds` (v1 kept the bare header name). " +
 			"Values, types and row order are unchanged.",
 	}},
+	Checks: []CheckSpec{nonNegativeSpec, {Name: CheckRoomWithinTRTC,
+		Description: "per app, the rooms' seconds together (every usage column) stay within the app's trtcusage total of the day; warn when they exceed it. Checked by `tcusage verify` when both days' manifests are in the store (each function's role reads only its own dataset)."}},
 }
 
 // roomHeaderColumns maps the API's documented usage headers (normalized) to their columns.

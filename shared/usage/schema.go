@@ -21,6 +21,12 @@ type Column struct {
 	Type        string `json:"type"`
 	Unit        string `json:"unit,omitempty"`
 	Description string `json:"description"`
+	// Measure marks an additive quantity: each file's sum of it is recorded in the manifest
+	// (FileEntry.Measures), restatements compare those sums, and unless Signed it is checked
+	// never to be negative (CheckNonNegative).
+	Measure bool `json:"measure,omitempty"`
+	// Signed marks a measure the API legitimately gives negative (ESS refunds).
+	Signed bool `json:"signed,omitempty"`
 }
 
 // Schema describes a dataset: its name (the first part of every object key), version (the
@@ -38,6 +44,8 @@ type Schema struct {
 	// Earlier lists the dataset's earlier versions, newest first. Their partitions stay where
 	// they were written (<dataset>/<version>/...) and readers still read them.
 	Earlier []Earlier `json:"earlier,omitempty"`
+	// Checks lists the quality checks the dataset's data gets (see Check).
+	Checks []CheckSpec `json:"checks,omitempty"`
 }
 
 // Earlier is an earlier version of a dataset and what the next version changed.
@@ -103,6 +111,28 @@ func (s Schema) Markdown() string {
 	}
 	if s.Open && s.Extra != "" {
 		b.WriteString("\n" + s.Extra + "\n")
+	}
+	var measures []string
+	for _, c := range s.Columns {
+		if c.Measure {
+			m := "`" + c.Name + "`"
+			if c.Signed {
+				m += " (may be negative)"
+			}
+			measures = append(measures, m)
+		}
+	}
+	if s.Open {
+		measures = append(measures, "every further usage column")
+	}
+	if len(measures) > 0 {
+		fmt.Fprintf(&b, "\nMeasures, summed per file in the manifest and compared when a day is restated: %s.\n", strings.Join(measures, ", "))
+	}
+	if len(s.Checks) > 0 {
+		b.WriteString("\nQuality checks (recorded per app in the manifest's `checks` unless said otherwise):\n\n")
+		for _, c := range s.Checks {
+			fmt.Fprintf(&b, "- `%s`: %s\n", c.Name, c.Description)
+		}
 	}
 	return b.String()
 }

@@ -15,13 +15,14 @@ var TelCallSchema = Schema{
 	Columns: []Column{
 		{Name: "date", Type: TypeDate, Description: "The day (00:00:00 to 23:59:59): a China Standard Time (UTC+8) day, as the API counts days."},
 		{Name: "sdk_app_id", Type: TypeInt64, Description: "The CCC application (SdkAppId)."},
-		{Name: "outbound_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the outbound call package (TelCallOutCount)."},
-		{Name: "inbound_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the inbound call package (TelCallInCount)."},
-		{Name: "voip_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the audio (VoIP) package (VOIPCallInCount)."},
-		{Name: "asr_offline_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the offline speech-to-text package (AsrOfflineCount)."},
-		{Name: "asr_realtime_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the real-time speech-to-text package (AsrRealtimeCount)."},
-		{Name: "seats_used", Type: TypeInt64, Unit: "seat", Description: "Number of agent seats used (SeatUsedCount)."},
+		{Name: "outbound_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the outbound call package (TelCallOutCount).", Measure: true},
+		{Name: "inbound_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the inbound call package (TelCallInCount).", Measure: true},
+		{Name: "voip_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the audio (VoIP) package (VOIPCallInCount).", Measure: true},
+		{Name: "asr_offline_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the offline speech-to-text package (AsrOfflineCount).", Measure: true},
+		{Name: "asr_realtime_minutes", Type: TypeInt64, Unit: "minute", Description: "Minutes consumed by the real-time speech-to-text package (AsrRealtimeCount).", Measure: true},
+		{Name: "seats_used", Type: TypeInt64, Unit: "seat", Description: "Number of agent seats used (SeatUsedCount).", Measure: true},
 	},
+	Checks: []CheckSpec{nonNegativeSpec},
 }
 
 // TelCallRow converts one app-day answer of DescribeTelCallInfo into a row. Every count must be

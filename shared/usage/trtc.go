@@ -27,8 +27,11 @@ var TRTCUsageSchema = Schema{
 		{Name: "time", Type: TypeTimestamp, Description: "The API's time key (TimeKey) as RFC 3339 in the API's zone (UTC+08:00)."},
 		{Name: "granularity", Type: TypeString, Description: "`5m` for 5-minute points, `1d` for daily points."},
 		{Name: "usage_type", Type: TypeString, Description: "audio, audio_video (old billing mode), sd, hd, fullhd, 2k, 4k; further types the API adds are kept in lower case."},
-		{Name: "seconds", Type: TypeDecimal, Unit: "second", Description: "Billable duration. Minutes from DescribeTrtcUsage are multiplied by 60 and rounded to 1 ms."},
+		{Name: "seconds", Type: TypeDecimal, Unit: "second", Description: "Billable duration. Minutes from DescribeTrtcUsage are multiplied by 60 and rounded to 1 ms.", Measure: true},
 	},
+	Checks: []CheckSpec{nonNegativeSpec, {Name: CheckSeriesCoverage,
+		Description: "per app, how many of the day's 288 5-minute points arrived and the gaps between them (the API answers no point for a bucket without usage, so gaps and idle days are facts, reported as ok); warn when a point is off the 5-minute grid."},
+		{Name: CheckPointsOutsideDay, Description: "warn when points fall outside the day queried (they are kept in the day's files with their own time)."}},
 }
 
 // usageTypeOrder is the order usage types are written in; unknown types follow, sorted.
@@ -55,6 +58,86 @@ type TRTCRows struct {
 	// the day queried with their own time, so that no usage is lost; the count lets the manifest
 	// say so.
 	OutsideDay int
+	// Day is the day queried; Points are the distinct in-day times of 5-minute points, and
+	// Daily counts daily points (DescribeTrtcUsage over whole days): what Checks reports.
+	Day    calendar.Day
+	Points []time.Time
+	Daily  int
+}
+
+// bucket is the length of a point of the 5-minute series.
+const bucket = 5 * time.Minute
+
+// Checks returns the quality checks of an app-day of trtcusage: CheckSeriesCoverage (how many of
+// the day's 5-minute points arrived, and where the gaps are: the API answers no point for a
+// bucket without usage, so gaps are facts, flagged only when a point is off the 5-minute grid)
+// and CheckPointsOutsideDay (a warning when points fall outside the day queried; they are kept).
+func (r TRTCRows) Checks(app string) []Check {
+	out := []Check{r.coverage(app)}
+	outside := Check{Name: CheckPointsOutsideDay, App: app, Status: CheckOK}
+	if r.OutsideDay > 0 {
+		outside.Status = CheckWarn
+		outside.Detail = fmt.Sprintf("%d point(s) outside the day queried, kept in its files with their own time", r.OutsideDay)
+	}
+	return append(out, outside)
+}
+
+func (r TRTCRows) coverage(app string) Check {
+	c := Check{Name: CheckSeriesCoverage, App: app, Status: CheckOK}
+	if r.Day.IsZero() {
+		c.Detail = "day unknown"
+		return c
+	}
+	slots := int(r.Day.End().Sub(r.Day.Start()) / bucket)
+	have := make([]bool, slots)
+	var off []string
+	for _, t := range r.Points {
+		d := t.Sub(r.Day.Start())
+		if d%bucket != 0 {
+			off = append(off, t.In(calendar.Zone).Format("15:04:05"))
+			continue
+		}
+		i := int(d / bucket)
+		if !tcapi.TimeKeysLabelStart {
+			i-- // a key names the end of its interval
+		}
+		have[i] = true
+	}
+	n := 0
+	var gaps []string
+	for i := 0; i < slots; i++ {
+		if have[i] {
+			n++
+			continue
+		}
+		j := i
+		for j+1 < slots && !have[j+1] {
+			j++
+		}
+		gaps = append(gaps, clockOf(i)+"–"+clockOf(j+1))
+		i = j
+	}
+	switch {
+	case len(r.Points) == 0 && r.Daily > 0:
+		c.Detail = fmt.Sprintf("%d daily point(s), no 5-minute series", r.Daily)
+	case len(r.Points) == 0:
+		c.Detail = "no points: an idle app-day"
+	case len(gaps) == 0:
+		c.Detail = fmt.Sprintf("%d of %d 5-minute points", n, slots)
+	default:
+		c.Detail = fmt.Sprintf("%d of %d 5-minute points; gaps %s", n, slots, listed(gaps, 12))
+	}
+	if len(off) > 0 {
+		c.Status = CheckWarn
+		c.Detail += fmt.Sprintf("; %d point(s) off the 5-minute grid: %s", len(off), listed(off, 5))
+	}
+	return c
+}
+
+// clockOf renders the start of the i-th 5-minute bucket of a day as HH:MM (24:00 for the end).
+func clockOf(i int) string {
+	m := i * int(bucket/time.Minute)
+	return fmt.Sprintf("%02d:%02d", m/60, m%60)
 }
 
 // TRTCInteractiveRows converts a one-app answer of DescribeTrtcInteractiveTime into rows. An
@@ -151,10 +234,15 @@ func trtcRows(date string, app uint64, points []trtcPoint, action, requestID str
 			return TRTCRows{}, fmt.Errorf("%s answer for app %d on %s repeats time key %s (request %s)", action, app, date, points[i].key, requestID)
 		}
 	}
-	var out TRTCRows
+	out := TRTCRows{Day: day}
 	for _, p := range points {
-		if !pointInDay(day, p) {
+		switch {
+		case !pointInDay(day, p):
 			out.OutsideDay++
+		case p.daily:
+			out.Daily++
+		default:
+			out.Points = append(out.Points, p.t)
 		}
 		gran := "5m"
 		if p.daily {
