@@ -23,7 +23,9 @@ type File struct {
 	Rows   int64
 	// Columns are the file's columns, recorded in the manifest (optional).
 	Columns []string
-	Content Content
+	// Measures are the sums of the file's measure columns (optional; see FileEntry.Measures).
+	Measures map[string]float64
+	Content  Content
 }
 
 // CommitRequest describes one delivery of a partition (one dataset, one day).
@@ -62,6 +64,9 @@ type CommitRequest struct {
 	AppWindows map[string]SentWindow
 	// Logger receives progress at debug level and anomalies at warn level; nil discards.
 	Logger *slog.Logger
+	// Checks are the quality checks of the delivered apps' data (each naming an app of the
+	// delivery, or none for the day); they replace those apps' earlier checks.
+	Checks []usage.Check
 	// Guard, when set, is asked before each step that changes what readers see (the interim
 	// manifest, the data, the manifest): an error stops the commit there. A writer holding the
 	// dataset's lease passes Lease.Check, so that it stops once the lease is lost.
@@ -78,6 +83,13 @@ type Result struct {
 	// Invalidated is true when the previous manifest was replaced by an interim one (or removed)
 	// before data changed.
 	Invalidated bool
+	// Kept is true when the partition already held exactly this delivery (every file
+	// byte-identical, the same apps, checks and provenance but for fetch times and request IDs):
+	// nothing was written, and the manifest in place (Manifest) stays as it was.
+	Kept bool
+	// Change is the restatement this commit recorded (also the manifest's last Change), nil when
+	// no file an earlier manifest listed was replaced or removed.
+	Change *Change
 }
 
 // parallelism is how many data objects a commit checks, writes or deletes at once.
@@ -120,8 +132,12 @@ func Commit(ctx context.Context, store Store, prefix string, req CommitRequest) 
 // once), and the new manifest is written last.
 func applyCommit(ctx context.Context, store Store, p *commitPlan, log *slog.Logger) (*Result, error) {
 	res := &Result{ManifestKey: p.manifestKey, Unchanged: p.unchanged, Carried: p.carried}
-	body, err := p.manifest.Encode()
-	if err != nil {
+	if p.keep {
+		res.Manifest, res.Kept = p.manifest, true
+		log.Debug("partition unchanged; nothing written", "unchanged", len(res.Unchanged), "carried", len(res.Carried))
+		return res, nil
+	}
+	if _, err := p.manifest.Encode(); err != nil {
 		return nil, fmt.Errorf("commit %s: %w", p.dir, err)
 	}
 	guard := p.guard
@@ -159,6 +175,18 @@ func applyCommit(ctx context.Context, store Store, p *commitPlan, log *slog.Logg
 	}
 	res.Deleted = append(res.Deleted, p.stale...)
 	if err := guard(); err != nil {
+		return res, fmt.Errorf("commit %s: %w", p.dir, err)
+	}
+	if p.change != nil {
+		// The change log entry lands before the manifest that lists it, created only if absent.
+		if err := writeChange(ctx, store, p); err != nil {
+			return res, fmt.Errorf("commit %s: %w", p.dir, err)
+		}
+		res.Change = p.change
+		log.Info("restated: files changed since the last delivery", "change", p.change.Key, "files", len(p.change.Files))
+	}
+	body, err := p.manifest.Encode()
+	if err != nil {
 		return res, fmt.Errorf("commit %s: %w", p.dir, err)
 	}
 	if err := putContent(ctx, store, p.manifestKey, Bytes(body), "application/json", md5Of(body)); err != nil {

@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -9,12 +10,15 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // commitInput is a checked CommitRequest: its partition and the data files to deliver.
 type commitInput struct {
 	req              CommitRequest
 	dir, manifestKey string
+	changesDir       string
 	writes           []plannedWrite
 	// scope holds the apps this delivery covers (Apps and the apps of Files).
 	scope map[string]bool
@@ -56,6 +60,13 @@ type commitPlan struct {
 	rewritten, lostApps []string
 	// guard is the request's Guard.
 	guard func() error
+	// keep is true when the manifest in place already describes this delivery: nothing is
+	// written (manifest is then the previous one).
+	keep bool
+	// change is the restatement the delivery makes (also the manifest's last Change), recorded
+	// in the change log under changesDir before the manifest lands; nil when none.
+	change     *Change
+	changesDir string
 }
 
 // prepareCommit checks every input before anything touches the store.
@@ -67,7 +78,11 @@ func prepareCommit(prefix string, req CommitRequest) (*commitInput, error) {
 	if req.GeneratedAt.IsZero() {
 		return nil, fmt.Errorf("commit %s: GeneratedAt is not set", dir)
 	}
-	in := &commitInput{req: req, dir: dir, manifestKey: dir + ManifestName, scope: map[string]bool{}}
+	changesDir, err := ChangesDir(prefix, req.Dataset)
+	if err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	in := &commitInput{req: req, dir: dir, manifestKey: dir + ManifestName, changesDir: changesDir, scope: map[string]bool{}}
 	for _, a := range req.Apps {
 		if err := ValidApp(a); err != nil {
 			return nil, fmt.Errorf("commit %s: %w", dir, err)
@@ -97,12 +112,20 @@ func prepareCommit(prefix string, req CommitRequest) (*commitInput, error) {
 		sum := f.Content.SHA256()
 		in.writes = append(in.writes, plannedWrite{
 			entry: FileEntry{
-				Key: key, App: f.App, Format: f.Format, Rows: f.Rows, Columns: f.Columns, Bytes: f.Content.Size(),
+				Key: key, App: f.App, Format: f.Format, Rows: f.Rows, Measures: maps.Clone(f.Measures), Columns: f.Columns, Bytes: f.Content.Size(),
 				SHA256: hex.EncodeToString(sum[:]), ContentType: f.Format.ContentType(),
 			},
 			content: f.Content,
 			md5:     f.Content.MD5(),
 		})
+	}
+	for _, c := range req.Checks {
+		if err := usage.ValidCheck(c); err != nil {
+			return nil, fmt.Errorf("commit %s: %w", dir, err)
+		}
+		if c.App != "" && !in.scope[c.App] {
+			return nil, fmt.Errorf("commit %s: check %s names app %q, which the delivery does not cover", dir, c.Name, c.App)
+		}
 	}
 	return in, nil
 }
@@ -186,6 +209,7 @@ func planCommit(in *commitInput, st *commitState) *commitPlan {
 		pending[a] = true
 	}
 	p.manifest = buildManifest(in, final, meta, pending)
+	p.restatement(in, st, final, pending)
 	touched := map[string]bool{}
 	for _, w := range p.write {
 		touched[w.entry.Key] = true
@@ -200,7 +224,83 @@ func planCommit(in *commitInput, st *commitState) *commitPlan {
 			p.interim = interimManifest(st.prev, touched, in.req.GeneratedAt)
 		}
 	}
+	if st.prev != nil && len(p.write) == 0 && len(p.stale) == 0 && p.interim == nil && sameDelivery(st.prev, p.manifest) {
+		p.keep, p.manifest = true, st.prev
+	}
 	return p
+}
+
+// restatement records in the new manifest what the delivery changes of what the previous one
+// listed (see diffDelivery): the day's changes so far plus this one, and the entries still being
+// replaced for apps pending again.
+func (p *commitPlan) restatement(in *commitInput, st *commitState, final []FileEntry, pending map[string]bool) {
+	if st.prev == nil {
+		return
+	}
+	before := beforeEntries(st.prev)
+	written := make([]FileEntry, len(p.write))
+	for i, w := range p.write {
+		written[i] = w.entry
+	}
+	p.manifest.Changes = slices.Clone(st.prev.Changes)
+	p.changesDir = in.changesDir
+	if c := diffDelivery(before, written, final, pending); c != nil {
+		c.Seq, c.GeneratedAt = nextSeq(st.prev), in.req.GeneratedAt.UTC()
+		c.Key = changeKeyIn(in.changesDir, in.req.Day, c.Seq)
+		p.manifest.Changes = append(p.manifest.Changes, *c)
+		p.change = &p.manifest.Changes[len(p.manifest.Changes)-1]
+	}
+	listed := map[string]bool{}
+	for _, e := range final {
+		listed[e.Key] = true
+	}
+	for _, k := range slices.Sorted(maps.Keys(before)) {
+		if e := before[k]; pending[e.App] && !listed[k] {
+			p.manifest.Replacing = append(p.manifest.Replacing, e)
+		}
+	}
+}
+
+// beforeEntries are the files a delivery replaces, by key: the previous manifest's, and those an
+// interrupted delivery was replacing (Replacing).
+func beforeEntries(prev *Manifest) map[string]FileEntry {
+	out := entriesByKey(prev)
+	for _, e := range prev.Replacing {
+		if _, ok := out[e.Key]; !ok {
+			out[e.Key] = e
+		}
+	}
+	return out
+}
+
+// changeRecord is the change log object of the plan's change.
+func (p *commitPlan) changeRecord() ChangeRecord {
+	m := p.manifest
+	return ChangeRecord{SchemaVersion: ManifestSchemaVersion, Dataset: m.Dataset, DatasetVersion: m.DatasetVersion, Date: m.Date, Manifest: p.manifestKey, Change: *p.change}
+}
+
+// setChange replaces the plan's change (an interrupted delivery's record of it, or another seq).
+func (p *commitPlan) setChange(c Change) { *p.change = c }
+
+// sameDelivery reports whether next describes what prev does, but for when and by which requests
+// it was fetched: the same files with the same content, apps, status, checks, changes and
+// provenance. Such a delivery changes nothing, so writes nothing.
+func sameDelivery(prev, next *Manifest) bool {
+	norm := func(m *Manifest) []byte {
+		c := *m
+		c.GeneratedAt, c.FetchedAt, c.RequestIDs, c.AppRequestIDs = time.Time{}, nil, nil, nil
+		c.Files = slices.Clone(m.Files)
+		for i := range c.Files {
+			c.Files[i].Unchanged = false
+		}
+		b, err := c.Encode()
+		if err != nil {
+			return nil
+		}
+		return b
+	}
+	a, b := norm(prev), norm(next)
+	return a != nil && bytes.Equal(a, b)
 }
 
 // carry keeps the files of the previous manifest's other apps whose files are all in place; an
@@ -303,6 +403,7 @@ type appMeta struct {
 	actions    map[string]string
 	details    map[string]string // carried per-app source details ("<name>/<app>")
 	windows    map[string]appWindow
+	checks     []usage.Check // carried apps' checks
 }
 
 // newAppMeta takes the provenance of the apps this delivery covers from the request.
@@ -337,6 +438,11 @@ func (m *appMeta) carryFrom(prev *Manifest, app string) {
 	}
 	if w, ok := windowOf(prev, app); ok {
 		m.windows[app] = w
+	}
+	for _, c := range prev.Checks {
+		if c.App == app {
+			m.checks = append(m.checks, c)
+		}
 	}
 	for k, v := range prev.Origin.Details {
 		if strings.HasSuffix(k, "/"+app) {
@@ -377,6 +483,9 @@ func buildManifest(in *commitInput, final []FileEntry, meta *appMeta, pending ma
 			}
 		}
 	}
+	m.Checks = append(slices.Clone(req.Checks), meta.checks...)
+	slices.SortStableFunc(m.Checks, func(a, b usage.Check) int { return strings.Compare(a.App, b.App) })
+	m.Quality = usage.Worst(m.Checks)
 	if len(meta.fetchedAt) > 0 {
 		m.FetchedAt = meta.fetchedAt
 	}
@@ -424,6 +533,13 @@ func interimManifest(prev *Manifest, touched map[string]bool, now time.Time) *Ma
 	for a := range lost {
 		pending[a] = true
 	}
+	for _, e := range prev.Files {
+		if touched[e.Key] && !slices.ContainsFunc(prev.Replacing, func(r FileEntry) bool { return r.Key == e.Key }) {
+			interim.Replacing = append(slices.Clip(interim.Replacing), e)
+		}
+	}
+	interim.Checks = slices.DeleteFunc(slices.Clone(prev.Checks), func(c usage.Check) bool { return lost[c.App] })
+	interim.Quality = usage.Worst(interim.Checks)
 	interim.FetchedAt = withoutApps(prev.FetchedAt, lost)
 	interim.AppRequestIDs = withoutApps(prev.AppRequestIDs, lost)
 	interim.AppActions = withoutApps(prev.AppActions, lost)

@@ -24,9 +24,11 @@
 // list of what to read: dataset and version, date, source {service, action, api_version,
 // details}, the time window in the configured zone and in UTC, generated_at (from the caller's
 // clock), status ("complete", or "partial" with apps_pending while a day is filled app by app),
-// apps, and files [{key, app, format, rows, bytes, sha256, content_type, unchanged}], plus request
-// IDs and optional totals. Readers should read exactly the files the manifest lists and may check
-// their sha256. A partition without a manifest is incomplete and must be ignored.
+// apps, and files [{key, app, format, rows, measures, bytes, sha256, content_type, unchanged}],
+// plus request IDs and optional totals; then quality (the worst of checks: ok, warn or fail),
+// checks (per app, made while the data was written), and changes (the day's restatements, see
+// Change). Readers should read exactly the files the manifest lists and may check their sha256. A
+// partition without a manifest is incomplete and must be ignored.
 //
 // # Commit protocol
 //
@@ -46,14 +48,19 @@
 //     "partial" (an undecodable M0 is deleted instead). If nothing M0 lists changes, M0 stays.
 //  3. Write the changed data files, each PUT carrying Content-MD5.
 //  4. Delete the stale objects.
-//  5. Write the new manifest, last (a single atomic replace).
+//  5. If files M0 listed were replaced or removed (a restatement), create the change log entry
+//     (<prefix>/<dataset>/_changes/<yyyymmdd>-<seq>.json, only if absent; see Change).
+//  6. Write the new manifest, last (a single atomic replace).
 //
 // Crash or failure at any point leaves one of: M0 untouched (before step 2 completes, nothing
 // it lists has changed); the interim manifest, which lists only objects steps 3-4 never touch;
 // or the new manifest, written after everything it lists. So a manifest never points at missing
 // or different bytes. Objects written or left behind by an interrupted run are not listed and
-// are removed or overwritten by the next run, which completes the partition. Running the same
-// commit twice writes only the manifest.
+// are removed or overwritten by the next run, which completes the partition; the interim manifest
+// keeps the entries it dropped (replacing), so that the completing run records the same
+// restatement, and finds the interrupted run's change log entry in place. A delivery whose files
+// are all byte-identical, with the same apps, checks and provenance but for fetch times and
+// request IDs, writes nothing at all: the manifest stays byte-identical (Result.Kept).
 //
 // # Stores
 //

@@ -51,6 +51,24 @@ type Manifest struct {
 	WindowsSent map[string][]SentWindow `json:"windows_sent,omitempty"`
 	// Totals holds optional sums over the partition (e.g. "rows", "minutes").
 	Totals map[string]float64 `json:"totals,omitempty"`
+
+	// Quality, checks and restatements (docs/guarantees.md#quality-checks-restatements-and-the-newest-day).
+
+	// Quality is the worst status of Checks: "ok", "warn" or "fail" (usage.CheckOK, ...). A day
+	// whose checks failed is still delivered, and marked here. Empty when no check was made
+	// (manifests written before checks were recorded).
+	Quality string `json:"quality,omitempty"`
+	// Checks are the quality checks of the apps' data, made while it was written, per app (in app
+	// order); a carried-over app keeps its own.
+	Checks []usage.Check `json:"checks,omitempty"`
+	// Changes are the day's restatements, oldest first: every delivery that replaced or removed
+	// files an earlier manifest listed, with what changed. Each is also in the dataset's change
+	// log (Change.Key).
+	Changes []Change `json:"changes,omitempty"`
+	// Replacing, in a partial manifest only, keeps the entries of files that a delivery is
+	// replacing and has not finished (an interim manifest, or apps pending again), so that the
+	// delivery completing them still records what changed. Readers ignore it.
+	Replacing []FileEntry `json:"replacing,omitempty"`
 }
 
 // Origin names the API call that produced the data.
@@ -90,6 +108,10 @@ type FileEntry struct {
 	App    string       `json:"app"`
 	Format usage.Format `json:"format"`
 	Rows   int64        `json:"rows"`
+	// Measures are the sums of the file's measure columns (usage.Column.Measure), computed while
+	// it was written; the files of one app in different formats have the same. Restatements
+	// compare them without reading a file again.
+	Measures map[string]float64 `json:"measures,omitempty"`
 	// Columns are the file's columns, in order (JSON keys and the CSV header).
 	Columns     []string `json:"columns,omitempty"`
 	Bytes       int64    `json:"bytes"`

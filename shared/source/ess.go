@@ -71,15 +71,26 @@ func (e *ESSBill) Fetch(ctx context.Context, api Caller, q Query) (Result, error
 	if err != nil {
 		return Result{}, err
 	}
-	if err := got.recs.each(func(r usage.ESSRecord) error { return w.WriteRow(usage.ESSRow(q.Day.String(), r)) }); err != nil {
+	var written, badSigns int64
+	var firstBad string
+	if err := got.recs.each(func(r usage.ESSRecord) error {
+		if !usage.ESSSignPlausible(r) {
+			if badSigns == 0 {
+				firstBad = fmt.Sprintf("flow %q (cost_type %d, use_count %d)", r.FlowID, r.CostType, r.UseCount)
+			}
+			badSigns++
+		}
+		written++
+		return w.WriteRow(usage.ESSRow(q.Day.String(), r))
+	}); err != nil {
 		w.Close()
 		return Result{}, fmt.Errorf("write rows: %w", err)
 	}
 	if err := w.Close(); err != nil {
 		return Result{}, fmt.Errorf("write rows: %w", err)
 	}
-	return Result{Rows: got.count, Columns: cols, RequestIDs: got.ids, Action: tcapi.ChannelDescribeBillUsageDetail,
-		Window: got.window}, nil
+	return Result{Rows: written, Columns: cols, RequestIDs: got.ids, Action: tcapi.ChannelDescribeBillUsageDetail,
+		Window: got.window, Checks: usage.ESSChecks(q.App, got.total, written, badSigns, firstBad)}, nil
 }
 
 // orgRecords is one organisation's paging: its records, the request IDs of every page, how many
@@ -88,6 +99,7 @@ type orgRecords struct {
 	recs    *essSorter
 	ids     []string
 	count   int64
+	total   int64 // the API's Total
 	invalid error
 	window  tcapi.SentWindow
 }
@@ -150,7 +162,7 @@ func (e *ESSBill) fetchOrg(ctx context.Context, api Caller, q Query, app, org st
 		}
 		if !changed {
 			window := tcapi.WindowOf(tcapi.ChannelDescribeBillUsageDetail, tcapi.BillUsageDetailRequest{StartTime: start, EndTime: end})
-			return orgRecords{recs: recs, ids: ids, count: got, invalid: invalid, window: window}, nil
+			return orgRecords{recs: recs, ids: ids, count: got, total: total, invalid: invalid, window: window}, nil
 		}
 		recs.close()
 		if restart >= essMaxRestarts {

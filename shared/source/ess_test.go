@@ -21,6 +21,8 @@ import (
 type pages struct {
 	calls  []tcapi.BillUsageDetailRequest
 	answer func(n int, req tcapi.BillUsageDetailRequest) (int64, int)
+	// edit, when set, changes record idx of the answer.
+	edit func(idx int, d *tcapi.ChannelBillUsageDetail)
 }
 
 func (p *pages) Call(_ context.Context, a tcapi.Action, req, resp any) error {
@@ -32,9 +34,13 @@ func (p *pages) Call(_ context.Context, a tcapi.Action, req, resp any) error {
 	out.RequestID = fmt.Sprintf("req-%d", len(p.calls))
 	for i := 0; i < n; i++ {
 		idx := int(r.Offset)*ESSPageSize + i
-		out.Details = append(out.Details, tcapi.ChannelBillUsageDetail{
+		d := tcapi.ChannelBillUsageDetail{
 			FlowID: fmt.Sprintf("flow-%04d", idx), CostTime: 1700000000 + int64(idx), CostType: 1, UseCount: 1, QuotaType: "SignFlow",
-		})
+		}
+		if p.edit != nil {
+			p.edit(idx, &d)
+		}
+		out.Details = append(out.Details, d)
 	}
 	return nil
 }
@@ -78,8 +84,32 @@ func TestESSPagesUntilTotal(t *testing.T) {
 				assert.Equal(t, "app1", c.Agent.AppID)
 			}
 			assert.Len(t, res.RequestIDs, wantCalls)
+			assert.Equal(t, usage.ESSChecks("app1", total, total, 0, ""), res.Checks)
+			assert.Equal(t, usage.CheckOK, usage.Worst(res.Checks))
 		})
 	}
+}
+
+// A refund is negative, a deduction positive: a record with the other sign is delivered and
+// flagged, naming the first.
+func TestESSFlagsImplausibleSigns(t *testing.T) {
+	p := &pages{answer: full(60), edit: func(idx int, d *tcapi.ChannelBillUsageDetail) {
+		switch idx {
+		case 7:
+			d.CostType, d.UseCount = 2, -1 // a refund: fine
+		case 12, 55:
+			d.UseCount = -2 // a deduction below zero
+		}
+	}}
+	var w rowCounter
+	opened := 0
+	res, err := (&ESSBill{}).Fetch(context.Background(), p, essQuery(&w, &opened))
+	require.NoError(t, err)
+	assert.Equal(t, int64(60), res.Rows)
+	require.Len(t, res.Checks, 2)
+	assert.Equal(t, usage.Check{Name: usage.CheckRowsMatchTotal, App: "app1", Status: usage.CheckOK, Detail: "Total 60, 60 rows"}, res.Checks[0])
+	assert.Equal(t, usage.Check{Name: usage.CheckRefundSigns, App: "app1", Status: usage.CheckWarn,
+		Detail: `2 record(s) whose use_count has the wrong sign for their cost_type, first flow "flow-0012" (cost_type 1, use_count -2)`}, res.Checks[1])
 }
 
 // By sub-customer, the app of a query is the sub-customer, asked for under the channel

@@ -47,6 +47,9 @@ type Result struct {
 	// key ending in "/<app>" (DetailPointsOutsideDay) is a fact about the app alone, kept per app
 	// in the manifest; other facts are the same for every app of a run.
 	Details map[string]string
+	// Checks are the quality checks the source made of the app-day's rows (usage.Check); the
+	// runner adds the checks every dataset gets (usage.Tally).
+	Checks []usage.Check
 }
 
 // Source is one usage API.

@@ -140,26 +140,28 @@ func (t *TRTC) setState(fellBack string) {
 func (t *TRTC) interactive(ctx context.Context, api Caller, q Query, app uint64) (Result, error) {
 	req := tcapi.TRTCInteractiveTimeRequest{StartTime: q.Day.String(), EndTime: q.Day.String(), SDKAppID: &app}
 	var outside int
+	var checks []usage.Check
 	res, err := callRows(ctx, api, q, tcapi.DescribeTrtcInteractiveTime, req, usage.TRTCUsageSchema,
 		func(r *tcapi.TRTCInteractiveTimeResponse) ([]usage.Row, string, error) {
 			rows, err := usage.TRTCInteractiveRows(q.Day.String(), app, r)
-			outside = rows.OutsideDay
+			outside, checks = rows.OutsideDay, rows.Checks(q.App)
 			return rows.Rows, r.RequestID, err
 		})
-	res.Details = outsideDetails(nil, q.App, outside)
+	res.Details, res.Checks = outsideDetails(nil, q.App, outside), checks
 	return res, err
 }
 
 func (t *TRTC) usage(ctx context.Context, api Caller, q Query, app uint64, details map[string]string) (Result, error) {
 	req := tcapi.TRTCUsageRequest{StartTime: q.Day.String(), EndTime: q.Day.String(), SDKAppID: &app}
 	var outside int
+	var checks []usage.Check
 	res, err := callRows(ctx, api, q, tcapi.DescribeTrtcUsage, req, usage.TRTCUsageSchema,
 		func(r *tcapi.TRTCUsageResponse) ([]usage.Row, string, error) {
 			rows, err := usage.TRTCUsageRows(q.Day.String(), app, r)
-			outside = rows.OutsideDay
+			outside, checks = rows.OutsideDay, rows.Checks(q.App)
 			return rows.Rows, r.RequestID, err
 		})
-	res.Details = outsideDetails(details, q.App, outside)
+	res.Details, res.Checks = outsideDetails(details, q.App, outside), checks
 	return res, err
 }
 

@@ -451,26 +451,67 @@ func testIdentical(t *testing.T, e Env) {
 				puts = append(puts, r.Key)
 			}
 		}
-		// Interim manifest (b's files change), b's two files, the final manifest: nothing for a.
+		// Interim manifest (b's files change), b's two files, the change log entry, the final
+		// manifest: nothing for a.
 		mkey, _ := snapshot.ManifestKey(e.Prefix, "trtc_room_usage", date)
-		assert.ElementsMatch(t, append(dataKeys(t, e, date, "b"), mkey, mkey), puts)
+		ckey, _ := snapshot.ChangeKey(e.Prefix, "trtc_room_usage", date, 1)
+		assert.ElementsMatch(t, append(dataKeys(t, e, date, "b"), mkey, ckey, mkey), puts)
 	}
-
-	// All identical: no data written and the manifest is replaced in place (no invalidation).
-	res, err = snapshot.Commit(ctx, e.Store, e.Prefix, req)
+	// The restatement is recorded: b's two files, from version 1 to version 5.
+	require.NotNil(t, res.Change)
+	assert.Equal(t, 1, res.Change.Seq)
+	require.Len(t, res.Change.Files, 2)
+	for _, f := range res.Change.Files {
+		assert.Equal(t, "b", f.App)
+		assert.Equal(t, sha(body("b", f.Format, 1)), f.PreviousSHA256)
+		assert.Equal(t, sha(body("b", f.Format, 5)), f.SHA256)
+	}
+	assert.Equal(t, []snapshot.Change{*res.Change}, res.Manifest.Changes)
+	logged, err := snapshot.ReadChanges(ctx, e.Store, e.Prefix, "trtc_room_usage", date)
 	require.NoError(t, err)
+	require.Len(t, logged, 1)
+	assert.Equal(t, *res.Change, logged[0].Change)
+	assert.Equal(t, res.ManifestKey, logged[0].Manifest)
+	mkey, _ := snapshot.ManifestKey(e.Prefix, "trtc_room_usage", date)
+	manifestBefore := get(t, e.Store, mkey)
+
+	// All identical, fetched again later: nothing at all is written, the manifest stays as it is.
+	if e.Wire != nil {
+		before = len(e.Wire())
+	}
+	again := req
+	again.GeneratedAt = again.GeneratedAt.Add(time.Hour)
+	again.RequestIDs = []string{"req-again"}
+	res, err = snapshot.Commit(ctx, e.Store, e.Prefix, again)
+	require.NoError(t, err)
+	assert.True(t, res.Kept)
 	assert.Empty(t, res.Written)
 	assert.False(t, res.Invalidated)
+	assert.Nil(t, res.Change)
 	assert.Len(t, res.Unchanged, 4)
+	assert.Equal(t, manifestBefore, get(t, e.Store, mkey), "the manifest is byte-identical")
+	if e.Wire != nil {
+		for _, r := range e.Wire()[before:] {
+			assert.NotContains(t, []string{http.MethodPut, http.MethodDelete, http.MethodPost}, r.Method, "%s %s", r.Method, r.Key)
+		}
+	}
 	requireSound(t, e, date)
 
-	// A file that vanished behind the manifest's back is written again.
+	// A file that vanished behind the manifest's back is written again: no restatement.
 	gone := dataKeys(t, e, date, "a")[0]
 	require.NoError(t, e.Store.Delete(ctx, gone))
 	res, err = snapshot.Commit(ctx, e.Store, e.Prefix, req)
 	require.NoError(t, err)
 	assert.Equal(t, []string{gone}, res.Written)
+	assert.False(t, res.Kept)
+	assert.Nil(t, res.Change)
+	assert.Len(t, res.Manifest.Changes, 1)
 	requireSound(t, e, date)
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
 }
 
 func testMerge(t *testing.T, e Env) {
@@ -616,7 +657,41 @@ func testCrash(t *testing.T, newEnv func(*testing.T) Env, merge bool) {
 			}
 			assert.Equal(t, string(body(f.App, f.Format, version)), get(t, e.Store, f.Key), "failAt=%d", failAt)
 		}
+		checkCrashChange(t, e, date, res.Manifest, merge, failAt)
 	}
+}
+
+// checkCrashChange: wherever the first attempt stopped, the completed delivery records the one
+// restatement it made (a and d replaced, c removed unless merging), and the change log holds
+// exactly that record.
+func checkCrashChange(t *testing.T, e Env, date calendar.Day, m *snapshot.Manifest, merge bool, failAt int) {
+	t.Helper()
+	require.Len(t, m.Changes, 1, "failAt=%d", failAt)
+	c := m.Changes[0]
+	want := map[string][2]int{"a": {1, 2}, "d": {1, 3}}
+	if !merge {
+		want["c"] = [2]int{1, 0}
+	}
+	got := map[string][2]int{}
+	for _, f := range c.Files {
+		v := [2]int{}
+		for version := 1; version <= 3; version++ {
+			if sha(body(f.App, f.Format, version)) == f.PreviousSHA256 {
+				v[0] = version
+			}
+			if sha(body(f.App, f.Format, version)) == f.SHA256 {
+				v[1] = version
+			}
+		}
+		got[f.App] = v
+	}
+	assert.Equal(t, want, got, "failAt=%d", failAt)
+	assert.Len(t, c.Files, 2*len(want), "failAt=%d", failAt)
+	logged, err := snapshot.ReadChanges(t.Context(), e.Store, e.Prefix, "trtc_room_usage", date)
+	require.NoError(t, err)
+	require.Len(t, logged, 1, "failAt=%d: one change log entry, the one the manifest lists", failAt)
+	assert.Equal(t, c, logged[0].Change, "failAt=%d", failAt)
+	assert.Empty(t, m.Replacing, "failAt=%d", failAt)
 }
 
 func testWrongCredentials(t *testing.T, e Env) {
