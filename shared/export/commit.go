@@ -18,12 +18,13 @@ type commitInFlight struct {
 	ps   PartitionSummary
 	part Summary          // the day's own pending and failed app-days
 	res  *snapshot.Result // the commit's result, when it committed
+	at   time.Time        // when the apps were fetched
 	err  error
 }
 
 // startCommit commits the fetched apps of day in the background.
 func (r *Runner) startCommit(ctx context.Context, day calendar.Day, results []*fetched, guard func() error) *commitInFlight {
-	c := &commitInFlight{done: make(chan struct{})}
+	c := &commitInFlight{done: make(chan struct{}), at: r.now()}
 	go func() {
 		defer close(c.done)
 		c.ps, c.res, c.err = r.commitDay(ctx, day, results, &c.part, guard)
@@ -31,15 +32,18 @@ func (r *Runner) startCommit(ctx context.Context, day calendar.Day, results []*f
 	return c
 }
 
-// finish waits for the commit (none: nil) and records it in sum and days; it returns the
-// commit's error.
-func (c *commitInFlight) finish(sum *Summary, days *committed) error {
+// finish waits for the commit (none: nil) and records it in sum and days, and in conf when it
+// found the apps unchanged; it returns the commit's error.
+func (c *commitInFlight) finish(sum *Summary, days *committed, conf confirmed) error {
 	if c == nil {
 		return nil
 	}
 	<-c.done
 	if c.res != nil {
 		days.add(c.ps.Date, c.res)
+		if c.res.Kept {
+			conf.add(c.ps.Date, c.ps.Apps, c.at)
+		}
 	}
 	sum.Partitions = append(sum.Partitions, c.ps)
 	sum.Pending = append(sum.Pending, c.part.Pending...)
@@ -128,9 +132,11 @@ func (r *Runner) commitRequest(day calendar.Day, done []*fetched) snapshot.Commi
 		for k, v := range f.res.Details {
 			details[k] = v
 		}
+		measures := f.measures()
 		for _, ef := range f.files {
-			req.Files = append(req.Files, snapshot.File{App: f.unit.App, Format: ef.format, Rows: f.res.Rows, Columns: f.res.Columns, Content: ef.spool})
+			req.Files = append(req.Files, snapshot.File{App: f.unit.App, Format: ef.format, Rows: f.res.Rows, Columns: f.res.Columns, Measures: measures, Content: ef.spool})
 		}
+		req.Checks = append(req.Checks, f.checks()...)
 	}
 	if len(details) > 0 {
 		req.Origin.Details = details

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,6 +24,25 @@ type fetched struct {
 	files  []*encodedFile
 	err    error
 	queued bool // not started, or stopped: the deadline was too near
+	// tally summed the rows' measures as they were written (the same for every format).
+	tally *usage.Tally
+}
+
+// checks are the app-day's quality checks: the source's, then those every dataset gets.
+func (f *fetched) checks() []usage.Check {
+	out := slices.Clone(f.res.Checks)
+	if f.tally != nil {
+		out = append(out, f.tally.Checks(f.unit.App)...)
+	}
+	return out
+}
+
+// measures are the sums of the app-day's measure columns.
+func (f *fetched) measures() map[string]float64 {
+	if f.tally == nil {
+		return nil
+	}
+	return f.tally.Measures()
 }
 
 // encodedFile is one format of an app-day's rows: spooled to a temporary file for a run, or held
@@ -163,6 +183,8 @@ func (r *Runner) fetchOne(ctx context.Context, u AppDay, formats []usage.Format,
 			}
 			ws = append(ws, w)
 		}
+		f.tally = usage.NewTally(r.Source.Schema(), columns)
+		ws = append(ws, f.tally)
 		return closeAll{ws, f.files}, nil
 	}
 	f.res, f.err = r.Source.Fetch(ctx, r.API, source.Query{Day: u.Date, App: u.App, Open: open, TempDir: r.TempDir})

@@ -68,3 +68,24 @@ func (c *committed) add(day calendar.Day, res *snapshot.Result) {
 	}
 	*c = append(*c, Committed{Day: day, Manifest: res.Manifest, ManifestKey: res.ManifestKey, Changed: changed})
 }
+
+// LatestPointer is the Publisher of a dataset's pointer to its newest complete day
+// (snapshot.AdvanceLatest: <prefix>/<dataset>/_latest.json). It only moves forward, and writes
+// nothing when the pointer already says what the run's days would make it say.
+type LatestPointer struct {
+	Store   snapshot.Store
+	Prefix  string
+	Dataset string
+}
+
+// Publish implements Publisher.
+func (l LatestPointer) Publish(ctx context.Context, days []Committed) error {
+	ms := make([]*snapshot.Manifest, 0, len(days))
+	for _, d := range days {
+		ms = append(ms, d.Manifest)
+	}
+	if _, _, err := snapshot.AdvanceLatest(ctx, l.Store, l.Prefix, l.Dataset, ms); err != nil {
+		return fmt.Errorf("latest day: %w", err)
+	}
+	return nil
+}

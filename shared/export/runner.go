@@ -214,11 +214,16 @@ func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary,
 		}
 		r.leaseMu.Unlock()
 	}()
-	return r.run(ctx, w, opt, lease.Check, sum)
+	conf := confirmedSince(ptr(lease.Record()), r.cycle())
+	defer func() { lease.Confirm(conf) }() // handed on with the release
+	return r.run(ctx, w, opt, lease.Check, conf, sum)
 }
 
-// run does Run's work under the lease; guard tells whether the lease still holds.
-func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func() error, sum *Summary) (*Summary, error) {
+func ptr[T any](v T) *T { return &v }
+
+// run does Run's work under the lease; guard tells whether the lease still holds, conf which
+// app-days this cycle found unchanged (and gets those this run finds).
+func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func() error, conf confirmed, sum *Summary) (*Summary, error) {
 	cycleStart := r.cycleStart(opt)
 	fetchCtx := ctx
 	if dl, ok := ctx.Deadline(); ok {
@@ -230,7 +235,7 @@ func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func
 	var inFlight *commitInFlight
 	var days committed
 	for i, day := range w.Days {
-		apps, skip, ok := r.appsToFetch(ctx, fetchCtx, day, w.Apps, opt.Force, cycleStart)
+		apps, skip, ok := r.appsToFetch(ctx, fetchCtx, day, w.Apps, opt.Force, cycleStart, conf)
 		if !ok {
 			sum.leave(w.Days[i:], w.Apps) // out of time before this day could start
 			break
@@ -248,11 +253,11 @@ func (r *Runner) run(ctx context.Context, w plan.Window, opt Options, guard func
 				break
 			}
 			results := r.fetchDay(fetchCtx, day, chunk, r.spoolFiles)
-			errs = append(errs, inFlight.finish(sum, &days))
+			errs = append(errs, inFlight.finish(sum, &days, conf))
 			inFlight = r.startCommit(ctx, day, results, guard)
 		}
 	}
-	errs = append(errs, inFlight.finish(sum, &days))
+	errs = append(errs, inFlight.finish(sum, &days, conf))
 	if guard() == nil {
 		errs = append(errs, r.publish(ctx, days))
 	}
@@ -313,6 +318,11 @@ func (r *Runner) cycleStart(opt Options) time.Time {
 	if opt.Resume {
 		return time.Time{}
 	}
+	return r.cycle()
+}
+
+// cycle is when the current cycle of timer runs began.
+func (r *Runner) cycle() time.Time {
 	start, _ := plan.CycleAt(r.now(), r.Zone, r.DaySettles)
 	return start
 }
@@ -325,8 +335,13 @@ func (r *Runner) nothingToDo(ctx context.Context, w plan.Window, opt Options) *S
 		return nil
 	}
 	sum := &Summary{Dataset: r.Dataset()}
+	rec, err := snapshot.ReadLease(ctx, r.Store, r.Prefix, r.Dataset())
+	if err != nil {
+		return nil // cannot tell: the run reads it again under the lease
+	}
+	conf := confirmedSince(rec, r.cycle())
 	for _, day := range w.Days {
-		_, skip, ok := r.appsToFetch(ctx, ctx, day, w.Apps, false, r.cycleStart(opt))
+		_, skip, ok := r.appsToFetch(ctx, ctx, day, w.Apps, false, r.cycleStart(opt), conf)
 		if !ok || skip == nil {
 			return nil
 		}
@@ -336,9 +351,10 @@ func (r *Runner) nothingToDo(ctx context.Context, w plan.Window, opt Options) *S
 }
 
 // appsToFetch decides which apps of day the run fetches: all of them when forced, else those not
-// delivered since cycleStart according to the day's manifest. skip is the day's summary when
-// there is nothing to do; ok is false when the run is out of time before the day could start.
-func (r *Runner) appsToFetch(ctx, fetchCtx context.Context, day calendar.Day, apps []string, force bool, cycleStart time.Time) (_ []string, skip *PartitionSummary, ok bool) {
+// delivered since cycleStart according to the day's manifest, nor found unchanged this cycle
+// (conf). skip is the day's summary when there is nothing to do; ok is false when the run is out
+// of time before the day could start.
+func (r *Runner) appsToFetch(ctx, fetchCtx context.Context, day calendar.Day, apps []string, force bool, cycleStart time.Time, conf confirmed) (_ []string, skip *PartitionSummary, ok bool) {
 	if fetchCtx.Err() != nil {
 		return nil, nil, false
 	}
@@ -358,7 +374,8 @@ func (r *Runner) appsToFetch(ctx, fetchCtx context.Context, day calendar.Day, ap
 	var out []string
 	for _, a := range apps {
 		t, ok := prev.FetchedAt[a]
-		if !ok || t.Before(cycleStart) || !slices.Contains(prev.Apps, a) || slices.Contains(prev.AppsPending, a) {
+		fresh := ok && !t.Before(cycleStart) || conf.has(day, a)
+		if !fresh || !slices.Contains(prev.Apps, a) || slices.Contains(prev.AppsPending, a) {
 			out = append(out, a)
 		}
 	}

@@ -53,6 +53,19 @@ type LeaseRecord struct {
 	// NextCall, in a released generation, tells per API action when the next call may go at the
 	// action's pacing: the rate limit is per account, so the next writer waits for it.
 	NextCall map[string]time.Time `json:"next_call,omitempty"`
+	// Confirmed lists, per day (YYYY-MM-DD), the apps whose data a run fetched again and found
+	// unchanged: such a delivery writes nothing, so the manifest's fetched_at does not move, and
+	// this is where later runs of the same cycle learn that those app-days are done. A holder
+	// takes it over when acquiring the lease and hands it on in every generation it writes; the
+	// runner keeps only the current cycle's (see Lease.Confirm).
+	Confirmed map[string]Confirmation `json:"confirmed,omitempty"`
+}
+
+// Confirmation is when a day's apps were last found unchanged (the earliest time, when several
+// runs found some of them), and which.
+type Confirmation struct {
+	At   time.Time `json:"at"`
+	Apps []string  `json:"apps"`
 }
 
 // Free reports whether another writer may take the lease at now: released, or expired for longer
@@ -207,6 +220,9 @@ func AcquireLease(ctx context.Context, store Store, prefix, dataset, holder stri
 	}
 	l := &Lease{store: store, dir: dir, dataset: dataset, cfg: cfg}
 	rec := LeaseRecord{Dataset: dataset, Generation: gen, Holder: holder, Token: rand.Text(), AcquiredAt: now.UTC(), RenewedAt: now.UTC(), ExpiresAt: now.Add(cfg.TTL).UTC()}
+	if cur != nil {
+		rec.Confirmed = cur.Confirmed
+	}
 	if err := l.write(ctx, rec); err != nil {
 		if errors.Is(err, fs.ErrExist) { // another writer took this generation first
 			if won, rerr := readLease(ctx, store, dir); rerr == nil && won != nil {
@@ -274,6 +290,14 @@ func (l *Lease) Check() error {
 		return nil
 	}
 	return fmt.Errorf("dataset %s: %w (or expired before it could be renewed)", l.dataset, ErrLeaseLost)
+}
+
+// Confirm replaces the confirmations the lease hands on (LeaseRecord.Confirmed) from its next
+// generation on: its renewals and its release.
+func (l *Lease) Confirm(c map[string]Confirmation) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.rec.Confirmed = c
 }
 
 // Renew extends the lease by its TTL, writing the next generation. If another writer took the

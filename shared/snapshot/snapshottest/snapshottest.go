@@ -858,9 +858,12 @@ func testLease(t *testing.T, e Env) {
 	require.NoError(t, a.Renew(ctx))
 	require.NoError(t, a.Check())
 
+	confirmed := map[string]snapshot.Confirmation{"2024-05-08": {At: clk.now().UTC().Truncate(time.Second), Apps: []string{"1400000001"}}}
+	a.Confirm(confirmed)
 	require.NoError(t, a.Release(ctx, nil))
 	b, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "backfill B", cfg)
 	require.NoError(t, err, "released, the lease is free at once")
+	assert.Equal(t, confirmed, b.Record().Confirmed, "the confirmations are handed over")
 
 	clk.advance(time.Minute + 6*time.Second) // B stops renewing (killed): expired past the skew
 	c, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "timer C", cfg)
@@ -873,6 +876,7 @@ func testLease(t *testing.T, e Env) {
 	require.NoError(t, err)
 	assert.Equal(t, "timer C", rec.Holder)
 	assert.Equal(t, c.Record().Generation, rec.Generation)
+	assert.Equal(t, confirmed, rec.Confirmed, "a holder killed before its release still handed them on")
 	dir, err := snapshot.LeaseDir(e.Prefix, ds)
 	require.NoError(t, err)
 	objs, err := e.Store.List(ctx, dir)
