@@ -13,7 +13,8 @@
 //	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
 //	tcusage doctor   [--function NAME] [--json] [--emulator]
 //
-// Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 130 interrupted.
+// Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 3 verify found
+// failed quality checks in snapshots that match their manifests, 130 interrupted.
 package main
 
 import (
@@ -33,6 +34,7 @@ const (
 	exitOK          = 0
 	exitFailed      = 1
 	exitUsage       = 2
+	exitQuality     = 3
 	exitInterrupted = 130
 )
 
@@ -106,9 +108,13 @@ func run(ctx context.Context, args []string, c *cli) int {
 	}
 	var ue *usageError
 	var late errLate
+	var quality errQuality
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &quality):
+		fmt.Fprintf(stderr, "tcusage: %v\n", err)
+		return exitQuality
 	case errors.As(err, &late):
 		fmt.Fprintf(stderr, "tcusage: %v\n", err)
 		return exitFailed

@@ -226,3 +226,49 @@ func TestTablesPrintsTheDefinitions(t *testing.T) {
 		assert.Equal(t, exitUsage, code, "%v", args)
 	}
 }
+
+// verify shows each partition's quality and restatements, compares room usage with the TRTC
+// total, and exits 3 when a check failed in snapshots that match their manifests.
+func TestVerifyShowsQualityAndRestatements(t *testing.T) {
+	dir := t.TempDir()
+	day := yesterday().Add(-1)
+	code, out, errOut := runCmd(t, nil, "demo", "--date", day.String(), "--out", dir)
+	require.Equal(t, exitOK, code, "stdout:\n%s\nstderr:\n%s", out, errOut)
+
+	code, out, _ = runCmd(t, nil, "verify", "--sink", "file://"+dir, "--checks")
+	require.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "OK         trtcusage v1 dt="+day.String()+": ")
+	assert.Contains(t, out, ", quality ")
+	assert.Contains(t, out, "CHECK      trtcusage v1 dt="+day.String()+": ok series_coverage app ")
+	assert.Contains(t, out, "CHECK      essbill v2 dt="+day.String()+": ok rows_match_total app ")
+	assert.Contains(t, out, "CHECK      across datasets dt="+day.String()+": ok room_within_trtc app ", "the emulator's rooms stay within the TRTC totals")
+	assert.Contains(t, out, " 0 fail; 0 restatement(s)")
+	quiet := func() string {
+		code, out, _ := runCmd(t, nil, "verify", "--sink", "file://"+dir)
+		require.Equal(t, exitOK, code, out)
+		return out
+	}()
+	assert.NotContains(t, quiet, ": ok ", "without --checks only warnings and failures are listed")
+
+	// A restatement recorded in the manifest is listed; a failed check exits 3, the files being
+	// as their manifest says.
+	store, err := file.New(dir)
+	require.NoError(t, err)
+	m, err := snapshot.ReadManifest(context.Background(), store, "", "telcall", day)
+	require.NoError(t, err)
+	m.Checks[0].Status, m.Checks[0].Detail, m.Quality = usage.CheckFail, "made up", usage.CheckFail
+	m.Changes = []snapshot.Change{{Seq: 1, Key: "telcall/_changes/x.json", GeneratedAt: m.GeneratedAt,
+		Files:    []snapshot.FileChange{{Key: m.Files[0].Key, App: m.Files[0].App, RowsBefore: 1, RowsAfter: 1}},
+		Measures: []snapshot.MeasureChange{{Measure: "outbound_minutes", Before: 10, After: 12}}}}
+	b, err := m.Encode()
+	require.NoError(t, err)
+	key, _ := snapshot.ManifestKey("", "telcall", day)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.FromSlash(key)), b, 0o644))
+	code, out, errOut = runCmd(t, nil, "verify", "--sink", "file://"+dir)
+	assert.Equal(t, exitQuality, code, out)
+	assert.Contains(t, out, "CHECK      telcall v1 dt="+day.String()+": fail non_negative app "+m.Checks[0].App+": made up")
+	assert.Contains(t, out, "RESTATED   telcall v1 dt="+day.String()+": #1 at ")
+	assert.Contains(t, out, "1 file(s) of app(s) "+m.Files[0].App+"; day totals outbound_minutes 10 → 12 (telcall/_changes/x.json)")
+	assert.Contains(t, out, "4 partition(s) checked, 0 with problems")
+	assert.Contains(t, errOut, "1 quality check(s) failed")
+}

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/tcusage/tcusage/shared/credential"
@@ -17,8 +19,9 @@ func verify(ctx context.Context, c *cli, args []string) error {
 	sinkURL := fs.String("sink", "", "the store (default $TCUSAGE_SINK, else file://snapshots)")
 	date := fs.String("date", "", "check only this day")
 	dataset := fs.String("dataset", "", "check only this dataset (telcall, trtcusage, roomusage, essbill)")
+	allChecks := fs.Bool("checks", false, "print every quality check, ok ones included (a series' gaps, rows against Total)")
 	fs.Usage = func() {
-		fmt.Fprintf(c.stderr, "Usage: tcusage verify [--sink URL] [--date DATE] [--dataset NAME]\n\nChecks that every manifest's files exist with the recorded sizes and SHA-256, and reports\npartitions without a manifest (incomplete deliveries).\n\n")
+		fmt.Fprintf(c.stderr, "Usage: tcusage verify [--sink URL] [--date DATE] [--dataset NAME] [--checks]\n\nChecks that every manifest's files exist with the recorded sizes and SHA-256, reports\npartitions without a manifest (incomplete deliveries), the quality checks that warn or fail\n(room usage against the TRTC total where both days are in the store) and each day's restatements.\nExit 1 when files do not match their manifests, 3 when they do but a quality check failed.\n\n")
 		fs.PrintDefaults()
 	}
 	if pos, err := parse(fs, args); err != nil {
@@ -48,6 +51,8 @@ func verify(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	var checked, bad, incomplete int
+	var q qualityTally
+	cross := crossDays{}
 	for _, s := range usage.Schemas() {
 		if *dataset != "" && s.Dataset != *dataset {
 			continue
@@ -77,12 +82,24 @@ func verify(ctx context.Context, c *cli, args []string) error {
 				}
 				continue
 			}
-			fmt.Fprintf(c.stdout, "OK         %s %s dt=%s: %d file(s), status %s\n", s.Dataset, p.Version, p.Date, len(rep.Manifest.Files), rep.Manifest.Status)
+			m := rep.Manifest
+			fmt.Fprintf(c.stdout, "OK         %s %s dt=%s: %d file(s), status %s%s\n", s.Dataset, p.Version, p.Date, len(m.Files), m.Status, qualityNote(m))
+			where := fmt.Sprintf("%s %s dt=%s", s.Dataset, p.Version, p.Date)
+			printChecks(c.stdout, where, m.Checks, *allChecks, &q)
+			printChanges(c.stdout, where, m.Changes, &q)
+			cross.add(s.Dataset, p.Date, m)
 		}
 	}
+	for _, day := range slices.Sorted(maps.Keys(cross)) {
+		printChecks(c.stdout, "across datasets dt="+day, snapshot.CrossChecks(cross[day]), *allChecks, &q)
+	}
 	fmt.Fprintf(c.stdout, "%d partition(s) checked, %d with problems, %d without a manifest\n", checked, bad, incomplete)
+	fmt.Fprintf(c.stdout, "quality checks: %d ok, %d warn, %d fail; %d restatement(s)\n", q.ok, q.warn, q.fail, q.restatements)
 	if bad > 0 || incomplete > 0 {
 		return fmt.Errorf("%d partition(s) do not match their manifest, %d have none", bad, incomplete)
+	}
+	if q.fail > 0 {
+		return errQuality{q.fail}
 	}
 	if checked == 0 {
 		return fmt.Errorf("no partitions found in %s", u)

@@ -42,7 +42,7 @@ var allowed = map[string][]string{
 	"shared/emulator":      {"shared/calendar", "shared/tcapi"},
 	"shared/doctor":        {"shared/calendar", "shared/credential", "shared/function", "shared/snapshot", "shared/source", "shared/tcapi", "shared/tcloud"},
 	"shared/function": {"shared/credential", "shared/export", "shared/plan", "shared/query", "shared/report", "shared/scf",
-		"shared/scfevent", "shared/snapshot", "shared/snapshot/sink", "shared/source", "shared/tcapi", "shared/tcloud", "shared/usage"},
+		"shared/scfevent", "shared/snapshot", "shared/snapshot/sink", "shared/source", "shared/tables", "shared/tcapi", "shared/tcloud", "shared/usage"},
 }
 
 // testSupport are the packages that exist for tests (named <pkg>test, or internal test programs):

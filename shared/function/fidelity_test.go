@@ -13,6 +13,7 @@ import (
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // A DescribeTrtcInteractiveTime answer that lost points on the way (TotalNum counts more than it
@@ -71,6 +72,14 @@ func TestPointsOutsideTheDayAreCountedInTheManifest(t *testing.T) {
 	require.Len(t, rows, 10)
 	assert.Equal(t, "2020-09-07T09:50:00+08:00", rows[0]["time"], "the point is kept")
 	assert.Equal(t, "2020-09-08", rows[0]["date"], "filed under the day queried")
+
+	// The quality checks say so too, and mark the day.
+	man := manifest(t, e.dir, "trtcusage", "2020-09-08")
+	assert.Equal(t, usage.CheckWarn, man.Quality)
+	assert.Contains(t, man.Checks, usage.Check{Name: usage.CheckPointsOutsideDay, App: "1400243510", Status: usage.CheckWarn,
+		Detail: "1 point(s) outside the day queried, kept in its files with their own time"})
+	assert.Contains(t, man.Checks, usage.Check{Name: usage.CheckSeriesCoverage, App: "1400243510", Status: usage.CheckOK,
+		Detail: "1 of 288 5-minute points; gaps 00:00–09:55, 10:00–24:00"})
 }
 
 // TCUSAGE_API_REGION picks the TRTC region: room usage is served in ap-singapore (international

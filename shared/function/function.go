@@ -15,6 +15,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tcusage/tcusage/shared/credential"
@@ -26,8 +27,10 @@ import (
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/sink"
 	"github.com/tcusage/tcusage/shared/source"
+	"github.com/tcusage/tcusage/shared/tables"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/tcloud"
+	"github.com/tcusage/tcusage/shared/usage"
 )
 
 // Spec names one function and how to build its source.
@@ -277,6 +280,10 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		Lease:    snapshot.LeaseConfig{TTL: cfg.LeaseTTL},
 		Interval: time.Duration(src.CallsPerApp()) * interval(apiCfg, src.Action(), len(cfg.Apps())), Latency: opt.Latency, Margin: opt.Margin,
 	}
+	fn.Runner.Publishers = []export.Publisher{
+		export.LatestPointer{Store: store, Prefix: prefix, Dataset: fn.Runner.Dataset()},
+		&tablesPublisher{store: store, prefix: prefix, sinkURL: cfg.Sink, schema: src.Schema(), formats: cfg.Formats},
+	}
 	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log, LateAfter: cfg.LateAfter,
 		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}
 	return fn, nil
@@ -296,4 +303,31 @@ func interval(cfg tcloud.Config, a tcapi.Action, apps int) time.Duration {
 // Store returns the function's snapshot store and key prefix.
 func (f *Function) Store() (snapshot.Store, string) {
 	return f.Runner.Store, f.Runner.Prefix
+}
+
+// tablesPublisher writes the dataset's table definitions beside the data (tables.Write: only
+// those absent or changed), once per process: a warm instance does not read them again each run.
+type tablesPublisher struct {
+	store   snapshot.Store
+	prefix  string
+	sinkURL string
+	schema  usage.Schema
+	formats []usage.Format
+
+	mu   sync.Mutex
+	done bool
+}
+
+// Publish implements export.Publisher.
+func (p *tablesPublisher) Publish(ctx context.Context, _ []export.Committed) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return nil
+	}
+	if _, err := tables.Write(ctx, p.store, p.prefix, p.sinkURL, p.schema, p.formats); err != nil {
+		return fmt.Errorf("table definitions: %w", err)
+	}
+	p.done = true
+	return nil
 }

@@ -53,7 +53,9 @@ type testEnv struct {
 
 func newTestEnv(t *testing.T, cfg emulator.Config) *testEnv {
 	t.Helper()
-	cfg.Now = clock
+	if cfg.Now == nil {
+		cfg.Now = clock
+	}
 	if cfg.TimeScale == 0 {
 		cfg.TimeScale = 0.001
 	}

@@ -107,3 +107,11 @@ func listed(items []string, n int) string {
 	}
 	return fmt.Sprintf("%s and %d more", strings.Join(items[:n], ", "), len(items)-n)
 }
+
+// listedEnds renders the first head and the last tail items, with how many lie between.
+func listedEnds(items []string, head, tail int) string {
+	if len(items) <= head+tail {
+		return strings.Join(items, ", ")
+	}
+	return fmt.Sprintf("%s, … %d more …, %s", strings.Join(items[:head], ", "), len(items)-head-tail, strings.Join(items[len(items)-tail:], ", "))
+}

@@ -125,7 +125,7 @@ func (r TRTCRows) coverage(app string) Check {
 	case len(gaps) == 0:
 		c.Detail = fmt.Sprintf("%d of %d 5-minute points", n, slots)
 	default:
-		c.Detail = fmt.Sprintf("%d of %d 5-minute points; gaps %s", n, slots, listed(gaps, 12))
+		c.Detail = fmt.Sprintf("%d of %d 5-minute points; gaps %s", n, slots, listedEnds(gaps, 8, 4))
 	}
 	if len(off) > 0 {
 		c.Status = CheckWarn
