@@ -322,7 +322,10 @@ func TestCAMPoliciesRenderToTheirDatasetOnly(t *testing.T) {
 			for _, key := range []string{
 				partition + "_manifest.json",
 				partition + "app=1400000001/part-00000.jsonl",
-				prefix + "/" + r.dataset + "/_lease.json", // a future per-dataset lease
+				prefix + "/" + r.dataset + "/_lease/00000000000000000001.json",
+				prefix + "/" + r.dataset + "/_latest.json",
+				prefix + "/" + r.dataset + "/_changes/20261124-000001.json",
+				prefix + "/" + r.dataset + "/_tables/duckdb/parquet.sql",
 			} {
 				assert.True(t, anyLike(objects, key), "%s may not write its own %s", r.function, key)
 			}
