@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,26 +47,35 @@ type exported struct {
 	// manifests holds the final manifest of every dataset and day: manifests[dataset][day].
 	manifests map[string]map[string]*snapshot.Manifest
 	// restated is the day that was fetched a second time; before holds every manifest as the
-	// first run left them: before[dataset][day].
-	restated string
-	before   map[string]map[string]*snapshot.Manifest
+	// first run left them: before[dataset][day]. The first run fetched it while the API still
+	// answered it in part, as of partialAt.
+	restated  string
+	before    map[string]map[string]*snapshot.Manifest
+	partialAt time.Time
 }
 
 // produceSnapshots runs the four functions in-process against the embedded emulator, the way the
 // deployed timer does: one plain timer run (yesterday and restateDays days before it, as
-// TCUSAGE_RESTATE_DAYS asks), then a forced re-run of the middle day, as an operator's restatement
-// would. The days come from the current clock: the room-usage API serves only the last 90 days.
+// TCUSAGE_RESTATE_DAYS asks) while the API still answers yesterday in part (the emulator's clock
+// in the middle of that day), then, once its figures are final, a forced re-run of yesterday, as an
+// operator's restatement would: every dataset's yesterday changes. The days come from the current
+// clock: the room-usage API serves only the last 90 days.
 func produceSnapshots(t *testing.T) *exported {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
 	now := middayClock()
+	// The emulator's clock runs behind the functions' until the restatement: at first it is
+	// yesterday 13:02:30, two and a half minutes into a 5-minute bucket.
+	var behind atomic.Int64
+	behind.Store(int64(22*time.Hour + 57*time.Minute + 30*time.Second))
+	emuNow := func() time.Time { return now().Add(-time.Duration(behind.Load())) }
 	// TimeScale shortens the emulator's rate-limit windows 1000× (room usage: 15 ms instead of
 	// 15 s); the client is paced a little slower than that so that no call is refused.
 	// Five busy sub-customers: ESS organisations are idle for days now and then, and the checks
 	// need refunds (negative use_count) among the records of any three days.
-	emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001, Now: now,
+	emu := emulatortest.NewServer(t, emulator.Config{TimeScale: 0.001, Now: emuNow,
 		ESSApps: map[string][]string{essApp: essOrgs}, ESSRecordsPerDay: 60})
 	dir := t.TempDir()
 	env := map[string]string{
@@ -109,11 +119,12 @@ func produceSnapshots(t *testing.T) *exported {
 
 	// The daily timer: an empty Message exports yesterday and restates the days before it.
 	run("")
-	e := &exported{dir: dir, days: days, data: emu.Data(), restated: days[1]}
+	e := &exported{dir: dir, days: days, data: emu.Data(), restated: days[len(days)-1], partialAt: emuNow()}
 	e.before = readManifests(t, dir, days)
 
-	// A restatement: the middle day fetched again. App-days already fetched in the current cycle
-	// are skipped unless forced, so it is forced.
+	// A restatement: yesterday, final now, fetched again. App-days already fetched in the current
+	// cycle are skipped unless forced, so it is forced.
+	behind.Store(0)
 	msg, err := json.Marshal(plan.Override{Date: e.restated, Force: true})
 	require.NoError(t, err)
 	run(string(msg))
