@@ -113,3 +113,29 @@ func (h heapWatch) WriteRow(r Row) error {
 	}
 	return h.ParquetWriter.WriteRow(r)
 }
+
+// BenchmarkRoomUsageRowsTallied is BenchmarkRoomUsageRows with the Tally every run writes beside
+// the encoders (measure sums and the sign check): what the quality checks and restatement totals
+// cost.
+func BenchmarkRoomUsageRowsTallied(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		data := roomCSV(n)
+		b.Run(fmt.Sprintf("rooms=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var tl *Tally
+				open := func(cols []string) (RowWriter, error) {
+					tl = NewTally(RoomUsageSchema, cols)
+					return MultiWriter{NewJSONLWriter(discard{}, cols), NewCSVWriter(discard{}, cols), tl}, nil
+				}
+				if _, err := WriteRoomUsage("2024-05-01", 1400000001, data, open); err != nil {
+					b.Fatal(err)
+				}
+				if tl.Measures()["audio_seconds"] <= 0 {
+					b.Fatal("no audio seconds summed")
+				}
+			}
+		})
+	}
+}

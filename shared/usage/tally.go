@@ -133,12 +133,12 @@ func RoundMeasure(v float64) float64 { return math.Round(v*microScale) / microSc
 // decimals) and a float64. Plain decimals ("-12.345") take a fast exact path; anything else
 // strconv accepts (an exponent) goes through float64.
 func parseMicros(s string) (int64, float64, error) {
+	if m, ok := plainMicros(s); ok {
+		return m, float64(m) / microScale, nil
+	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 		return 0, 0, fmt.Errorf("%q is not a number", clipText(s))
-	}
-	if m, ok := plainMicros(s); ok {
-		return m, f, nil
 	}
 	if math.Abs(f) >= math.MaxInt64/microScale {
 		return 0, f, nil // summed in floating point only (see overflow)
@@ -149,39 +149,49 @@ func parseMicros(s string) (int64, float64, error) {
 // plainMicros parses [-]digits[.digits] into millionths without floating point; false when s is
 // not that shape or too large.
 func plainMicros(s string) (int64, bool) {
-	neg := strings.HasPrefix(s, "-")
+	neg := len(s) > 0 && s[0] == '-'
 	if neg {
 		s = s[1:]
 	}
-	whole, frac, _ := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 12 || !allDigits(whole) || !allDigits(frac) {
+	var w int64
+	i := 0
+	for ; i < len(s) && s[i] != '.'; i++ {
+		if s[i] < '0' || s[i] > '9' || i >= 12 {
+			return 0, false
+		}
+		w = w*10 + int64(s[i]-'0')
+	}
+	if i == 0 || i == len(s)-1 { // no whole part, or a dot with nothing after it
 		return 0, false
 	}
-	w, _ := strconv.ParseInt(whole, 10, 64)
 	var f int64
-	for i := range 6 {
-		f *= 10
-		if i < len(frac) {
-			f += int64(frac[i] - '0')
+	digits := 0
+	round := false
+	if i < len(s) {
+		for _, c := range []byte(s[i+1:]) {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			switch {
+			case digits < 6:
+				f = f*10 + int64(c-'0')
+			case digits == 6:
+				round = c >= '5' // half away from zero
+			}
+			digits++
 		}
 	}
-	if len(frac) > 6 && frac[6] >= '5' {
-		f++ // half away from zero
+	for ; digits < 6; digits++ {
+		f *= 10
+	}
+	if round {
+		f++
 	}
 	m := w*microScale + f
 	if neg {
 		m = -m
 	}
 	return m, true
-}
-
-func allDigits(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // addInt64 adds without overflowing; false when the sum does not fit.
