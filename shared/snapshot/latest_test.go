@@ -94,27 +94,3 @@ func TestAdvanceLatest(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, wrote)
 }
-
-// Cross checks compare the measures two datasets' manifests recorded for the same apps.
-func TestCrossChecks(t *testing.T) {
-	day := calendar.Of(calendartest.Now(), calendar.Zone).Add(-1)
-	file := func(app string, ms map[string]float64) snapshot.FileEntry {
-		return snapshot.FileEntry{App: app, Key: app, Measures: ms}
-	}
-	room := &snapshot.Manifest{Dataset: "roomusage", Date: day, Apps: []string{"1", "2", "3"}, Files: []snapshot.FileEntry{
-		file("1", map[string]float64{"audio_seconds": 10, "video_sd_seconds": 5}),
-		file("2", map[string]float64{"audio_seconds": 50}),
-		file("3", map[string]float64{"audio_seconds": 1}),
-	}}
-	trtc := &snapshot.Manifest{Dataset: "trtcusage", Date: day, Apps: []string{"1", "2"}, Files: []snapshot.FileEntry{
-		file("1", map[string]float64{"seconds": 20}),
-		file("2", map[string]float64{"seconds": 40}),
-	}}
-	got := snapshot.CrossChecks(map[string]*snapshot.Manifest{"roomusage": room, "trtcusage": trtc})
-	require.Len(t, got, 2, "app 3 has no TRTC day to compare with")
-	assert.Equal(t, "1", got[0].App)
-	assert.Equal(t, "ok", got[0].Status)
-	assert.Equal(t, "2", got[1].App)
-	assert.Equal(t, "warn", got[1].Status)
-	assert.Empty(t, snapshot.CrossChecks(map[string]*snapshot.Manifest{"roomusage": room}), "nothing to compare with")
-}
