@@ -8,7 +8,7 @@
 //	tcusage invoke   <function> --event FILE [--emulator]
 //	tcusage backfill <function> --from DATE --to DATE [--apps A,B] [--force] [--emulator]
 //	tcusage emulate  [--addr 127.0.0.1:9000]
-//	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME]
+//	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME] [--checks]
 //	tcusage status   [--function NAME] [--days N] [--json] [--emulator]
 //	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
 //	tcusage doctor   [--function NAME] [--json] [--emulator]
@@ -45,7 +45,7 @@ Usage:
   tcusage invoke   <function> --event FILE [--emulator]     run a function's handler on an event file
   tcusage backfill <function> --from DATE --to DATE         fetch a range, resuming where it stopped
   tcusage emulate  [--addr 127.0.0.1:9000]                  serve the API emulator
-  tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests
+  tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests, quality, restatements
   tcusage status   [--function NAME] [--json] [--emulator]  what is delivered, behind, late; who writes
   tcusage tables   [--dialect hive|duckdb] [--format F]     print table definitions for query engines
   tcusage doctor   [--function NAME] [--json] [--emulator]  check a deployment: credentials, APIs, CAM, bucket, readings
