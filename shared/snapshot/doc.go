@@ -12,6 +12,10 @@
 //	<prefix>/<dataset>/<version>/dt=YYYY-MM-DD/app=<id>/part-00000.parquet   application/vnd.apache.parquet
 //	<prefix>/<dataset>/<version>/dt=YYYY-MM-DD/_manifest.json                the partition's manifest
 //
+// Beside the versions, the dataset's folder holds its lease (_lease/, see AcquireLease), its
+// change log (_changes/<yyyymmdd>-<seq>.json, see Change) and the pointer to its newest complete
+// day (_latest.json, see Latest).
+//
 // The dt=/app= segments are Hive-style, so query engines can prune by day and app. The version is
 // the dataset's own (Version: its usage.Schema's, v1 for a dataset without one) and changes only
 // with an incompatible change of the row schema or layout. Commits write the current version;
