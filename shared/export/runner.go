@@ -214,12 +214,11 @@ func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary,
 		}
 		r.leaseMu.Unlock()
 	}()
-	conf := confirmedSince(ptr(lease.Record()), r.cycle())
+	rec := lease.Record() // the confirmations the last holder handed on
+	conf := confirmedSince(&rec, r.cycle())
 	defer func() { lease.Confirm(conf) }() // handed on with the release
 	return r.run(ctx, w, opt, lease.Check, conf, sum)
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // run does Run's work under the lease; guard tells whether the lease still holds, conf which
 // app-days this cycle found unchanged (and gets those this run finds).
