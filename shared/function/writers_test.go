@@ -132,7 +132,9 @@ type writersWorld struct {
 }
 
 func newWritersWorld(t *testing.T, withCOS bool) *writersWorld {
-	return newWritersWorldAt(t, withCOS, 0.002)
+	// 0.004: a 60 ms window, paced at 120 ms; a loaded machine (the race detector, other test
+	// binaries) can delay one call by tens of milliseconds, and the next on time would look early.
+	return newWritersWorldAt(t, withCOS, 0.004)
 }
 
 // newWritersWorldAt makes a world whose emulator runs room usage's 15 s window at scale.
@@ -143,7 +145,7 @@ func newWritersWorldAt(t *testing.T, withCOS bool, scale float64) *writersWorld 
 		apps = append(apps, 1400000700+uint64(i))
 		w.apps = append(w.apps, strconv.Itoa(1400000700+i))
 	}
-	// Room usage's window of 15 s becomes 15 s × scale (30 ms at 0.002); the clients pace at twice
+	// Room usage's window of 15 s becomes 15 s × scale (60 ms at 0.004); the clients pace at twice
 	// that, so that a loaded test machine's scheduling jitter cannot bring two calls within it.
 	w.emu = emulatortest.NewServer(t, emulator.Config{Now: clock, TimeScale: scale, SDKAppIDs: apps, Rooms: 20})
 	pace := time.Duration(float64(15*time.Second) * scale * 2)
