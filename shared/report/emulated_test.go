@@ -31,6 +31,12 @@ const emulatedTimeScale = 0.001
 // first.
 func emulatedDays(t *testing.T, dir string, days int) []string {
 	t.Helper()
+	return emulatedDaysIn(t, dir, days, "")
+}
+
+// emulatedDaysIn is emulatedDays writing the given TCUSAGE_FORMAT (empty: the default).
+func emulatedDaysIn(t *testing.T, dir string, days int, format string) []string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	clock := calendartest.Clock(calendartest.Now())
@@ -50,6 +56,9 @@ func emulatedDays(t *testing.T, dir string, days int) []string {
 	first := last.Add(1 - days)
 	from, to := first.String(), last.String()
 	env := emulatedEnv(addr, dir)
+	if format != "" {
+		env = withEnv(env, "TCUSAGE_FORMAT", format)
+	}
 	msg, _ := json.Marshal(plan.Override{From: from, To: to})
 	ev := scfevent.Event{Timer: &scfevent.Timer{Type: "Timer", TriggerName: "report-test", Time: clock().UTC().Truncate(time.Second), Message: string(msg)}}
 	var wg sync.WaitGroup
@@ -97,6 +106,16 @@ func emulatedEnv(addr, dir string) func(string) string {
 		}, ","),
 	}
 	return func(k string) string { return env[k] }
+}
+
+// withEnv returns env with k set to v.
+func withEnv(env func(string) string, k, v string) func(string) string {
+	return func(name string) string {
+		if name == k {
+			return v
+		}
+		return env(name)
+	}
 }
 
 // figureKey names a figure shown on a page, as its data- attributes do.
@@ -249,5 +268,74 @@ func TestEmulatedDayMatchesTheData(t *testing.T) {
 	}
 	if d.TRTC == nil || len(d.TRTC.Curves) != 3 || d.Rooms == nil || len(d.Rooms.Top) != 20 || d.ESS == nil || d.Calls == nil {
 		t.Errorf("sections missing: %+v", d)
+	}
+}
+
+// A day delivered in Parquet only (TCUSAGE_FORMAT=parquet) is read from its Parquet files, with
+// the same figures, curves and top rooms as the same day in JSON Lines.
+func TestParquetOnlyDayMatchesJSONLines(t *testing.T) {
+	dirs := map[string]string{"jsonl": t.TempDir(), "parquet": t.TempDir()}
+	days := map[string]*Day{}
+	for format, dir := range dirs {
+		dates := emulatedDaysIn(t, dir, 1, format)
+		st, err := file.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := BuildDay(context.Background(), st, "", day(dates[0]), calendartest.Now())
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		for _, f := range d.Freshness {
+			for _, l := range f.Files {
+				if l.Format != format {
+					t.Fatalf("%s day lists a %s file", format, l.Format)
+				}
+			}
+		}
+		days[format] = d
+	}
+	want, got := days["jsonl"], days["parquet"]
+	if len(got.Summary.Datasets) != 4 || len(want.Summary.Datasets) != 4 {
+		t.Fatalf("datasets: jsonl %d, parquet %d", len(want.Summary.Datasets), len(got.Summary.Datasets))
+	}
+	checked := 0
+	for i, w := range want.Summary.Datasets {
+		g := got.Summary.Datasets[i]
+		if g.Dataset != w.Dataset || len(g.Apps) != len(w.Apps) || len(g.ESS) != len(w.ESS) {
+			t.Fatalf("%s: %d apps and %d ESS groups from Parquet, %d and %d from JSON Lines", w.Dataset, len(g.Apps), len(g.ESS), len(w.Apps), len(w.ESS))
+		}
+		for j, a := range w.Apps {
+			for metric, v := range a.Values {
+				if gv, ok := g.Apps[j].Values[metric]; !ok || !near(gv, v) {
+					t.Errorf("%s app %s %s: %v from Parquet, %v from JSON Lines", w.Dataset, a.App, metric, gv, v)
+				}
+				checked++
+			}
+		}
+		for j := range w.ESS {
+			if g.ESS[j] != w.ESS[j] {
+				t.Errorf("ESS group %d: %+v from Parquet, %+v from JSON Lines", j, g.ESS[j], w.ESS[j])
+			}
+		}
+	}
+	if checked < 40 {
+		t.Errorf("only %d figures compared", checked)
+	}
+	if len(got.Rooms.Top) == 0 || len(got.Rooms.Top) != len(want.Rooms.Top) {
+		t.Fatalf("top rooms: %d from Parquet, %d from JSON Lines", len(got.Rooms.Top), len(want.Rooms.Top))
+	}
+	for i := range want.Rooms.Top {
+		if g, w := got.Rooms.Top[i], want.Rooms.Top[i]; g.Room != w.Room || !near(g.Seconds, w.Seconds) {
+			t.Errorf("top room %d: %s %v from Parquet, %s %v from JSON Lines", i, g.Room, g.Seconds, w.Room, w.Seconds)
+		}
+	}
+	if len(got.TRTC.Curves) != len(want.TRTC.Curves) {
+		t.Fatalf("curves: %d from Parquet, %d from JSON Lines", len(got.TRTC.Curves), len(want.TRTC.Curves))
+	}
+	for i := range want.TRTC.Curves {
+		if g, w := got.TRTC.Curves[i], want.TRTC.Curves[i]; g.PeakAt != w.PeakAt || !near(g.Peak, w.Peak) || !near(g.Total, w.Total) {
+			t.Errorf("curve of app %s: peak %v at %s from Parquet, %v at %s from JSON Lines", w.App, g.Peak, g.PeakAt, w.Peak, w.PeakAt)
+		}
 	}
 }
