@@ -173,6 +173,7 @@ func (f *Function) timer(ctx context.Context, t *scfevent.Timer) (any, error) {
 		f.log.ErrorContext(ctx, "timer run incomplete", "error", err, "pending", len(sum.Pending), "failed", len(sum.Failed))
 		return nil, fmt.Errorf("%s: %w", r.Dataset(), err)
 	}
+	f.catchUpReports(ctx, sum)
 	return sum, nil
 }
 
@@ -290,6 +291,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		Lease:    snapshot.LeaseConfig{TTL: cfg.LeaseTTL},
 		Interval: time.Duration(src.CallsPerApp()) * apiCfg.Every(src.Action()), Latency: opt.Latency, Margin: opt.Margin,
 	}
+	fn.Runner.Publishers = append(fn.Runner.Publishers, fn.reportPublisher(fn.Runner.Now)) // the daily reports, last
 	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log, LateAfter: cfg.LateAfter,
 		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}
 	return fn, nil

@@ -128,11 +128,13 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix stri
 	today := &Summary{SchemaVersion: SummaryVersion, Date: date.String()}
 	for _, ds := range Datasets() {
 		if m := ms[ds]; m != nil {
-			f, err := computeFigures(ctx, store, m, det)
+			f, read, err := figuresOf(ctx, store, prefix, m, det)
 			if err != nil {
 				return nil, err
 			}
-			today.Datasets = append(today.Datasets, *f)
+			if ms[ds] = read; f != nil {
+				today.Datasets = append(today.Datasets, *f)
+			}
 		}
 	}
 	past, err := l.summaries(ctx, dateRange(date.Add(-1), o.TrendDays-1))
@@ -153,7 +155,7 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix stri
 		d.addSection(ds, series, det)
 	}
 	d.Status = overall(d.Freshness)
-	d.Nav = dayNav(ctx, store, prefix, date, page, o.Link)
+	d.Nav = dayNav(ctx, store, prefix, date, page, o.Link, o.rendering)
 	return d, nil
 }
 
