@@ -1,6 +1,7 @@
 // Command tcusage runs the tcusage functions locally: a demo on the embedded Tencent Cloud API
 // emulator, one-off invocations with event files, backfills, the emulator on its own, a
-// verification of written snapshots, and table definitions for query engines.
+// verification of written snapshots, table definitions for query engines, and the daily usage
+// report.
 //
 // Usage:
 //
@@ -11,6 +12,7 @@
 //	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME]
 //	tcusage status   [--function NAME] [--days N] [--json] [--emulator]
 //	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
+//	tcusage report   [--date YYYY-MM-DD] [--sink URL] [--out DIR]
 //
 // Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 130 interrupted.
 package main
@@ -45,6 +47,7 @@ Usage:
   tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests
   tcusage status   [--function NAME] [--json] [--emulator]  what is delivered, behind, late; who writes
   tcusage tables   [--dialect hive|duckdb] [--format F]     print table definitions for query engines
+  tcusage report   [--date D] [--sink URL] [--out DIR]      render the daily usage report (HTML)
 
 Functions: telcall, trtcusage, roomusage, essbill.
 Run "tcusage <command> -h" for a command's flags.
@@ -78,6 +81,7 @@ var commands = map[string]func(ctx context.Context, c *cli, args []string) error
 	"verify":   verify,
 	"status":   status,
 	"tables":   tablesCmd,
+	"report":   reportCmd,
 }
 
 func run(ctx context.Context, args []string, c *cli) int {

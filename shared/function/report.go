@@ -30,7 +30,7 @@ func (f *Function) reportPublisher(now func() time.Time) export.Publisher {
 		for i, d := range days {
 			commits[i] = report.Commit{Day: d.Day, Changed: d.Changed}
 		}
-		opt := report.Options{LateAfter: f.Config.LateAfter, Holder: f.holder(ctx, "report")}
+		opt := report.Options{LateAfter: f.Config.LateAfter, Holder: f.holder(ctx, "report"), Lease: f.Runner.Lease}
 		store, prefix := f.Store()
 		p, err := opt.Refresh(ctx, store, prefix, commits, now())
 		if err == nil && len(p.Rendered) > 0 {
