@@ -291,7 +291,9 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		Lease:    snapshot.LeaseConfig{TTL: cfg.LeaseTTL},
 		Interval: time.Duration(src.CallsPerApp()) * apiCfg.Every(src.Action()), Latency: opt.Latency, Margin: opt.Margin,
 	}
-	fn.Runner.Publishers = append(fn.Runner.Publishers, fn.reportPublisher(fn.Runner.Now)) // the daily reports, last
+	if cfg.Reports {
+		fn.Runner.Publishers = append(fn.Runner.Publishers, fn.reportPublisher(fn.Runner.Now)) // the daily reports, last
+	}
 	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log, LateAfter: cfg.LateAfter,
 		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}
 	return fn, nil

@@ -46,6 +46,9 @@ func (f *Function) reportPublisher(now func() time.Time) export.Publisher {
 // next timer run renders what is behind. Pages that are current cost a few small reads and no
 // write. Failures are logged; the run itself succeeded.
 func (f *Function) catchUpReports(ctx context.Context, sum *export.Summary) {
+	if !f.Config.Reports {
+		return
+	}
 	var days []export.Committed
 	for _, p := range sum.Partitions {
 		if p.Status == export.StatusSkipped {

@@ -247,3 +247,17 @@ func TestFailedRenderIsCaughtUpByTheNextRun(t *testing.T) {
 		assert.True(t, storedSummary(t, e.dir, date).Rendered, date)
 	}
 }
+
+// TCUSAGE_REPORTS=off: the data is delivered, no report is rendered, and nothing under reports/
+// is read or written.
+func TestReportsOff(t *testing.T) {
+	e := newTestEnv(t, emulator.Config{})
+	e.vars["TCUSAGE_REPORTS"] = "off"
+	fn := e.build(function.TelCall)
+	for range 2 { // a run with commits, then one that catches up nothing
+		_, err := invoke(t, fn, timerEvent(""))
+		require.NoError(t, err)
+	}
+	assert.Equal(t, snapshot.StatusComplete, manifest(t, e.dir, "telcall", "2024-05-09").Status)
+	assert.NoDirExists(t, filepath.Join(e.dir, "reports"))
+}
