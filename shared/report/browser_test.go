@@ -98,13 +98,12 @@ func TestReportInChromium(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := calendartest.Now()
-	for _, d := range dates { // as the functions would, after each day's commit
-		if _, err := report.Publish(context.Background(), st, "", mustDay(d), now); err != nil {
-			t.Fatal(err)
-		}
-	}
+	// The functions rendered the pages after their commits; render the last day again here, so
+	// that a store written with TCUSAGE_REPORTS=off (or before reports) works too.
 	date := dates[len(dates)-1]
+	if _, err := report.Publish(context.Background(), st, "", mustDay(date), calendartest.Now()); err != nil {
+		t.Fatal(err)
+	}
 	key, _ := report.DayKey("", mustDay(date))
 	pageURL := "file://" + filepath.ToSlash(filepath.Join(dir, key))
 	want := independentTotals(t, dir, date)
