@@ -4,14 +4,15 @@
 //
 // # What it reads
 //
-// Only manifests (snapshot.ReadManifest) and the data files they list, streamed with Store.Get:
-// the store is never listed to find data. For each app the JSON Lines file is read when the
-// manifest lists one, the CSV file otherwise; its size and SHA-256 are checked against the
-// manifest while it streams, so every figure comes from exactly the bytes the manifest vouches
-// for. Memory stays bounded whatever the size of a day: rows are folded into per-app totals as
-// they pass, the TRTC 5-minute curve has a fixed number of points per app, and the top rooms of
-// room usage are kept in a heap of at most Options.TopRooms entries, so a million-room day costs
-// no more memory than a fifty-room one.
+// Only manifests (snapshot.FindManifest) and the data files they list, streamed with Store.Get:
+// the store is never listed to find data. For each app the fastest of its files to read is
+// chosen, CSV, then Parquet (usage.ParquetReader), then JSON Lines; its size and SHA-256 are
+// checked against the manifest while it streams, so every figure comes from exactly the bytes the
+// manifest vouches for. A file replaced by another writer's commit while it is read sends the
+// report to the dataset's manifest now in force. Memory stays bounded whatever the size of a day:
+// rows are folded into per-app totals as they pass, the TRTC 5-minute curve has a fixed number of
+// points per app, and the top rooms of room usage are kept in a heap of at most Options.TopRooms
+// entries, so a million-room day costs no more memory than a fifty-room one.
 //
 // # What it writes
 //
@@ -36,9 +37,12 @@
 //
 // # Use
 //
-// After a day's partitions are committed, Publish builds and writes that day's report, the
-// month-to-date page of its month and the index. BuildDay, BuildMonth and BuildIndex return the
-// models, whose Render methods write the HTML, for callers that place pages themselves.
+// After commits, Refresh renders the pages they affect (the changed days, the 7 days after each,
+// whose comparisons use it, the month pages and the index), under a lease of its own,
+// <prefix>/reports/_lease/, so that renders by the functions of different datasets run one after
+// the other and the last one shows every commit. Publish is Refresh for one changed day.
+// BuildDay, BuildMonth and BuildIndex return the models, whose Render methods write the HTML, for
+// callers that place pages themselves.
 //
 // Quality-check warnings and restatement notes are not computed here; Day.Warnings and
 // Day.Restatements are rendered when a caller fills them.
