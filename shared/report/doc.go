@@ -18,6 +18,7 @@
 //
 //	<prefix>/reports/dt=YYYY-MM-DD/index.html     the day's report       text/html; charset=utf-8
 //	<prefix>/reports/dt=YYYY-MM-DD/summary.json   the day's figures      application/json
+//	<prefix>/reports/dt=YYYY-MM-DD/detail.json    its curves, top rooms  application/json
 //	<prefix>/reports/month=YYYY-MM/index.html     month to date          text/html; charset=utf-8
 //	<prefix>/reports/index.html                   every day and month    text/html; charset=utf-8
 //
@@ -25,6 +26,9 @@
 // were computed from. Trend charts and month pages reuse a summary while its fingerprint matches
 // the current manifest and recompute it from the data otherwise, so a restated day is never shown
 // with old figures, and a 30-day trend does not re-read 30 days of room usage on every run.
+// detail.json holds, per dataset and with the same fingerprint, what only the day's own page
+// shows (the TRTC curves, the top rooms), so that rendering a day again reads only the files of
+// the datasets that changed.
 //
 // # Pages
 //

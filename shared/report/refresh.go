@@ -351,14 +351,34 @@ func (w *pageWriter) summary(ctx context.Context, s *Summary) error {
 	return w.put(ctx, key, append(b, '\n'), JSONContentType)
 }
 
+// detail stores what the day's page shows beyond its summary (detail.json).
+func (w *pageWriter) detail(ctx context.Context, d *Day) error {
+	if d.detail == nil {
+		return nil
+	}
+	key, err := DetailKey(w.prefix, mustDay(d.Date))
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	b, err := json.Marshal(d.detail)
+	if err != nil {
+		return fmt.Errorf("report: encode detail %s: %w", d.Date, err)
+	}
+	return w.put(ctx, key, append(b, '\n'), JSONContentType)
+}
+
 // day stores a day's page: the other days' summaries it had to compute (not Rendered: their own
-// pages were not rendered from them), the page, then its own summary, marked Rendered.
+// pages were not rendered from them), its detail, the page, then its own summary, marked
+// Rendered.
 func (w *pageWriter) day(ctx context.Context, d *Day) error {
 	for _, s := range d.history {
 		s.Rendered = false
 		if err := w.summary(ctx, s); err != nil {
 			return err
 		}
+	}
+	if err := w.detail(ctx, d); err != nil {
+		return err
 	}
 	if err := w.page(ctx, d); err != nil {
 		return err

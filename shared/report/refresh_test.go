@@ -280,3 +280,69 @@ func TestRefreshesRunOneAtATime(t *testing.T) {
 		t.Errorf("last lease generation %+v: the two refreshes did not each take and release the lease", rec)
 	}
 }
+
+// renderDay builds and renders a day's page.
+func renderDay(t *testing.T, st snapshot.Store, o Options, date string) string {
+	t.Helper()
+	d, err := o.BuildDay(context.Background(), st, fixPrefix, day(date), fixNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := d.Render(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// A day rendered again takes the datasets whose files did not change from its stored summary and
+// detail.json, without reading their files, and draws the very same page as from the files; a
+// dataset whose files changed, or a different number of top rooms, is read again.
+func TestRenderAgainReadsOnlyWhatChanged(t *testing.T) {
+	st := fixture(t)
+	publishAll(t, st, fixDate)
+	ctx := context.Background()
+	dataKey := func(ds string, app string) string {
+		k, _ := snapshot.DataKey(fixPrefix, ds, day(fixDate), app, usage.JSONL)
+		return k
+	}
+	rooms, trtc, ess := dataKey(Rooms, fixApp1), dataKey(TRTC, fixApp1), dataKey(ESSBill, "ess_app")
+	reads := func() [3]int { return [3]int{st.gets[rooms], st.gets[trtc], st.gets[ess]} }
+
+	before := reads()
+	fromCache := renderDay(t, st, Options{}, fixDate)
+	if got := reads(); got != before {
+		t.Errorf("data files read again (rooms, trtc, ess: %v, then %v) though nothing changed", before, got)
+	}
+	fresh := newMemStore() // the same data, without the stored reports
+	for k, b := range st.objs {
+		if !strings.HasPrefix(k, fixPrefix+"/reports/") {
+			fresh.objs[k] = b
+		}
+	}
+	if fromData := renderDay(t, fresh, Options{}, fixDate); fromData != fromCache {
+		t.Error("the page drawn from the stored summary and detail differs from the page drawn from the files")
+	}
+
+	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
+		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 40),
+	}}})
+	before = reads()
+	p, err := Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate), Changed: true}}, fixNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reads()
+	if got[0] != before[0] || got[1] != before[1] || got[2] != before[2]+1 {
+		t.Errorf("after ESS changed: reads (rooms, trtc, ess) went from %v to %v, want only ESS read", before, got)
+	}
+	if p.Day.TRTC == nil || len(p.Day.TRTC.Curves) == 0 || len(p.Day.Rooms.Top) != 4 || p.Day.Rooms.RoomsSeen != 4 {
+		t.Errorf("curves and top rooms not restored: %+v %+v", p.Day.TRTC, p.Day.Rooms)
+	}
+
+	before = reads()
+	renderDay(t, st, Options{TopRooms: 2}, fixDate)
+	if got := reads(); got[0] == before[0] {
+		t.Error("the top 2 rooms were taken from a detail that kept 20")
+	}
+}
