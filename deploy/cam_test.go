@@ -203,7 +203,14 @@ func checkPolicy(r roleSpec, p policy) problems {
 			ps.add(path+".condition", "unexpected condition")
 		}
 	}
-	for _, a := range own {
+	return append(ps, r.missingGrants(granted, grantedOn, lists)...)
+}
+
+// missingGrants reports what the role needs but was not granted: its API actions, every object
+// grant of objectGrants, and listing its dataset and the reports.
+func (r roleSpec) missingGrants(granted, grantedOn, lists map[string]bool) problems {
+	var ps problems
+	for _, a := range r.apiActions() {
 		if !granted[a] {
 			ps.add("statement", "%s is not granted but %s needs it", a, r.function)
 		}
@@ -345,6 +352,40 @@ func (p renderedPolicy) mayList(prefix string) bool {
 	return slices.ContainsFunc(p.lists, func(pat string) bool { return like(pat, cosEncode(prefix)) })
 }
 
+// renderPolicy fills a role's policy's placeholders the way README.md says, for a bucket
+// usage-1250000000 in ap-guangzhou and prefix.
+func renderPolicy(t *testing.T, r roleSpec, prefix string) renderedPolicy {
+	t.Helper()
+	const bucketRes = "qcs::cos:ap-guangzhou:uid/1250000000:usage-1250000000/"
+	data, err := os.ReadFile(policyPath(r.function))
+	require.NoError(t, err)
+	rendered := strings.NewReplacer(
+		"<region>", "ap-guangzhou", "<appid>", "1250000000", "<bucket>", "usage",
+		"<prefix-urlencoded>", cosEncode(prefix), "<prefix>", prefix,
+	).Replace(string(data))
+	assert.NotRegexp(t, `<[a-z-]+>`, rendered, "every placeholder is documented and filled")
+	var p policy
+	require.NoError(t, json.Unmarshal([]byte(rendered), &p))
+	rp := renderedPolicy{objects: map[string][]string{}}
+	for _, st := range p.Statement {
+		for _, res := range st.Resource {
+			if res == "*" || slices.Contains(st.Action, listAction) {
+				continue
+			}
+			require.True(t, strings.HasPrefix(res, bucketRes), res)
+			for _, a := range st.Action {
+				rp.objects[a] = append(rp.objects[a], strings.TrimPrefix(res, bucketRes))
+			}
+		}
+		for _, v := range st.Condition["string_like"] {
+			for _, s := range v.([]any) {
+				rp.lists = append(rp.lists, s.(string))
+			}
+		}
+	}
+	return rp
+}
+
 // TestCAMPoliciesRenderToWhatTheyNeed fills the placeholders the way README.md says and checks
 // what the rendered policy allows against the keys and listing prefixes the code uses
 // (shared/snapshot's layout, shared/report's keys): the function's own dataset in full, the
@@ -352,36 +393,10 @@ func (p renderedPolicy) mayList(prefix string) bool {
 // nothing else, and no neighbouring prefix.
 func TestCAMPoliciesRenderToWhatTheyNeed(t *testing.T) {
 	const prefix = "usage/tcusage"
-	const bucketRes = "qcs::cos:ap-guangzhou:uid/1250000000:usage-1250000000/"
 	date := calendar.Date(2026, 11, 24)
 	for _, r := range roles {
 		t.Run(r.function, func(t *testing.T) {
-			data, err := os.ReadFile(policyPath(r.function))
-			require.NoError(t, err)
-			rendered := strings.NewReplacer(
-				"<region>", "ap-guangzhou", "<appid>", "1250000000", "<bucket>", "usage",
-				"<prefix-urlencoded>", cosEncode(prefix), "<prefix>", prefix,
-			).Replace(string(data))
-			assert.NotRegexp(t, `<[a-z-]+>`, rendered, "every placeholder is documented and filled")
-			var p policy
-			require.NoError(t, json.Unmarshal([]byte(rendered), &p))
-			rp := renderedPolicy{objects: map[string][]string{}}
-			for _, st := range p.Statement {
-				for _, res := range st.Resource {
-					if res == "*" || slices.Contains(st.Action, listAction) {
-						continue
-					}
-					require.True(t, strings.HasPrefix(res, bucketRes), res)
-					for _, a := range st.Action {
-						rp.objects[a] = append(rp.objects[a], strings.TrimPrefix(res, bucketRes))
-					}
-				}
-				for _, v := range st.Condition["string_like"] {
-					for _, s := range v.([]any) {
-						rp.lists = append(rp.lists, s.(string))
-					}
-				}
-			}
+			rp := renderPolicy(t, r, prefix)
 			put, get, head, del := objectActions[0], objectActions[1], objectActions[2], objectActions[3]
 
 			// Its own dataset: everything.
