@@ -71,8 +71,9 @@ func (o Options) Publish(ctx context.Context, store snapshot.Store, prefix strin
 //   - the day before a day whose page is new, when it has a page (its link to the next day);
 //
 // then the month-to-date page of each month it rendered a day of (through the newest day of the
-// month with a page), and the index. Pages are written after their day's summaries of other days,
-// and a day's own summary after its page, so that a summary marked Rendered always has its page.
+// month with a page), and the index. A day's page is written after the summaries of other days it
+// had to compute and its detail.json, and its own summary after the page, so that a summary marked
+// Rendered always has its page.
 //
 // Reports span every dataset while each dataset's writer holds only its own lease, so two
 // functions can refresh the same day at once. Refresh therefore holds a lease of its own,
