@@ -21,7 +21,7 @@ demo:
 
 # bench: the performance measurements of docs/performance.md (on demand; not part of CI's tests).
 bench:
-	go test -run '^$$' -bench . -benchmem ./shared/usage/ ./shared/tcloud/ ./shared/source/
+	go test -run '^$$' -bench . -benchmem ./shared/usage/ ./shared/tcloud/ ./shared/source/ ./shared/report/
 	go run ./cmd/bench all
 
 # screenshots: the daily report in a real browser (Debian's chromium, installed by .ci/chromium.sh)

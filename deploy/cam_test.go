@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tcusage/tcusage/shared/calendar"
+	"github.com/tcusage/tcusage/shared/report"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -68,13 +70,44 @@ func (r roleSpec) apiActions() []string {
 	return out
 }
 
-// objectResource is the only resource the role's object actions may name.
-func (r roleSpec) objectResource() string {
-	return "qcs::cos:<region>:uid/<appid>:<bucket>-<appid>/<prefix>/" + r.dataset + "/*"
+// objectPrefix is the resource of everything under <prefix>/<dir>/.
+func objectPrefix(dir string) string {
+	return "qcs::cos:<region>:uid/<appid>:<bucket>-<appid>/<prefix>/" + dir + "/*"
 }
 
-// listPrefix starts every cos:prefix value the role may list with: <prefix>/<dataset>/, encoded.
+// objectResource is the resource of the role's own dataset.
+func (r roleSpec) objectResource() string { return objectPrefix(r.dataset) }
+
+// objectGrants are the object resources the role may name, each with the object actions it may
+// be granted there: everything on its own dataset; writing and reading the reports (every
+// function renders the day's report after its commits) but deleting only the generations of the
+// reports' lease; and reading the other datasets, whose manifests and files the report shows.
+func (r roleSpec) objectGrants() map[string][]string {
+	get := "name/cos:GetObject"
+	g := map[string][]string{
+		r.objectResource():         objectActions,
+		objectPrefix(reportsDir):   {"name/cos:PutObject", get, "name/cos:HeadObject"},
+		objectPrefix(reportsLease): {"name/cos:DeleteObject"},
+	}
+	for _, o := range roles {
+		if o.dataset != r.dataset {
+			g[o.objectResource()] = []string{get}
+		}
+	}
+	return g
+}
+
+// reportsDir and reportsLease are the reports' folder and their lease, below <prefix>/.
+var (
+	reportsDir   = report.ReportsDir
+	reportsLease = report.ReportsDir + "/" + snapshot.LeaseDirName
+)
+
+// listPrefix starts the cos:prefix values the role may list its dataset with: <prefix>/<dataset>/,
+// encoded; reportsListPrefix those of the reports.
 func (r roleSpec) listPrefix() string { return "<prefix-urlencoded>%2F" + r.dataset + "%2F" }
+
+var reportsListPrefix = "<prefix-urlencoded>%2F" + reportsDir + "%2F"
 
 func loadPolicy(t *testing.T, function string) policy {
 	t.Helper()
@@ -99,6 +132,8 @@ func checkPolicy(r roleSpec, p policy) problems {
 		allAPI = append(allAPI, "name/"+a.Service+":"+a.Name)
 	}
 	granted := map[string]bool{}
+	grantedOn := map[string]bool{} // "action resource" of object grants
+	lists := map[string]bool{}     // cos:prefix values granted
 	for i, st := range p.Statement {
 		path := fmt.Sprintf("statement[%d]", i)
 		if st.Effect != "allow" {
@@ -145,8 +180,16 @@ func checkPolicy(r roleSpec, p policy) problems {
 					ps.add(path+".resource", "%q: the usage APIs are granted on \"*\"", res)
 				}
 			case object > 0:
-				if res != r.objectResource() {
-					ps.add(path+".resource", "%q: object actions only on %s", res, r.objectResource())
+				allowed, ok := r.objectGrants()[res]
+				if !ok {
+					ps.add(path+".resource", "%q: object actions only on %s, the reports and (to read) the other datasets", res, r.objectResource())
+					continue
+				}
+				for _, a := range st.Action {
+					if !slices.Contains(allowed, a) {
+						ps.add(path+".action", "%s on %q: only %v there", a, res, allowed)
+					}
+					grantedOn[a+" "+res] = true
 				}
 			case list > 0:
 				if res != bucketResource {
@@ -155,24 +198,43 @@ func checkPolicy(r roleSpec, p policy) problems {
 			}
 		}
 		if list > 0 {
-			ps = append(ps, checkListCondition(r, path, st.Condition)...)
+			ps = append(ps, checkListCondition(r, path, st.Condition, lists)...)
 		} else if len(st.Condition) > 0 {
 			ps.add(path+".condition", "unexpected condition")
 		}
 	}
-	for _, a := range slices.Concat(own, objectActions, []string{listAction}) {
+	return append(ps, r.missingGrants(granted, grantedOn, lists)...)
+}
+
+// missingGrants reports what the role needs but was not granted: its API actions, every object
+// grant of objectGrants, and listing its dataset and the reports.
+func (r roleSpec) missingGrants(granted, grantedOn, lists map[string]bool) problems {
+	var ps problems
+	for _, a := range r.apiActions() {
 		if !granted[a] {
 			ps.add("statement", "%s is not granted but %s needs it", a, r.function)
+		}
+	}
+	for res, actions := range r.objectGrants() {
+		for _, a := range actions {
+			if !grantedOn[a+" "+res] {
+				ps.add("statement", "%s on %s is not granted but %s needs it", a, res, r.function)
+			}
+		}
+	}
+	for _, want := range []string{r.listPrefix() + "*", reportsListPrefix + "*"} {
+		if !lists[want] {
+			ps.add("statement", "listing %s is not granted but %s needs it", want, r.function)
 		}
 	}
 	return ps
 }
 
-// checkListCondition requires GetBucket to be limited to keys under <prefix>/<dataset>/: every
-// cos:prefix value starts with that prefix, encoded, slash included. A bare "<prefix>" (or
-// "<prefix>*") would also let the role list neighbours such as <prefix>-archive/ and the other
-// datasets.
-func checkListCondition(r roleSpec, path string, cond map[string]map[string]any) problems {
+// checkListCondition requires GetBucket to be limited to keys under <prefix>/<dataset>/ or
+// <prefix>/reports/: every cos:prefix value starts with one of those prefixes, encoded, slash
+// included. A bare "<prefix>" (or "<prefix>*") would also let the role list neighbours such as
+// <prefix>-archive/ and the other datasets. It records the values in lists.
+func checkListCondition(r roleSpec, path string, cond map[string]map[string]any, lists map[string]bool) problems {
 	var ps problems
 	if len(cond) == 0 {
 		ps.add(path+".condition", "GetBucket must be limited with a cos:prefix condition")
@@ -201,8 +263,9 @@ func checkListCondition(r roleSpec, path string, cond map[string]map[string]any)
 				ps.add(path+".condition", "cos:prefix has no values")
 			}
 			for _, s := range values {
-				if !strings.HasPrefix(s, r.listPrefix()) {
-					ps.add(path+".condition", "cos:prefix %q reaches outside %s", s, r.listPrefix())
+				lists[s] = true
+				if !strings.HasPrefix(s, r.listPrefix()) && !strings.HasPrefix(s, reportsListPrefix) {
+					ps.add(path+".condition", "cos:prefix %q reaches outside %s and %s", s, r.listPrefix(), reportsListPrefix)
 				}
 			}
 		}
@@ -274,77 +337,130 @@ func like(pattern, value string) bool {
 	return regexp.MustCompile(re).MatchString(value)
 }
 
-// TestCAMPoliciesRenderToTheirDatasetOnly fills the placeholders the way README.md says and
-// checks what the rendered policy allows against the keys and listing prefixes the code uses
-// (shared/snapshot's layout): the function's own are allowed, its neighbours' are not.
-func TestCAMPoliciesRenderToTheirDatasetOnly(t *testing.T) {
+// renderedPolicy is a policy with its placeholders filled in; allows tells whether it grants an
+// object action on a key, mayList whether it lets the role list a key prefix.
+type renderedPolicy struct {
+	objects map[string][]string // action -> resource patterns (bucket-relative)
+	lists   []string            // cos:prefix patterns
+}
+
+func (p renderedPolicy) allows(action, key string) bool {
+	return slices.ContainsFunc(p.objects[action], func(pat string) bool { return like(pat, key) })
+}
+
+func (p renderedPolicy) mayList(prefix string) bool {
+	return slices.ContainsFunc(p.lists, func(pat string) bool { return like(pat, cosEncode(prefix)) })
+}
+
+// renderPolicy fills a role's policy's placeholders the way README.md says, for a bucket
+// usage-1250000000 in ap-guangzhou and prefix.
+func renderPolicy(t *testing.T, r roleSpec, prefix string) renderedPolicy {
+	t.Helper()
+	const bucketRes = "qcs::cos:ap-guangzhou:uid/1250000000:usage-1250000000/"
+	data, err := os.ReadFile(policyPath(r.function))
+	require.NoError(t, err)
+	rendered := strings.NewReplacer(
+		"<region>", "ap-guangzhou", "<appid>", "1250000000", "<bucket>", "usage",
+		"<prefix-urlencoded>", cosEncode(prefix), "<prefix>", prefix,
+	).Replace(string(data))
+	assert.NotRegexp(t, `<[a-z-]+>`, rendered, "every placeholder is documented and filled")
+	var p policy
+	require.NoError(t, json.Unmarshal([]byte(rendered), &p))
+	rp := renderedPolicy{objects: map[string][]string{}}
+	for _, st := range p.Statement {
+		for _, res := range st.Resource {
+			if res == "*" || slices.Contains(st.Action, listAction) {
+				continue
+			}
+			require.True(t, strings.HasPrefix(res, bucketRes), res)
+			for _, a := range st.Action {
+				rp.objects[a] = append(rp.objects[a], strings.TrimPrefix(res, bucketRes))
+			}
+		}
+		for _, v := range st.Condition["string_like"] {
+			for _, s := range v.([]any) {
+				rp.lists = append(rp.lists, s.(string))
+			}
+		}
+	}
+	return rp
+}
+
+// TestCAMPoliciesRenderToWhatTheyNeed fills the placeholders the way README.md says and checks
+// what the rendered policy allows against the keys and listing prefixes the code uses
+// (shared/snapshot's layout, shared/report's keys): the function's own dataset in full, the
+// reports to write (deleting only the reports' lease generations), the other datasets to read;
+// nothing else, and no neighbouring prefix.
+func TestCAMPoliciesRenderToWhatTheyNeed(t *testing.T) {
 	const prefix = "usage/tcusage"
+	date := calendar.Date(2026, 11, 24)
 	for _, r := range roles {
 		t.Run(r.function, func(t *testing.T) {
-			data, err := os.ReadFile(policyPath(r.function))
-			require.NoError(t, err)
-			rendered := strings.NewReplacer(
-				"<region>", "ap-guangzhou", "<appid>", "1250000000", "<bucket>", "usage",
-				"<prefix-urlencoded>", cosEncode(prefix), "<prefix>", prefix,
-			).Replace(string(data))
-			assert.NotRegexp(t, `<[a-z-]+>`, rendered, "every placeholder is documented and filled")
-			var p policy
-			require.NoError(t, json.Unmarshal([]byte(rendered), &p))
+			rp := renderPolicy(t, r, prefix)
+			put, get, head, del := objectActions[0], objectActions[1], objectActions[2], objectActions[3]
 
-			var objects, lists []string
-			for _, st := range p.Statement {
-				for _, res := range st.Resource {
-					if res == "*" {
-						continue
-					}
-					require.Regexp(t, `^qcs::cos:ap-guangzhou:uid/1250000000:usage-1250000000/`, res)
-					if slices.Contains(st.Action, listAction) {
-						continue
-					}
-					objects = append(objects, strings.TrimPrefix(res, "qcs::cos:ap-guangzhou:uid/1250000000:usage-1250000000/"))
-				}
-				for _, v := range st.Condition["string_like"] {
-					for _, s := range v.([]any) {
-						lists = append(lists, s.(string))
-					}
-				}
-			}
-			require.NotEmpty(t, objects)
-			require.NotEmpty(t, lists)
-			anyLike := func(patterns []string, v string) bool {
-				return slices.ContainsFunc(patterns, func(p string) bool { return like(p, v) })
-			}
-
+			// Its own dataset: everything.
 			dataset, err := snapshot.DatasetDir(prefix, r.dataset)
 			require.NoError(t, err)
-			partition, err := snapshot.PartitionDir(prefix, r.dataset, calendar.Date(2026, 11, 24))
+			partition, err := snapshot.PartitionDir(prefix, r.dataset, date)
+			require.NoError(t, err)
+			lease, err := snapshot.LeaseDir(prefix, r.dataset)
 			require.NoError(t, err)
 			for _, key := range []string{
-				partition + "_manifest.json",
-				partition + "app=1400000001/part-00000.jsonl",
-				prefix + "/" + r.dataset + "/_lease/00000000000000000001.json",
-				prefix + "/" + r.dataset + "/_latest.json",
-				prefix + "/" + r.dataset + "/_changes/20261124-000001.json",
-				prefix + "/" + r.dataset + "/_tables/duckdb/parquet.sql",
+				partition + "_manifest.json", partition + "app=1400000001/part-00000.jsonl", lease + "00000000000000000001.json",
+				dataset + "_latest.json", dataset + "_changes/20261124-000001.json", dataset + "_tables/duckdb/parquet.sql",
 			} {
-				assert.True(t, anyLike(objects, key), "%s may not write its own %s", r.function, key)
-			}
-			for _, listed := range []string{dataset + "dt=", partition} {
-				assert.True(t, anyLike(lists, cosEncode(listed)), "%s may not list its own %s", r.function, listed)
-			}
-
-			neighbours := []string{
-				prefix, prefix + "/", prefix + "-archive/", prefix + "-archive/" + r.dataset + "/",
-				prefix + "/reports/", prefix + "/" + r.dataset + "-old/", "other/",
-			}
-			for _, other := range roles {
-				if other.dataset != r.dataset {
-					neighbours = append(neighbours, prefix+"/"+other.dataset+"/")
+				for _, a := range objectActions {
+					assert.True(t, rp.allows(a, key), "%s may not %s its own %s", r.function, a, key)
 				}
 			}
-			for _, n := range neighbours {
-				assert.False(t, anyLike(objects, n+"_manifest.json"), "%s may write %s", r.function, n+"_manifest.json")
-				assert.False(t, anyLike(lists, cosEncode(n)), "%s may list %s", r.function, n)
+			for _, listed := range []string{dataset + "dt=", partition, lease} {
+				assert.True(t, rp.mayList(listed), "%s may not list its own %s", r.function, listed)
+			}
+
+			// The reports: write and read pages and summaries, delete only lease generations.
+			page, _ := report.DayKey(prefix, date)
+			summary, _ := report.SummaryKey(prefix, date)
+			month, _ := report.MonthKey(prefix, "2026-11")
+			index, _ := report.IndexKey(prefix)
+			reportsLeaseDir, err := snapshot.LeaseDir(prefix, report.LeaseName)
+			require.NoError(t, err)
+			for _, key := range []string{page, summary, month, index, reportsLeaseDir + "00000000000000000001.json"} {
+				for _, a := range []string{put, get, head} {
+					assert.True(t, rp.allows(a, key), "%s may not %s %s", r.function, a, key)
+				}
+			}
+			assert.True(t, rp.allows(del, reportsLeaseDir+"00000000000000000001.json"), "%s may not prune the reports' lease", r.function)
+			for _, key := range []string{page, summary, month, index} {
+				assert.False(t, rp.allows(del, key), "%s may delete %s", r.function, key)
+			}
+			for _, listed := range []string{path.Dir(index) + "/", reportsLeaseDir} {
+				assert.True(t, rp.mayList(listed), "%s may not list %s", r.function, listed)
+			}
+
+			// The other datasets: read their manifests and files, nothing more.
+			for _, other := range roles {
+				if other.dataset == r.dataset {
+					continue
+				}
+				part, err := snapshot.PartitionDir(prefix, other.dataset, date)
+				require.NoError(t, err)
+				for _, key := range []string{part + "_manifest.json", part + "app=1400000001/part-00000.parquet"} {
+					assert.True(t, rp.allows(get, key), "%s may not read %s", r.function, key)
+					for _, a := range []string{put, head, del} {
+						assert.False(t, rp.allows(a, key), "%s may %s %s", r.function, a, key)
+					}
+				}
+				assert.False(t, rp.mayList(prefix+"/"+other.dataset+"/"), "%s may list %s", r.function, other.dataset)
+			}
+
+			// Neighbours: nothing at all.
+			for _, n := range []string{prefix + "/", prefix + "-archive/", prefix + "-archive/" + r.dataset + "/",
+				prefix + "-archive/reports/", prefix + "/" + r.dataset + "-old/", prefix + "/reports-old/", "other/"} {
+				for _, a := range objectActions {
+					assert.False(t, rp.allows(a, n+"_manifest.json"), "%s may %s %s", r.function, a, n+"_manifest.json")
+				}
+				assert.False(t, rp.mayList(n), "%s may list %s", r.function, n)
 			}
 		})
 	}
@@ -379,7 +495,7 @@ func TestCAMPolicyCheckCatchesBroadGrants(t *testing.T) {
 		{"objects on the whole prefix", func(p *policy) {
 			p.Statement[1].Resource = []string{"qcs::cos:<region>:uid/<appid>:<bucket>-<appid>/<prefix>/*"}
 		}, "object actions only"},
-		{"objects on another dataset", func(p *policy) { p.Statement[1].Resource = []string{other.objectResource()} }, "object actions only"},
+		{"objects on another dataset", func(p *policy) { p.Statement[1].Resource = []string{other.objectResource()} }, "PutObject on"},
 		{"api scoped oddly", func(p *policy) { p.Statement[0].Resource = []string{r.objectResource()} }, "granted on"},
 		{"list unconditioned", func(p *policy) { p.Statement[2].Condition = nil }, "cos:prefix condition"},
 		{"list any prefix", func(p *policy) {
@@ -405,12 +521,25 @@ func TestCAMPolicyCheckCatchesBroadGrants(t *testing.T) {
 		}, "mixes"},
 		{"missing grant", func(p *policy) { p.Statement[1].Action = p.Statement[1].Action[1:] }, "is not granted"},
 		{"missing api grant", func(p *policy) { p.Statement = p.Statement[1:] }, "DescribeTelCallInfo is not granted"},
+		{"delete report pages", func(p *policy) {
+			p.Statement[3].Action = append(p.Statement[3].Action, "name/cos:DeleteObject")
+		}, "DeleteObject on"},
+		{"write another dataset", func(p *policy) {
+			p.Statement[6].Action = append(p.Statement[6].Action, "name/cos:PutObject")
+		}, "PutObject on"},
+		{"read the whole prefix", func(p *policy) {
+			p.Statement[6].Resource = []string{"qcs::cos:<region>:uid/<appid>:<bucket>-<appid>/<prefix>/*"}
+		}, "object actions only"},
+		{"no reports", func(p *policy) { p.Statement = p.Statement[:3] }, "reports"},
+		{"list another dataset beside the reports", func(p *policy) {
+			p.Statement[5].Condition["string_like"]["cos:prefix"] = []any{reportsListPrefix + "*", other.listPrefix() + "*"}
+		}, "reaches outside"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			p := loadPolicy(t, r.function)
 			require.Empty(t, checkPolicy(r, p))
-			require.Len(t, p.Statement, 3, "fixture: API, object and list statements")
+			require.Len(t, p.Statement, 7, "fixture: API, own objects, own list, reports, reports' lease, reports list, other datasets")
 			tc.edit(&p)
 			got := checkPolicy(r, p)
 			require.NotEmpty(t, got, "the edit must be caught")

@@ -69,6 +69,9 @@ func coldStart(ctx context.Context, out io.Writer, n int, nodeDir string) error 
 		if f := os.Getenv("TCUSAGE_FORMAT"); f != "" { // e.g. all, to include the Parquet writer
 			env = append(env, "TCUSAGE_FORMAT="+f)
 		}
+		if r := os.Getenv("TCUSAGE_REPORTS"); r != "" { // off: without rendering the day's report
+			env = append(env, "TCUSAGE_REPORTS="+r)
+		}
 		for _, s := range []*subject{hello, goFn} {
 			bin := bins["hello"]
 			if s == goFn {

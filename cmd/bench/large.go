@@ -73,6 +73,9 @@ func large(ctx context.Context, out io.Writer, sizes []int) error {
 			"TENCENTCLOUD_SECRET_ID=" + emulator.TestSecretID, "TENCENTCLOUD_SECRET_KEY=" + emulator.TestSecretKey,
 			"TCUSAGE_SDK_APP_IDS=" + benchApp, "TCUSAGE_SINK=file://" + filepath.Join(dir, "store"+strconv.Itoa(n)), "TCUSAGE_RESTATE_DAYS=0",
 		}
+		if r := os.Getenv("TCUSAGE_REPORTS"); r != "" { // off: without rendering the day's report
+			env = append(env, "TCUSAGE_REPORTS="+r)
+		}
 		inv, err := invokeOnce(ctx, bins["roomusage"], env, timerPayload(date), 10*time.Minute)
 		cancel()
 		if err != nil {

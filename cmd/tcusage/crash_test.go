@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tcusage/tcusage/shared/report"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
 )
@@ -80,8 +81,8 @@ func dataFiles(t *testing.T, dir string) map[string][]byte {
 	require.NoError(t, err)
 	out := map[string][]byte{}
 	for _, o := range objs {
-		if strings.HasSuffix(o.Key, snapshot.ManifestName) || !strings.Contains(o.Key, "/dt=") {
-			continue // manifests, and what lies beside the partitions (lease, pointer, tables)
+		if strings.HasSuffix(o.Key, snapshot.ManifestName) || !strings.Contains(o.Key, "/dt=") || strings.HasPrefix(o.Key, report.ReportsDir+"/") {
+			continue // manifests, what lies beside the partitions (lease, pointer, tables), and reports, rendered at the time of each run
 		}
 		b, err := snapshot.ReadObject(ctx, st, o.Key)
 		require.NoError(t, err)

@@ -17,6 +17,7 @@ import (
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/plan"
+	"github.com/tcusage/tcusage/shared/report"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -49,8 +50,27 @@ func demo(ctx context.Context, c *cli, args []string) error {
 	if len(failed) > 0 {
 		return errors.Join(failed...)
 	}
+	page, err := reportPage(opt.dir, opt.day)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(c.stdout, "\nDone in %s. Each partition's _manifest.json lists its files with rows, bytes and SHA-256.\nCheck them with: go run ./cmd/tcusage verify --sink file://%s\n", elapsed.Round(time.Millisecond), opt.dir)
+	fmt.Fprintf(c.stdout, "\nThe day's report, rendered by the functions after their commits (open it in a browser):\n%s\n", page)
 	return nil
+}
+
+// reportPage returns the path of day's report, which the functions rendered into dir after
+// committing the day.
+func reportPage(dir string, day calendar.Day) (string, error) {
+	key, err := report.DayKey("", day)
+	if err != nil {
+		return "", err
+	}
+	page := filepath.Join(dir, filepath.FromSlash(key))
+	if _, err := os.Stat(page); err != nil {
+		return "", fmt.Errorf("the day's report was not rendered: %w", err)
+	}
+	return page, nil
 }
 
 // demoOptions are the demo's command line.

@@ -1,6 +1,7 @@
 // Command tcusage runs the tcusage functions locally: a demo on the embedded Tencent Cloud API
 // emulator, one-off invocations with event files, backfills, the emulator on its own, a
-// verification of written snapshots, and table definitions for query engines.
+// verification of written snapshots, table definitions for query engines, and the daily usage
+// report.
 //
 // Usage:
 //
@@ -12,6 +13,7 @@
 //	tcusage status   [--function NAME] [--days N] [--json] [--emulator]
 //	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
 //	tcusage doctor   [--function NAME] [--json] [--emulator]
+//	tcusage report   [--date YYYY-MM-DD] [--sink URL] [--out DIR]
 //
 // Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 3 verify found
 // failed quality checks in snapshots that match their manifests, 130 interrupted.
@@ -49,6 +51,7 @@ Usage:
   tcusage status   [--function NAME] [--json] [--emulator]  what is delivered, behind, late; who writes
   tcusage tables   [--dialect hive|duckdb] [--format F]     print table definitions for query engines
   tcusage doctor   [--function NAME] [--json] [--emulator]  check a deployment: credentials, APIs, CAM, bucket, readings
+  tcusage report   [--date D] [--sink URL] [--out DIR]      render the daily usage report (HTML)
 
 Functions: telcall, trtcusage, roomusage, essbill.
 Run "tcusage <command> -h" for a command's flags.
@@ -83,6 +86,7 @@ var commands = map[string]func(ctx context.Context, c *cli, args []string) error
 	"status":   status,
 	"tables":   tablesCmd,
 	"doctor":   doctorCmd,
+	"report":   reportCmd,
 }
 
 func run(ctx context.Context, args []string, c *cli) int {

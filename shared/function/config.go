@@ -57,6 +57,9 @@ type Config struct {
 	HTTPTokenSHA256 []byte
 	// TRTCAction chooses the TRTC action (TCUSAGE_TRTC_ACTION: auto, interactive, usage).
 	TRTCAction source.TRTCMode
+	// Reports renders the daily reports under <prefix>/reports/ after each run's commits
+	// (TCUSAGE_REPORTS: on, the default, or off).
+	Reports bool
 }
 
 // Environment variable names.
@@ -74,6 +77,7 @@ const (
 	EnvLeaseTTL      = "TCUSAGE_LEASE_TTL"
 	EnvLateAfter     = "TCUSAGE_LATE_AFTER"
 	EnvDaySettles    = "TCUSAGE_DAY_SETTLES_AT"
+	EnvReports       = "TCUSAGE_REPORTS"
 )
 
 // Needs says which application settings a function requires.
@@ -165,7 +169,7 @@ func (e *envReader) ess(c *Config) {
 	}
 }
 
-// output reads where snapshots go and in which formats.
+// output reads where snapshots go, in which formats, and whether reports are rendered.
 func (e *envReader) output(c *Config, onSCF bool) {
 	c.Sink = e.get(EnvSink)
 	if c.Sink == "" {
@@ -179,6 +183,13 @@ func (e *envReader) output(c *Config, onSCF bool) {
 		e.bad("%s: %v", EnvFormat, err)
 	}
 	c.Formats = formats
+	switch v := e.get(EnvReports); v {
+	case "", "on":
+		c.Reports = true
+	case "off":
+	default:
+		e.bad("%s=%q: want on (render the daily reports after each run) or off", EnvReports, clip(v))
+	}
 }
 
 // schedule reads the zone, the restatement window, when a day settles, the lease and lateness.

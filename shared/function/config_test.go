@@ -27,6 +27,7 @@ func TestFromEnvDefaults(t *testing.T) {
 	assert.Equal(t, time.Duration(0), c.DaySettles)
 	assert.Equal(t, source.TRTCAuto, c.TRTCAction)
 	assert.Empty(t, c.HTTPTokenSHA256)
+	assert.True(t, c.Reports, "reports are on unless turned off")
 }
 
 func TestFromEnvESS(t *testing.T) {
@@ -68,6 +69,7 @@ func TestFromEnvErrorsNameTheVariable(t *testing.T) {
 		{"token", map[string]string{EnvHTTPToken: "abc"}, NeedSDKApps, false, EnvHTTPToken},
 		{"trtc", map[string]string{EnvTRTCAction: "both"}, NeedSDKApps, false, EnvTRTCAction},
 		{"sink on scf", map[string]string{}, NeedSDKApps, true, EnvSink},
+		{"reports", map[string]string{EnvReports: "yes"}, NeedSDKApps, false, EnvReports},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,4 +104,8 @@ func TestFromEnvSchedule(t *testing.T) {
 	assert.Equal(t, 90*time.Second, c.LeaseTTL)
 	assert.Equal(t, 9*time.Hour+30*time.Minute, c.DaySettles)
 	assert.Equal(t, 30*time.Hour, c.LateAfter)
+
+	c, err = FromEnv(envOf(map[string]string{EnvSDKAppIDs: "1", EnvReports: "off"}), NeedSDKApps, false)
+	require.NoError(t, err)
+	assert.False(t, c.Reports)
 }

@@ -177,6 +177,7 @@ func (f *Function) timer(ctx context.Context, t *scfevent.Timer) (any, error) {
 		f.log.ErrorContext(ctx, "timer run incomplete", "error", err, "pending", len(sum.Pending), "failed", len(sum.Failed))
 		return nil, fmt.Errorf("%s: %w", r.Dataset(), err)
 	}
+	f.catchUpReports(ctx, sum)
 	return sum, nil
 }
 
@@ -283,6 +284,9 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 	fn.Runner.Publishers = []export.Publisher{
 		export.LatestPointer{Store: store, Prefix: prefix, Dataset: fn.Runner.Dataset()},
 		&tablesPublisher{store: store, prefix: prefix, sinkURL: cfg.Sink, schema: src.Schema(), formats: cfg.Formats},
+	}
+	if cfg.Reports {
+		fn.Runner.Publishers = append(fn.Runner.Publishers, fn.reportPublisher(fn.Runner.Now)) // the daily reports, last
 	}
 	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log, LateAfter: cfg.LateAfter,
 		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}

@@ -23,6 +23,7 @@ import (
 	"github.com/tcusage/tcusage/shared/export"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/plan"
+	"github.com/tcusage/tcusage/shared/report"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/costest"
 )
@@ -54,7 +55,16 @@ type recorder struct {
 	j     *journal
 }
 
+// isReport reports whether key is a report page or the reports' lease: those are written under
+// the reports' own lease (report.Refresh), not the dataset's, and are left out of the journal.
+func isReport(key string) bool {
+	return strings.HasPrefix(key, report.ReportsDir+"/") || strings.Contains(key, "/"+report.ReportsDir+"/")
+}
+
 func (r recorder) Put(ctx context.Context, key string, body io.ReadSeeker, o snapshot.PutOptions) error {
+	if isReport(key) {
+		return r.Store.Put(ctx, key, body, o)
+	}
 	kind := "write"
 	var expires time.Time
 	if snapshot.IsLeaseKey(key) {
@@ -83,7 +93,7 @@ func (r recorder) Put(ctx context.Context, key string, body io.ReadSeeker, o sna
 func (r recorder) Delete(ctx context.Context, key string) error {
 	start := time.Now()
 	err := r.Store.Delete(ctx, key)
-	if err == nil && !snapshot.IsLeaseKey(key) {
+	if err == nil && !snapshot.IsLeaseKey(key) && !isReport(key) {
 		r.j.add(event{actor: r.actor, kind: "write", start: start, end: time.Now()})
 	}
 	return err

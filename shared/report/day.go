@@ -43,6 +43,8 @@ type Day struct {
 	// history are past days' summaries that had to be computed from the data (Publish stores
 	// them so the next report reuses them).
 	history []*Summary
+	// detail is what the page shows beyond its summary, as stored in detail.json.
+	detail *storedDetail
 }
 
 // Nav holds the links between pages (hrefs; empty when there is no such page).
@@ -125,22 +127,16 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix stri
 		return nil, err
 	}
 	det := newDetail(o.TopRooms)
-	today := &Summary{SchemaVersion: SummaryVersion, Date: date.String()}
-	for _, ds := range Datasets() {
-		if m := ms[ds]; m != nil {
-			f, err := computeFigures(ctx, store, m, det)
-			if err != nil {
-				return nil, err
-			}
-			today.Datasets = append(today.Datasets, *f)
-		}
+	today, kept, err := o.dayFigures(ctx, l, date, ms, det)
+	if err != nil {
+		return nil, err
 	}
 	past, err := l.summaries(ctx, dateRange(date.Add(-1), o.TrendDays-1))
 	if err != nil {
 		return nil, err
 	}
 	series := append(past, today)
-	d := &Day{Date: date.String(), Weekday: date.Start().Weekday().String(), Prefix: prefix, GeneratedAt: now, Summary: today, LateAfter: o.LateAfter}
+	d := &Day{Date: date.String(), Weekday: date.Start().Weekday().String(), Prefix: prefix, GeneratedAt: now, Summary: today, LateAfter: o.LateAfter, detail: kept}
 	for _, s := range l.computed {
 		d.history = append(d.history, s)
 	}
@@ -153,8 +149,38 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix stri
 		d.addSection(ds, series, det)
 	}
 	d.Status = overall(d.Freshness)
-	d.Nav = dayNav(ctx, store, prefix, date, page, o.Link)
+	d.Nav = dayNav(ctx, store, prefix, date, page, o.Link, o.rendering)
 	return d, nil
+}
+
+// dayFigures returns the day's figures of every dataset with a manifest in ms, collecting the
+// page's detail into det, and that detail as detail.json keeps it. A dataset whose stored summary
+// and detail come from the files its manifest lists is taken from them; the others are read from
+// their files (ms is updated when a dataset's manifest changed while it was read).
+func (o Options) dayFigures(ctx context.Context, l *loader, date calendar.Day, ms map[string]*snapshot.Manifest, det *detail) (*Summary, *storedDetail, error) {
+	today := &Summary{SchemaVersion: SummaryVersion, Date: date.String()}
+	kept := &storedDetail{SchemaVersion: detailVersion, Date: date.String(), Datasets: map[string]*datasetDetail{}}
+	stored, storedDet := l.stored(ctx, date), l.storedDetailOf(ctx, date)
+	for _, ds := range Datasets() {
+		m := ms[ds]
+		if m == nil {
+			continue
+		}
+		if f, dd := cached(stored, storedDet, m); f != nil && det.restore(ds, dd) {
+			today.Datasets = append(today.Datasets, *f)
+			kept.Datasets[ds] = dd
+			continue
+		}
+		f, read, err := figuresOf(ctx, l.store, l.prefix, m, det)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ms[ds] = read; f != nil {
+			today.Datasets = append(today.Datasets, *f)
+			kept.Datasets[ds] = det.export(ds, f.Fingerprint)
+		}
+	}
+	return today, kept, nil
 }
 
 // active reports whether ds has a delivered day in the window.

@@ -1,10 +1,11 @@
-package report
+package report_test
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/plan"
+	"github.com/tcusage/tcusage/shared/report"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
 	"github.com/tcusage/tcusage/shared/snapshot/file"
@@ -30,6 +32,12 @@ const emulatedTimeScale = 0.001
 // usage only serves the last 90 days), writing snapshots into dir. It returns the days, oldest
 // first.
 func emulatedDays(t *testing.T, dir string, days int) []string {
+	t.Helper()
+	return emulatedDaysIn(t, dir, days, "")
+}
+
+// emulatedDaysIn is emulatedDays writing the given TCUSAGE_FORMAT (empty: the default).
+func emulatedDaysIn(t *testing.T, dir string, days int, format string) []string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -50,6 +58,9 @@ func emulatedDays(t *testing.T, dir string, days int) []string {
 	first := last.Add(1 - days)
 	from, to := first.String(), last.String()
 	env := emulatedEnv(addr, dir)
+	if format != "" {
+		env = withEnv(env, "TCUSAGE_FORMAT", format)
+	}
 	msg, _ := json.Marshal(plan.Override{From: from, To: to})
 	ev := scfevent.Event{Timer: &scfevent.Timer{Type: "Timer", TriggerName: "report-test", Time: clock().UTC().Truncate(time.Second), Message: string(msg)}}
 	var wg sync.WaitGroup
@@ -99,6 +110,16 @@ func emulatedEnv(addr, dir string) func(string) string {
 	return func(k string) string { return env[k] }
 }
 
+// withEnv returns env with k set to v.
+func withEnv(env func(string) string, k, v string) func(string) string {
+	return func(name string) string {
+		if name == k {
+			return v
+		}
+		return env(name)
+	}
+}
+
 // figureKey names a figure shown on a page, as its data- attributes do.
 type figureKey struct {
 	Dataset, App, Metric, SubCustomer, QuotaType, Room, Tile string
@@ -116,7 +137,7 @@ func independentTotals(t *testing.T, dir, date string) map[figureKey]float64 {
 	t.Helper()
 	want := map[figureKey]float64{}
 	add := func(k figureKey, v float64) { want[k] += v }
-	for _, ds := range Datasets() {
+	for _, ds := range report.Datasets() {
 		var m struct {
 			Files []struct{ Key, App, Format string }
 		}
@@ -170,11 +191,11 @@ func addRow(ds, app string, row map[string]any, add func(figureKey, float64)) {
 		add(figureKey{Dataset: ds, Metric: metric}, v)
 	}
 	switch ds {
-	case TRTC:
+	case report.TRTC:
 		both("seconds", num("seconds"))
 		both("type:"+row["usage_type"].(string), num("seconds"))
 		add(figureKey{Tile: ds}, num("seconds"))
-	case Rooms:
+	case report.Rooms:
 		total := 0.0
 		for k, v := range row {
 			if f, ok := v.(float64); ok && k != "sdk_app_id" {
@@ -186,14 +207,14 @@ func addRow(ds, app string, row map[string]any, add func(figureKey, float64)) {
 		both("rooms", 1)
 		add(figureKey{Tile: ds}, 1)
 		add(figureKey{Dataset: ds, App: app, Room: row["room_id"].(string)}, total)
-	case TelCall:
+	case report.TelCall:
 		for _, c := range []string{"outbound_minutes", "inbound_minutes", "voip_minutes", "asr_offline_minutes", "asr_realtime_minutes", "seats_used"} {
 			both(c, num(c))
 		}
 		calls := num("outbound_minutes") + num("inbound_minutes") + num("voip_minutes")
 		both("call_minutes", calls)
 		add(figureKey{Tile: ds}, calls)
-	case ESSBill:
+	case report.ESSBill:
 		n := num("use_count")
 		metric := "deducted"
 		if num("cost_type") == 2 {
@@ -227,7 +248,7 @@ func TestEmulatedDayMatchesTheData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := BuildDay(context.Background(), st, "", day(date), calendartest.Now())
+	d, err := report.BuildDay(context.Background(), st, "", mustDay(date), calendartest.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,17 +258,98 @@ func TestEmulatedDayMatchesTheData(t *testing.T) {
 		for _, a := range f.Apps {
 			for metric, v := range a.Values {
 				w, ok := want[figureKey{Dataset: f.Dataset, App: a.App, Metric: metric}]
-				if !ok || !near(v, w) {
+				if !ok || !closeTo(v, w) {
 					t.Errorf("%s app %s %s = %v, data says %v", f.Dataset, a.App, metric, v, w)
 				}
 				checked++
 			}
 		}
 	}
-	if d.Status != StateComplete || checked < 40 {
+	if d.Status != report.StateComplete || checked < 40 {
 		t.Errorf("status %s, %d figures checked", d.Status, checked)
 	}
 	if d.TRTC == nil || len(d.TRTC.Curves) != 3 || d.Rooms == nil || len(d.Rooms.Top) != 20 || d.ESS == nil || d.Calls == nil {
 		t.Errorf("sections missing: %+v", d)
 	}
 }
+
+// A day delivered in Parquet only (TCUSAGE_FORMAT=parquet) is read from its Parquet files, with
+// the same figures, curves and top rooms as the same day in JSON Lines.
+func TestParquetOnlyDayMatchesJSONLines(t *testing.T) {
+	dirs := map[string]string{"jsonl": t.TempDir(), "parquet": t.TempDir()}
+	days := map[string]*report.Day{}
+	for format, dir := range dirs {
+		dates := emulatedDaysIn(t, dir, 1, format)
+		st, err := file.New(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := report.BuildDay(context.Background(), st, "", mustDay(dates[0]), calendartest.Now())
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		for _, f := range d.Freshness {
+			for _, l := range f.Files {
+				if l.Format != format {
+					t.Fatalf("%s day lists a %s file", format, l.Format)
+				}
+			}
+		}
+		days[format] = d
+	}
+	want, got := days["jsonl"], days["parquet"]
+	if len(got.Summary.Datasets) != 4 || len(want.Summary.Datasets) != 4 {
+		t.Fatalf("datasets: jsonl %d, parquet %d", len(want.Summary.Datasets), len(got.Summary.Datasets))
+	}
+	checked := 0
+	for i, w := range want.Summary.Datasets {
+		g := got.Summary.Datasets[i]
+		if g.Dataset != w.Dataset || len(g.Apps) != len(w.Apps) || len(g.ESS) != len(w.ESS) {
+			t.Fatalf("%s: %d apps and %d ESS groups from Parquet, %d and %d from JSON Lines", w.Dataset, len(g.Apps), len(g.ESS), len(w.Apps), len(w.ESS))
+		}
+		for j, a := range w.Apps {
+			for metric, v := range a.Values {
+				if gv, ok := g.Apps[j].Values[metric]; !ok || !closeTo(gv, v) {
+					t.Errorf("%s app %s %s: %v from Parquet, %v from JSON Lines", w.Dataset, a.App, metric, gv, v)
+				}
+				checked++
+			}
+		}
+		for j := range w.ESS {
+			if g.ESS[j] != w.ESS[j] {
+				t.Errorf("ESS group %d: %+v from Parquet, %+v from JSON Lines", j, g.ESS[j], w.ESS[j])
+			}
+		}
+	}
+	if checked < 40 {
+		t.Errorf("only %d figures compared", checked)
+	}
+	if len(got.Rooms.Top) == 0 || len(got.Rooms.Top) != len(want.Rooms.Top) {
+		t.Fatalf("top rooms: %d from Parquet, %d from JSON Lines", len(got.Rooms.Top), len(want.Rooms.Top))
+	}
+	for i := range want.Rooms.Top {
+		if g, w := got.Rooms.Top[i], want.Rooms.Top[i]; g.Room != w.Room || !closeTo(g.Seconds, w.Seconds) {
+			t.Errorf("top room %d: %s %v from Parquet, %s %v from JSON Lines", i, g.Room, g.Seconds, w.Room, w.Seconds)
+		}
+	}
+	if len(got.TRTC.Curves) != len(want.TRTC.Curves) {
+		t.Fatalf("curves: %d from Parquet, %d from JSON Lines", len(got.TRTC.Curves), len(want.TRTC.Curves))
+	}
+	for i := range want.TRTC.Curves {
+		if g, w := got.TRTC.Curves[i], want.TRTC.Curves[i]; g.PeakAt != w.PeakAt || !closeTo(g.Peak, w.Peak) || !closeTo(g.Total, w.Total) {
+			t.Errorf("curve of app %s: peak %v at %s from Parquet, %v at %s from JSON Lines", w.App, g.Peak, g.PeakAt, w.Peak, w.PeakAt)
+		}
+	}
+}
+
+// mustDay parses a day the test computed.
+func mustDay(s string) calendar.Day {
+	d, err := calendar.Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return d
+}
+
+// closeTo reports whether two sums agree to rounding.
+func closeTo(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }

@@ -48,6 +48,10 @@ type Summary struct {
 	SchemaVersion int              `json:"schema_version"`
 	Date          string           `json:"date"`
 	Datasets      []DatasetFigures `json:"datasets"`
+	// Rendered is true when the day's page was built from these very figures. A summary stored
+	// while another day was rendered (for its trend or month) is not: the day's own page may
+	// still show what it showed before, and is rendered again at the day's next commit.
+	Rendered bool `json:"rendered,omitempty"`
 }
 
 // Dataset returns the figures of one dataset, or nil when the day has no manifest for it.
@@ -136,7 +140,7 @@ func scanDataset(ctx context.Context, store snapshot.Store, m *snapshot.Manifest
 	for _, e := range dataFiles(m) {
 		vals := map[string]float64{}
 		fold := open(e)
-		err := streamFile(ctx, store, e, func(r record) error { return fold(vals, r) })
+		err := streamFile(ctx, store, m.Dataset, e, func(r record) error { return fold(vals, r) })
 		if err != nil {
 			return nil, fmt.Errorf("%s %s: %w", m.Dataset, m.Date, err)
 		}

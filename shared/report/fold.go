@@ -2,7 +2,9 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"slices"
 	"strings"
@@ -26,6 +28,50 @@ type detail struct {
 
 func newDetail(topN int) *detail {
 	return &detail{curves: map[string]*[pointsPerDay]float64{}, daily: map[string]bool{}, top: newTopRooms(topN)}
+}
+
+// reset forgets what was collected of one dataset, before its day is read again.
+func (d *detail) reset(dataset string) {
+	if d == nil {
+		return
+	}
+	switch dataset {
+	case TRTC:
+		clear(d.curves)
+		clear(d.daily)
+	case Rooms:
+		d.top, d.roomCols = newTopRooms(d.top.n), nil
+	}
+}
+
+// rereads is how many times a dataset's day is read again after one of its files changed or
+// vanished while it was read.
+const rereads = 3
+
+// figuresOf computes one dataset's figures from m (see computeFigures). Another function may be
+// committing that dataset's day meanwhile: the commit protocol replaces the manifest with an
+// interim one before it changes any file, so a file that no longer matches m (or is gone) means
+// a newer manifest is in place; the day is read again from it, up to rereads times. It returns
+// the manifest the figures come from, or nil figures and manifest when the day's manifest is gone.
+func figuresOf(ctx context.Context, store snapshot.Store, prefix string, m *snapshot.Manifest, det *detail) (*DatasetFigures, *snapshot.Manifest, error) {
+	for attempt := 0; ; attempt++ {
+		f, err := computeFigures(ctx, store, m, det)
+		if err == nil || attempt == rereads || !(errors.Is(err, ErrDataMismatch) || errors.Is(err, fs.ErrNotExist)) {
+			return f, m, err
+		}
+		now, rerr := snapshot.FindManifest(ctx, store, prefix, m.Dataset, m.Date)
+		switch {
+		case errors.Is(rerr, fs.ErrNotExist):
+			det.reset(m.Dataset)
+			return nil, nil, nil
+		case rerr != nil:
+			return nil, m, err
+		case now.GeneratedAt.Equal(m.GeneratedAt) && fingerprint(now) == fingerprint(m):
+			return nil, m, err // the same manifest: the file itself is wrong
+		}
+		det.reset(m.Dataset)
+		m = now
+	}
 }
 
 // telcallColumns are the telcall figures summed per app.

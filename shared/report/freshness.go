@@ -71,16 +71,16 @@ func overall(fs []Freshness) string {
 	return state
 }
 
-// dayNav links a day's page to the neighbouring days' reports (when they exist), its month and
-// the index.
-func dayNav(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, page string, link func(string, string) string) Nav {
+// dayNav links a day's page to the neighbouring days' reports (when they exist, or are rendered
+// by the same refresh), its month and the index.
+func dayNav(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, page string, link func(string, string) string, rendering map[string]bool) Nav {
 	var n Nav
 	exists := func(d calendar.Day) string {
 		key, err := DayKey(prefix, d)
 		if err != nil {
 			return ""
 		}
-		if _, err := store.Head(ctx, key); err != nil {
+		if _, err := store.Head(ctx, key); err != nil && !rendering[d.String()] {
 			return ""
 		}
 		return link(page, key)

@@ -87,11 +87,13 @@ func (l *loader) summary(ctx context.Context, date calendar.Day) (*Summary, erro
 			s.Datasets = append(s.Datasets, f)
 			continue
 		}
-		f, err := computeFigures(ctx, l.store, m, nil)
+		f, _, err := figuresOf(ctx, l.store, l.prefix, m, nil)
 		if err != nil {
 			return nil, err
 		}
-		s.Datasets = append(s.Datasets, *f)
+		if f != nil {
+			s.Datasets = append(s.Datasets, *f)
+		}
 		recomputed = true
 	}
 	if recomputed {

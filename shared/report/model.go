@@ -3,6 +3,8 @@ package report
 import (
 	"math"
 	"time"
+
+	"github.com/tcusage/tcusage/shared/snapshot"
 )
 
 // Options tune what the pages show. The zero Options are the defaults.
@@ -21,6 +23,13 @@ type Options struct {
 	Link func(fromPage, key string) string
 	// Workers is how many past days are read at once (default 4).
 	Workers int
+	// Holder names the writer in the reports' lease (default: this process, by PID and host),
+	// and Lease tunes that lease (zero: snapshot.LeaseConfig's defaults). See Refresh.
+	Holder string
+	Lease  snapshot.LeaseConfig
+
+	// rendering holds the days a refresh renders: their pages are linked before they exist.
+	rendering map[string]bool
 }
 
 func (o Options) withDefaults() Options {

@@ -33,12 +33,24 @@ type record interface {
 	number(col string) (v float64, ok bool, err error)
 }
 
-// dataFiles returns the file to read for each app of m, in app order: its JSON Lines file when
-// the manifest lists one, its CSV file otherwise.
+// formatPreference orders the formats the report can read, fastest first for a large day
+// (BenchmarkBuildDayRooms, a million rooms: CSV 49 MB in 1.3 s and 3.4 MB of heap; Parquet
+// 11 MB in 0.8 s and one row group in memory, about 28 MB; JSON Lines 193 MB in 11 s): CSV,
+// then Parquet, then JSON Lines. Every format gives the same figures.
+var formatPreference = []usage.Format{usage.CSV, usage.Parquet, usage.JSONL}
+
+// dataFiles returns the file to read for each app of m, in app order: the first of its files in
+// formatPreference (a format the report cannot read is never chosen over one it can).
 func dataFiles(m *snapshot.Manifest) []snapshot.FileEntry {
+	rank := func(f usage.Format) int {
+		if i := slices.Index(formatPreference, f); i >= 0 {
+			return i
+		}
+		return len(formatPreference)
+	}
 	byApp := map[string]snapshot.FileEntry{}
 	for _, e := range m.Files {
-		if old, ok := byApp[e.App]; !ok || (old.Format != usage.JSONL && e.Format == usage.JSONL) {
+		if old, ok := byApp[e.App]; !ok || rank(e.Format) < rank(old.Format) {
 			byApp[e.App] = e
 		}
 	}
@@ -51,8 +63,10 @@ func dataFiles(m *snapshot.Manifest) []snapshot.FileEntry {
 }
 
 // streamFile reads the rows of one listed file, calling fn for each, and checks the file's size,
-// SHA-256 and row count against its entry.
-func streamFile(ctx context.Context, store snapshot.Store, e snapshot.FileEntry, fn func(record) error) error {
+// SHA-256 and row count against its entry. A file that cannot be read to the end as its format
+// is still hashed to the end: when its bytes are not the manifest's (the file was replaced by a
+// commit while it was read), the error is ErrDataMismatch, whatever failed first.
+func streamFile(ctx context.Context, store snapshot.Store, dataset string, e snapshot.FileEntry, fn func(record) error) error {
 	rc, err := store.Get(ctx, e.Key)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", e.Key, err)
@@ -70,23 +84,32 @@ func streamFile(ctx context.Context, store snapshot.Store, e snapshot.FileEntry,
 		}
 		return fn(r)
 	}
+	var scanErr error
 	switch e.Format {
 	case usage.JSONL:
-		err = scanJSONL(cr, count)
+		scanErr = scanJSONL(cr, count)
 	case usage.CSV:
-		err = scanCSV(cr, count)
+		scanErr = scanCSV(cr, count)
+	case usage.Parquet:
+		scanErr = scanParquet(cr, dataset, e, count)
 	default:
-		err = fmt.Errorf("unknown format %q", e.Format)
+		return fmt.Errorf("read %s: unknown format %q", e.Key, e.Format)
 	}
-	if err == nil {
-		_, err = io.Copy(io.Discard, cr)
-	}
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("read %s: %w", e.Key, err)
 	}
-	if sum := hex.EncodeToString(h.Sum(nil)); cr.n != e.Bytes || sum != e.SHA256 || rows != e.Rows {
-		return fmt.Errorf("%s: %w: %d bytes, %d rows, sha256 %.12s…; manifest says %d bytes, %d rows, sha256 %.12s…",
-			e.Key, ErrDataMismatch, cr.n, rows, sum, e.Bytes, e.Rows, e.SHA256)
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return fmt.Errorf("read %s: %w", e.Key, err)
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	switch {
+	case cr.n != e.Bytes || sum != e.SHA256:
+		return fmt.Errorf("%s: %w: %d bytes, sha256 %.12s…; manifest says %d bytes, sha256 %.12s…",
+			e.Key, ErrDataMismatch, cr.n, sum, e.Bytes, e.SHA256)
+	case scanErr != nil:
+		return fmt.Errorf("read %s: %w", e.Key, scanErr)
+	case rows != e.Rows:
+		return fmt.Errorf("%s: %w: %d rows; manifest says %d", e.Key, ErrDataMismatch, rows, e.Rows)
 	}
 	return nil
 }

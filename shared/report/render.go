@@ -9,15 +9,17 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
 //go:embed templates
 var templateFS embed.FS
 
-// pages holds every page template; it is parsed once, at start-up, so a broken template fails
-// every test at once.
-var pages = template.Must(parseTemplates())
+// pages parses every page template, once, when the first page is rendered: not at start-up,
+// since every function links this package and most invocations render nothing (cold starts stay
+// as they were). TestTemplatesParse fails on a broken template.
+var pages = sync.OnceValues(parseTemplates)
 
 func parseTemplates() (*template.Template, error) {
 	css, err := templateFS.ReadFile("templates/style.css")
@@ -109,11 +111,15 @@ func stateLabel(s string) string {
 // render executes one page template into w, through a buffer so that a failing template writes
 // nothing.
 func render(w io.Writer, name string, data any) error {
+	t, err := pages()
+	if err != nil {
+		return fmt.Errorf("report: templates: %w", err)
+	}
 	var buf bytes.Buffer
-	if err := pages.ExecuteTemplate(&buf, name, data); err != nil {
+	if err := t.ExecuteTemplate(&buf, name, data); err != nil {
 		return fmt.Errorf("report: render %s: %w", name, err)
 	}
-	_, err := buf.WriteTo(w)
+	_, err = buf.WriteTo(w)
 	return err
 }
 

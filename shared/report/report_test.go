@@ -74,6 +74,18 @@ func TestPublishGolden(t *testing.T) {
 	golden(t, "index.html.golden", st.object(t, "acme/usage/reports/index.html"))
 }
 
+func TestTemplatesParse(t *testing.T) {
+	tmpl, err := pages()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"day", "month", "index"} {
+		if tmpl.Lookup(name) == nil {
+			t.Errorf("no template %q", name)
+		}
+	}
+}
+
 func near(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(1, math.Abs(b)) }
 
 func TestFiguresAreSumsOfTheRows(t *testing.T) {

@@ -45,6 +45,9 @@ func (s *memStore) Put(_ context.Context, key string, body io.ReadSeeker, o snap
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.objs[key]; ok && o.IfAbsent {
+		return fmt.Errorf("put %s: %w", key, fs.ErrExist)
+	}
 	s.objs[key], s.types[key] = b, o.ContentType
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/snapshot"
@@ -65,60 +64,4 @@ func put(ctx context.Context, store snapshot.Store, key string, body []byte, con
 		return fmt.Errorf("report: write %s: %w", key, err)
 	}
 	return nil
-}
-
-// Published says what Publish wrote.
-type Published struct {
-	Day *Day
-	// Keys lists every object written, in the order written.
-	Keys []string
-}
-
-// Publish builds and writes the report of date with the default Options: see Options.Publish.
-func Publish(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, now time.Time) (*Published, error) {
-	return Options{}.Publish(ctx, store, prefix, date, now)
-}
-
-// Publish builds and writes the report of date, then refreshes the month-to-date page of its
-// month and the index: call it after a day's partition is committed (again after each commit
-// of that day, e.g. restatements, so that the page shows the latest figures). The summaries of
-// earlier days that had to be computed from the data are stored too, so later reports reuse
-// them. The index is written last, so it only ever links pages that exist.
-func (o Options) Publish(ctx context.Context, store snapshot.Store, prefix string, date calendar.Day, now time.Time) (*Published, error) {
-	d, err := o.BuildDay(ctx, store, prefix, date, now)
-	if err != nil {
-		return nil, err
-	}
-	out := &Published{Day: d}
-	add := func(key string, err error) error {
-		if err == nil {
-			out.Keys = append(out.Keys, key)
-		}
-		return err
-	}
-	for _, s := range append(d.history, d.Summary) {
-		if err := add(WriteSummary(ctx, store, prefix, s)); err != nil {
-			return out, err
-		}
-	}
-	if err := add(Write(ctx, store, d)); err != nil {
-		return out, err
-	}
-	m, err := o.BuildMonth(ctx, store, prefix, date, now)
-	if err != nil {
-		return out, err
-	}
-	for _, s := range m.history {
-		if err := add(WriteSummary(ctx, store, prefix, s)); err != nil {
-			return out, err
-		}
-	}
-	if err := add(Write(ctx, store, m)); err != nil {
-		return out, err
-	}
-	idx, err := o.BuildIndex(ctx, store, prefix, now)
-	if err != nil {
-		return out, err
-	}
-	return out, add(Write(ctx, store, idx))
 }
