@@ -34,7 +34,8 @@ type Day struct {
 	ESS   *ESSSection
 	// Summary holds the day's figures, as stored in summary.json.
 	Summary *Summary
-	// Warnings and Restatements are shown when set; the report itself leaves them empty.
+	// Warnings are the manifests' quality checks that warn or fail, and the checks across
+	// datasets; Restatements the figures restatements moved (manifest changes). At most 50 each.
 	Warnings     []Warning
 	Restatements []Restatement
 	// Nav links to the neighbouring days that have a report, the month and the index.
@@ -149,6 +150,7 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix stri
 		d.addSection(ds, series, det)
 	}
 	d.Status = overall(d.Freshness)
+	d.Warnings, d.Restatements = notes(ms)
 	d.Nav = dayNav(ctx, store, prefix, date, page, o.Link, o.rendering)
 	return d, nil
 }

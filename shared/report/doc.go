@@ -48,6 +48,6 @@
 // BuildDay, BuildMonth and BuildIndex return the models, whose Render methods write the HTML, for
 // callers that place pages themselves.
 //
-// Quality-check warnings and restatement notes are not computed here; Day.Warnings and
-// Day.Restatements are rendered when a caller fills them.
+// Quality-check warnings come from the manifests' checks (and the checks across datasets), and
+// restated figures from their changes: both are shown on the day's page when there are any.
 package report

@@ -193,8 +193,8 @@ type Warning struct {
 	Dataset, App, Message string
 }
 
-// Restatement notes that a figure of a day changed since it was first delivered (filled by later
-// restatement tracking; the report does not compute any).
+// Restatement notes that a figure of a day changed since it was first delivered: a measure's
+// total before and after a restatement (Date is when it was restated, China Standard Time).
 type Restatement struct {
 	Dataset, Date, App, Metric string
 	Before, After              float64

@@ -127,6 +127,11 @@ type dayData struct {
 	pending []string
 	// version, when set, writes the partition under that dataset version instead of the current.
 	version string
+	// checks and changes go into the manifest as the commit would record them.
+	checks  []usage.Check
+	changes []snapshot.Change
+	// measures, per app, go into the app's file entries (as the commit's tally records them).
+	measures map[string]map[string]float64
 }
 
 // putDay writes a partition and its manifest the way the commit protocol leaves them.
@@ -137,7 +142,7 @@ func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d day
 		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: dataset, DatasetVersion: cmp.Or(d.version, snapshot.Version(dataset)),
 		Date: day(date), Origin: snapshot.Origin{Service: "svc", Action: "Describe" + dataset, APIVersion: "2020-01-01"},
 		GeneratedAt: time.Date(2026, 3, 11, 1, 0, 0, 0, time.UTC), Status: snapshot.StatusComplete,
-		AppsPending: d.pending, RequestIDs: []string{"req"},
+		AppsPending: d.pending, RequestIDs: []string{"req"}, Checks: d.checks, Changes: d.changes,
 	}
 	if len(d.pending) > 0 {
 		m.Status = snapshot.StatusPartial
@@ -153,7 +158,7 @@ func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d day
 		}
 		sum := sha256.Sum256([]byte(body))
 		m.Files = append(m.Files, snapshot.FileEntry{Key: key, App: app, Format: f, Rows: rows, Columns: d.columns,
-			Bytes: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: f.ContentType()})
+			Bytes: int64(len(body)), SHA256: hex.EncodeToString(sum[:]), ContentType: f.ContentType(), Measures: d.measures[app]})
 	}
 	for app, rows := range d.rows {
 		m.Apps = append(m.Apps, app)
