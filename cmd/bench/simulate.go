@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -22,7 +23,6 @@ import (
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/scfevent"
 	"github.com/tcusage/tcusage/shared/snapshot"
-	"github.com/tcusage/tcusage/shared/snapshot/file"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/tcloud"
 )
@@ -221,7 +221,7 @@ func simulateDay(ctx context.Context, sc simScenario) (*simResult, error) {
 	}
 	today := calendar.Of(time.Now(), calendar.Zone)
 	cycle := today.Start().Add(time.Duration(settles.Hour())*time.Hour + time.Duration(settles.Minute())*time.Minute)
-	end := cycle.Add(24 * time.Hour)
+	end := cycle.Add(simHours)
 	clock := &warpClock{simBase: cycle, realBase: time.Now(), scale: sc.Scale}
 
 	env, em, err := simEnvironment(ctx, sc, dep, dir, clock)
@@ -285,8 +285,8 @@ func simulateDay(ctx context.Context, sc simScenario) (*simResult, error) {
 		}
 		prev = rq.Time
 	}
-	res.Delivered, res.LastDelivery, err = delivered(ctx, dir, sc.Spec, today, window, cycle, end)
-	return res, err
+	res.Delivered, res.LastDelivery = delivered(em.Requests(), action.Name, cycle, end)
+	return res, nil
 }
 
 // restateOf reads the restatement window the scenario runs with.
@@ -416,31 +416,31 @@ func allSkipped(s *export.Summary) bool {
 	return len(s.Pending) == 0 && len(s.Failed) == 0
 }
 
-// delivered counts the app-days the cycle [cycle, end) delivered: apps whose fetched_at in the
-// window's manifests falls in it, and when the last was fetched.
-func delivered(ctx context.Context, dir string, spec function.Spec, today calendar.Day, window int, cycle, end time.Time) (int, time.Duration, error) {
-	st, err := file.New(filepath.Join(dir, "store"))
-	if err != nil {
-		return 0, 0, err
-	}
-	n, last := 0, time.Time{}
-	for d := range window {
-		day := today.Add(-1 - d)
-		m, err := snapshot.ReadManifest(ctx, st, "", spec.Name, day)
-		if err != nil {
-			continue // nothing delivered for that day
+// delivered counts the app-days fetched in the cycle [cycle, end): the distinct requests of the
+// action the emulator answered (a request with its paging fields left out names one app-day), and
+// how long after the cycle began the last was answered. (Counting manifests would miss app-days
+// re-fetched and found unchanged: those write nothing.)
+func delivered(reqs []emulator.Request, action string, cycle, end time.Time) (int, time.Duration) {
+	seen := map[string]bool{}
+	var last time.Time
+	for _, rq := range reqs {
+		if rq.Action != action || rq.Code != "" || rq.Time.Before(cycle) || !rq.Time.Before(end) {
+			continue
 		}
-		for _, t := range m.FetchedAt {
-			if !t.Before(cycle) && t.Before(end) {
-				n++
-				last = maxTime(last, t)
-			}
+		var body map[string]any
+		if json.Unmarshal(rq.Body, &body) != nil {
+			continue
 		}
+		delete(body, "Offset")
+		delete(body, "Limit")
+		key, _ := json.Marshal(body) // map keys are sorted: equal requests give equal keys
+		seen[string(key)] = true
+		last = maxTime(last, rq.Time)
 	}
-	if n == 0 {
-		return 0, 0, nil
+	if len(seen) == 0 {
+		return 0, 0
 	}
-	return n, last.Sub(cycle), nil
+	return len(seen), last.Sub(cycle)
 }
 
 func maxTime(a, b time.Time) time.Time {
@@ -455,6 +455,7 @@ func maxTime(a, b time.Time) time.Time {
 var (
 	simVerbose bool
 	simSlack   = 1.02
+	simHours   = 24 * time.Hour
 )
 
 // simFlags parses `bench simulate` flags into scenarios.
@@ -468,6 +469,7 @@ func simFlags(args []string) ([]simScenario, error) {
 	roomScale := fs.Float64("room-scale", 0.002, "room usage: wall time per simulated time")
 	fastScale := fs.Float64("scale", 0.05, "telcall and essbill: wall time per simulated time")
 	fs.BoolVar(&simVerbose, "v", false, "print every invocation on stderr")
+	fs.DurationVar(&simHours, "length", simHours, "how much of the day to simulate (diagnosis; the table's ratio then covers that much)")
 	fs.Float64Var(&simSlack, "slack", simSlack, "the client's pacing interval over the scaled limit (jitter allowance)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err

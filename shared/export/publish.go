@@ -34,7 +34,8 @@ type Committed struct {
 }
 
 // ErrPublish is wrapped by a run's error when a publisher failed. The data is committed; what
-// the publisher derives is brought up to date when the day is next committed.
+// the publisher derives is brought up to date when the day is next committed. A publisher cut
+// short by the invocation's deadline is no error: it is deferred to a later run.
 var ErrPublish = errors.New("publish")
 
 // publish runs the publishers over the days committed, newest first, each day once with its
@@ -45,7 +46,15 @@ func (r *Runner) publish(ctx context.Context, days []Committed) error {
 	}
 	var errs []error
 	for _, p := range r.Publishers {
-		if err := p.Publish(ctx, days); err != nil {
+		err := p.Publish(ctx, days)
+		switch {
+		case err == nil:
+		case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded):
+			// Out of time after the commits: the data is in, and what the publisher derives is
+			// brought up to date by a later run (every run of the cycle that finds the days
+			// delivered catches up). Not a failure of this run.
+			r.logger().InfoContext(ctx, "publishing deferred to a later run: out of time", "dataset", r.Dataset(), "days", len(days), "error", err)
+		default:
 			r.logger().WarnContext(ctx, "publishing the committed days failed", "dataset", r.Dataset(), "days", len(days), "error", err)
 			errs = append(errs, fmt.Errorf("%w: %w", ErrPublish, err))
 		}

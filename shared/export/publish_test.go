@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -74,4 +75,21 @@ func TestPublishersRunAfterTheCommitsUnderTheLease(t *testing.T) {
 	require.Len(t, p.calls, 2)
 	assert.False(t, p.calls[1][0].Changed, "the same data again: no file changed")
 	assert.Equal(t, snapshot.StatusComplete, sum.Partitions[len(sum.Partitions)-1].Status)
+}
+
+// A publisher cut short by the invocation's deadline defers its work to a later run: the run,
+// whose data is committed, does not fail for it.
+func TestPublisherOutOfTimeIsDeferred(t *testing.T) {
+	apps := []string{"1", "2"}
+	r := newTestRunner(t, slowSource{}, apps)
+	r.Publishers = []Publisher{PublisherFunc(func(ctx context.Context, _ []Committed) error {
+		<-ctx.Done() // a render that needs more time than is left
+		return ctx.Err()
+	})}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	sum, err := r.Run(ctx, plan.Window{Days: []calendar.Day{may9}, Apps: apps}, Options{})
+	require.NoError(t, err)
+	require.Len(t, sum.Partitions, 1)
+	assert.Equal(t, snapshot.StatusComplete, sum.Partitions[0].Status)
 }
