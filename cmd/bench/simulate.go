@@ -382,12 +382,12 @@ func simInvoke(ctx context.Context, spec function.Spec, env func(string) string,
 	if err != nil {
 		return simInvocation{}, err
 	}
-	// What the runner keeps in simulated seconds, in wall time: the commit margin (5 s plus
-	// 25 ms per file of a chunk), the chunk of about 30 s of pace, and the lease's TTL.
+	// What the runner keeps in simulated seconds, in wall time: the commit margin, the chunk of
+	// about 30 s of pace, and the lease's TTL.
 	r := fn.Runner
 	every := time.Duration(spec.Source(fn.Config).CallsPerApp()) * tcloud.Pacing(spec.Source(fn.Config).Action())
 	r.ChunkApps = min(max(int(30*time.Second/every), 4), 1000)
-	r.Margin = clock.real(5*time.Second + time.Duration(min(r.ChunkApps, len(r.Apps))*len(r.Formats))*25*time.Millisecond)
+	r.Margin = clock.real(r.Estimate(0) - r.Latency) // the runner's default margin, scaled
 	r.Lease.TTL = clock.real(fn.Config.LeaseTTL)
 	r.Interval, r.Latency = clock.real(every), clock.real(time.Second)
 

@@ -132,6 +132,35 @@ type AppDayError struct {
 // ErrDeadline is wrapped by a run's error when it stopped early to finish before the deadline.
 var ErrDeadline = errors.New("stopped before the deadline")
 
+// OnlyPending reports whether a run's error says no more than that app-days were left for the
+// next invocation because the deadline came (ErrDeadline): nothing failed, nothing was lost.
+func OnlyPending(err error) bool {
+	if err == nil {
+		return false
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			if !OnlyPending(e) {
+				return false
+			}
+		}
+		return true
+	}
+	return errors.Is(err, ErrDeadline) && !errors.Is(err, ErrStore) && !errors.Is(err, ErrLocal) &&
+		!errors.Is(err, ErrPublish) && !errors.Is(err, snapshot.ErrLeaseLost)
+}
+
+// Committed reports whether the run committed any partition (complete or partial): it made
+// progress.
+func (s *Summary) Committed() bool {
+	for _, p := range s.Partitions {
+		if p.Status == snapshot.StatusComplete || p.Status == snapshot.StatusPartial {
+			return true
+		}
+	}
+	return false
+}
+
 // ErrStore is wrapped by a run's error when the snapshot store failed while committing a
 // partition (the partition keeps its previous manifest or an interim one; see snapshot.Commit).
 var ErrStore = errors.New("snapshot store")

@@ -113,8 +113,9 @@ type Function struct {
 }
 
 // Handle serves one event; it is what the runtime calls. Timer runs return an export.Summary, or
-// an error when anything failed or was left pending (so that SCF retries and the next attempt
-// continues). HTTP events always get an HTTP response. It first reads the credentials again: SCF
+// an error when anything failed, or when the deadline came before anything could be committed (so
+// that SCF reports and retries it); a run that committed some app-days and left the rest for the
+// next invocation succeeds (its summary lists what is pending). HTTP events always get an HTTP response. It first reads the credentials again: SCF
 // renews the run role's temporary keys while a warm instance lives on, and hands the current ones
 // with each invocation.
 func (f *Function) Handle(ctx context.Context, ev scfevent.Event) (any, error) {
@@ -171,6 +172,13 @@ func (f *Function) timer(ctx context.Context, t *scfevent.Timer) (any, error) {
 	if sum != nil && sum.Busy != nil {
 		// Another writer has the dataset (a longer run, a backfill, an HTTP save): it does the work.
 		f.log.InfoContext(ctx, "dataset busy: another writer holds its lease; nothing to do", "holder", sum.Busy.Holder, "lease_expires_at", sum.Busy.ExpiresAt)
+		return sum, nil
+	}
+	if err != nil && export.OnlyPending(err) && sum.Committed() {
+		// Progress, and the rest left for the next firing of the work timer: how a day larger than
+		// one invocation is done, not a failure (tcusage status says when a day is late).
+		f.log.InfoContext(ctx, "timer run made progress; the rest is left for the next invocation", "pending", len(sum.Pending),
+			"first_pending_date", sum.Pending[0].Date, "first_pending_app", sum.Pending[0].App)
 		return sum, nil
 	}
 	if err != nil {
