@@ -291,7 +291,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		Interval: time.Duration(src.CallsPerApp()) * apiCfg.Every(src.Action()), Latency: opt.Latency, Margin: opt.Margin,
 	}
 	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log, LateAfter: cfg.LateAfter,
-		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}
+		RestateDays: fn.restateDays(), Holder: fn.holder}
 	return fn, nil
 }
 

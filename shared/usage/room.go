@@ -38,6 +38,9 @@ var RoomUsageSchema = Schema{
 	}},
 }
 
+// roomFixedColumns are the room-usage columns that are not usage figures, in every version.
+var roomFixedColumns = []string{"date", "sdk_app_id", "room_id"}
+
 // roomHeaderColumns maps the API's documented usage headers (normalized) to their columns.
 var roomHeaderColumns = map[string]string{
 	"audio": "audio_seconds", "sd": "video_sd_seconds", "hd": "video_hd_seconds",
