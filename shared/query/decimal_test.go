@@ -1,6 +1,7 @@
 package query
 
 import (
+	"fmt"
 	"math/big"
 	"math/rand/v2"
 	"strconv"
@@ -10,11 +11,13 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// ratOf parses a plain decimal exactly, as the reference the sums are checked against.
-func ratOf(t *testing.T, s string) *big.Rat {
+// ratOf parses a plain decimal (a string or a json.Number) exactly, as the reference the sums
+// are checked against.
+func ratOf(t *testing.T, v any) *big.Rat {
 	t.Helper()
+	s := fmt.Sprint(v)
 	r, ok := new(big.Rat).SetString(s)
-	require.True(t, ok, s)
+	require.True(t, ok, "%q", s)
 	return r
 }
 

@@ -28,10 +28,15 @@ type measureSet struct {
 	schema usage.Schema
 }
 
-func newMeasureSet(s usage.Schema) *measureSet {
+// newMeasureSet starts with the schema's measures, and by (the measure groups are ranked by; it
+// has its index before any file brings it).
+func newMeasureSet(s usage.Schema, by string) *measureSet {
 	m := &measureSet{index: map[string]int{}, schema: s}
 	for _, name := range s.Measures() {
 		m.add(name)
+	}
+	if by != "" && by != ByTotal {
+		m.add(by)
 	}
 	return m
 }

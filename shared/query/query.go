@@ -61,6 +61,7 @@ type Handler struct {
 	Readers int
 
 	authFailures atomic.Int64
+	mergeFanIn   int // days of an app merged at once (tests; default maxFanIn)
 }
 
 // SettledMaxAge is how long an answer made only of settled days (complete snapshots older than
@@ -304,7 +305,7 @@ func (h *Handler) read(ctx context.Context, q Query, days []*dayPlan) (*answer, 
 			}
 		}
 	default:
-		ms := newMeasureSet(schema)
+		ms := newMeasureSet(schema, q.By)
 		var groups []*groupRow
 		var err error
 		if q.Group == GroupRoom {

@@ -23,9 +23,16 @@ import (
 // runs, one room at a time, and each room's sums go to a heap of the top N, or to the answer.
 // Memory holds one row per day being merged, the heap, and the answer itself.
 
-// maxFanIn is how many days of an app are merged at once; an app with more days is merged in
-// runs of that many, spooled to temporary files, then the runs are merged.
+// maxFanIn is how many days of an app are merged at once by default; an app with more days is
+// merged in runs of that many, spooled to temporary files, then the runs are merged.
 const maxFanIn = 64
+
+func (h *Handler) fanIn() int {
+	if h.mergeFanIn > 1 {
+		return h.mergeFanIn
+	}
+	return maxFanIn
+}
 
 // roomCursor walks one sorted stream of rooms: an app-day's rows, or a spooled run's sums.
 type roomCursor struct {
@@ -132,7 +139,7 @@ func (h *Handler) readRooms(ctx context.Context, q Query, parts []*part, ms *mea
 	}
 	collect := newRoomCollector(q, ms)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(1, min(8, 2*h.readers()/min(len(parts)/max(1, len(byApp))+1, maxFanIn))))
+	g.SetLimit(max(1, min(8, 2*h.readers()/min(len(parts)/max(1, len(byApp))+1, h.fanIn()))))
 	for i, app := range q.Apps {
 		g.Go(func() error {
 			sink := collect.sink(i)
@@ -147,7 +154,8 @@ func (h *Handler) readRooms(ctx context.Context, q Query, parts []*part, ms *mea
 
 // mergeApp merges the days of one app, in runs of maxFanIn days when it has more.
 func (h *Handler) mergeApp(ctx context.Context, app string, appIndex int, parts []*part, ms *measureSet, tl *tamperLog, sink roomSink) error {
-	if len(parts) <= maxFanIn {
+	fanIn := h.fanIn()
+	if len(parts) <= fanIn {
 		return h.merge(ctx, app, appIndex, h.partCursors(parts), ms, tl, sink)
 	}
 	var runs []*snapshot.Spool
@@ -156,8 +164,8 @@ func (h *Handler) mergeApp(ctx context.Context, app string, appIndex int, parts 
 			r.Remove()
 		}
 	}()
-	for c := 0; c < len(parts); c += maxFanIn {
-		run, err := h.spoolRun(ctx, app, appIndex, parts[c:min(c+maxFanIn, len(parts))], ms, tl)
+	for c := 0; c < len(parts); c += fanIn {
+		run, err := h.spoolRun(ctx, app, appIndex, parts[c:min(c+fanIn, len(parts))], ms, tl)
 		if run != nil {
 			runs = append(runs, run)
 		}
