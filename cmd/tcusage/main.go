@@ -1,6 +1,7 @@
 // Command tcusage runs the tcusage functions locally: a demo on the embedded Tencent Cloud API
 // emulator, one-off invocations with event files, backfills, the emulator on its own, a
-// verification of written snapshots, and table definitions for query engines.
+// verification of written snapshots, the status of every dataset, the HTTP query answered locally,
+// and table definitions for query engines.
 //
 // Usage:
 //
@@ -10,6 +11,7 @@
 //	tcusage emulate  [--addr 127.0.0.1:9000]
 //	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME]
 //	tcusage status   [--function NAME] [--days N] [--json] [--emulator]
+//	tcusage query    <function> [--sink URL] [--emulator] [--date D | --from D --to D] [--group day|app|room] ...
 //	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
 //
 // Exit codes: 0 success, 1 the work failed (details on stderr), 2 bad usage, 130 interrupted.
@@ -44,6 +46,7 @@ Usage:
   tcusage emulate  [--addr 127.0.0.1:9000]                  serve the API emulator
   tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests
   tcusage status   [--function NAME] [--json] [--emulator]  what is delivered, behind, late; who writes
+  tcusage query    <function> [--from D --to D] [--group G]  the HTTP query, answered locally from any sink
   tcusage tables   [--dialect hive|duckdb] [--format F]     print table definitions for query engines
 
 Functions: telcall, trtcusage, roomusage, essbill.
@@ -77,6 +80,7 @@ var commands = map[string]func(ctx context.Context, c *cli, args []string) error
 	"emulate":  emulate,
 	"verify":   verify,
 	"status":   status,
+	"query":    queryCmd,
 	"tables":   tablesCmd,
 }
 
