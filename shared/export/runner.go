@@ -1,8 +1,8 @@
 // Package export runs the data path every function shares: for each planned day, fetch the apps
 // not yet delivered (a pool of workers, at the API's pacing, under the invocation's deadline),
 // encode their rows into temporary files, and commit the day to the snapshot store with its
-// manifest. Only the Source differs between functions. Queries over HTTP use the same fetching
-// into memory (Runner.Fetch).
+// manifest. Only the Source differs between functions. Queries fetch the days their snapshots
+// do not hold the same way (Runner.Fetch), into temporary files, under the same lease.
 package export
 
 import (

@@ -189,7 +189,13 @@ func (h *Handler) checkLive(ctx context.Context, q Query, days []*dayPlan) *http
 		return invalid(&plan.InputError{Field: fromField, Problem: fmt.Sprintf(
 			"%s has no complete snapshot and is before %s, the earliest day this API serves", first, lim.Earliest)})
 	}
-	return h.checkTime(ctx, len(live)*len(q.Apps))
+	toFetch := 0
+	for _, d := range live {
+		if d.answers == nil {
+			toFetch++
+		}
+	}
+	return h.checkTime(ctx, toFetch*len(q.Apps))
 }
 
 // dayRange names days briefly: one, a few, or the first and last.
