@@ -1,10 +1,16 @@
 package function_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -43,15 +49,34 @@ func benchFleet(n int) ([]uint64, string) {
 	return apps, strings.Join(ids, ",")
 }
 
+// benchWorld is a function on the COS front over MinIO, its emulator, and the environment that
+// builds it (for tcusage query in a process of its own).
+type benchWorld struct {
+	fn   *function.Function
+	emu  *emulatortest.Server
+	vars map[string]string
+}
+
 // benchFunction builds a function on the COS front over MinIO, with an emulator at scale.
 func benchFunction(b *testing.B, spec function.Spec, apps int, emu emulator.Config, rates string) (*function.Function, *emulatortest.Server) {
+	w := newBenchWorld(b, spec, apps, emu, rates)
+	return w.fn, w.emu
+}
+
+func newBenchWorld(b *testing.B, spec function.Spec, apps int, emu emulator.Config, rates string) *benchWorld {
+	return newBenchWorldAt(b, spec, apps, emu, rates, clock)
+}
+
+// newBenchWorldAt is newBenchWorld on the clock now (tcusage query in a process of its own runs
+// on the real clock).
+func newBenchWorldAt(b *testing.B, spec function.Spec, apps int, emu emulator.Config, rates string, now func() time.Time) *benchWorld {
 	b.Helper()
 	up, ok := costest.MinIOFromEnv()
 	if !ok {
 		b.Skip("the query benchmarks read snapshots on the COS front over MinIO: set TCUSAGE_TEST_MINIO_* (.ci/minio.sh start)")
 	}
 	ids, list := benchFleet(apps)
-	emu.Now, emu.SDKAppIDs = clock, ids
+	emu.Now, emu.SDKAppIDs = now, ids
 	e := emulatortest.NewServer(b, emu)
 	cs := costest.New(b, costest.Options{SecretID: emulator.TestSecretID, SecretKey: emulator.TestSecretKey, Upstream: up})
 	vars := map[string]string{
@@ -60,12 +85,12 @@ func benchFunction(b *testing.B, spec function.Spec, apps int, emu emulator.Conf
 		"TCUSAGE_SINK": cs.SinkURL(benchPrefix), "TCUSAGE_COS_ENDPOINT": cs.Endpoint, "TCUSAGE_HTTP_TOKEN_SHA256": tokenSum(),
 	}
 	fn, err := function.New(spec, func(k string) string { return vars[k] }, function.Options{
-		Home: b.TempDir(), Now: clock, TempDir: b.TempDir(), Latency: 50 * time.Millisecond, Margin: 5 * time.Second,
+		Home: b.TempDir(), Now: now, TempDir: b.TempDir(), Latency: 50 * time.Millisecond, Margin: 5 * time.Second,
 	})
 	if err != nil {
 		b.Fatal(err)
 	}
-	return fn, e
+	return &benchWorld{fn: fn, emu: e, vars: vars}
 }
 
 // ensureDelivered delivers from..to unless its last day is already complete in the store.
@@ -215,4 +240,102 @@ func withParams(base url.Values, extra string) url.Values {
 		out[k] = v
 	}
 	return out
+}
+
+// BenchmarkQueryProcess runs the same queries as BenchmarkSnapshotQuery and BenchmarkLiveQuery
+// with tcusage query, in a process of its own, so that its peak RSS is the query's alone (the COS
+// front and the emulator run in the benchmark's process): what an SCF instance would need.
+// Wall time includes the process's start (about 10 ms).
+func BenchmarkQueryProcess(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "tcusage")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/tcusage").CombinedOutput(); err != nil {
+		b.Fatalf("build tcusage: %v\n%s", err, out)
+	}
+	last := calendar.Date(2024, 5, 9)
+	year := []string{"--from", last.Add(-365).String(), "--to", last.String()}
+	b.Run("roomusage/7d-3apps", func(b *testing.B) {
+		// Room usage serves the last 90 days: the days are the real week before today.
+		w := newBenchWorldAt(b, function.Room, 3, emulator.Config{TimeScale: 0.001, Latency: 30 * time.Millisecond}, "DescribeTrtcRoomUsage=1/18ms", time.Now)
+		last := w.fn.Runner.Limits().Latest
+		week := []string{"--from", last.Add(-6).String(), "--to", last.String()}
+		ensureDelivered(b, w.fn, last.Add(-6), last)
+		for _, c := range []struct {
+			name string
+			args []string
+		}{
+			{"snapshot/rows-json", week}, {"snapshot/group=room-top=10", append(slices.Clone(week), "--group", "room", "--top", "10")},
+			{"live-scaled-1000x/rows-json", append(slices.Clone(week), "--fresh")},
+			{"live-scaled-1000x/group=room-top=10", append(slices.Clone(week), "--fresh", "--group", "room", "--top", "10")},
+		} {
+			b.Run(c.name, func(b *testing.B) { benchProcess(b, bin, w, "roomusage", c.args) })
+		}
+	})
+	b.Run("telcall/366d-200apps", func(b *testing.B) {
+		w := newBenchWorld(b, function.TelCall, 200, emulator.Config{Latency: 30 * time.Millisecond}, "")
+		for _, c := range []struct {
+			name string
+			args []string
+		}{
+			{"snapshot/group=day", append(slices.Clone(year), "--group", "day")},
+			{"snapshot/group=app", append(slices.Clone(year), "--group", "app")},
+			{"live-1d-20-per-s/group=app", []string{"--date", last.String(), "--fresh", "--group", "app"}},
+		} {
+			b.Run(c.name, func(b *testing.B) { benchProcess(b, bin, w, "telcall", c.args) })
+		}
+	})
+}
+
+// benchProcess runs tcusage query once per iteration and reports its wall time, its CPU time and
+// its peak RSS (VmHWM, read while it runs: the rusage of a child started by vfork counts the
+// parent's pages too).
+func benchProcess(b *testing.B, bin string, w *benchWorld, fn string, args []string) {
+	env := os.Environ()
+	for k, v := range w.vars {
+		env = append(env, k+"="+v)
+	}
+	var rss int64
+	var cpu time.Duration
+	for b.Loop() {
+		cmd := exec.Command(bin, append([]string{"query", fn}, args...)...)
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		done := make(chan struct{})
+		peak := make(chan int64, 1)
+		go func() { peak <- watchHWM(cmd.Process.Pid, done) }()
+		err := cmd.Wait()
+		close(done)
+		if err != nil {
+			b.Fatalf("tcusage query %v: %v\n%s", args, err, stderr.String())
+		}
+		rss = max(rss, <-peak)
+		cpu += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
+	b.ReportMetric(float64(rss)/1e6, "peak-RSS-MB")
+	b.ReportMetric(cpu.Seconds()*1e3/float64(b.N), "cpu-ms/op")
+}
+
+// watchHWM polls a process's VmHWM until done and returns the last value read, in bytes.
+func watchHWM(pid int, done <-chan struct{}) int64 {
+	var last int64
+	t := time.NewTicker(2 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err == nil {
+			for line := range strings.SplitSeq(string(b), "\n") {
+				if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+					kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+					last = max(last, kb*1024)
+				}
+			}
+		}
+		select {
+		case <-done:
+			return last
+		case <-t.C:
+		}
+	}
 }

@@ -39,7 +39,7 @@ func (h *Handler) cacheControl(days []*dayPlan) string {
 }
 
 // etag is the entity tag of an answer read from the days' snapshots: a hash of the query and of
-// what the manifests say of every file read (key, format, SHA-256), with each day's version,
+// what the manifests say of every file read (app, format, SHA-256), with each day's version,
 // generation time and status. The same tag means the same answer, byte for byte.
 func (h *Handler) etag(q Query, days []*dayPlan) string {
 	s := h.Runner.Source.Schema()
@@ -53,7 +53,7 @@ func (h *Handler) etag(q Query, days []*dayPlan) string {
 		m := d.manifest
 		fmt.Fprintf(hs, "%s %s %s %s\n", d.date, m.DatasetVersion, m.GeneratedAt.UTC().Format(time.RFC3339Nano), m.Status)
 		for _, f := range d.files {
-			fmt.Fprintf(hs, "%s %s %s\n", f.Key, f.Format, f.SHA256)
+			fmt.Fprintf(hs, "%s %s %x\n", f.app, f.format, f.sha256)
 		}
 	}
 	return `"` + hex.EncodeToString(hs.Sum(nil)[:16]) + `"`

@@ -2,14 +2,15 @@ package query
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"slices"
 	"strings"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/export"
@@ -30,11 +31,12 @@ const (
 // live fetch.
 type dayPlan struct {
 	date calendar.Day
-	// manifest is the day's manifest, of the newest dataset version that has one (nil: none).
-	manifest *snapshot.Manifest
+	// manifest is what the answer uses of the day's manifest, of the newest dataset version that
+	// has one (nil: none).
+	manifest *dayManifest
 	// files are, for a day read from its snapshot, the file read for each app, in the query's
 	// app order.
-	files []snapshot.FileEntry
+	files []storedFile
 	// live is set when the day is fetched from the API, and reason says why.
 	live   bool
 	reason string
@@ -85,8 +87,6 @@ func (d *dayPlan) version(current string) string {
 func (h *Handler) planDays(ctx context.Context, q Query, prefer []usage.Format) ([]*dayPlan, error) {
 	days := calendar.Days(q.From, q.To)
 	out := make([]*dayPlan, len(days))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(h.readers())
 	for i, date := range days {
 		out[i] = &dayPlan{date: date}
 		if q.Live() {
@@ -94,19 +94,27 @@ func (h *Handler) planDays(ctx context.Context, q Query, prefer []usage.Format) 
 			if q.Save {
 				out[i].reason = reasonSave
 			}
-			continue
 		}
-		g.Go(func() error { return h.planDay(gctx, q, prefer, out[i]) })
 	}
-	if err := g.Wait(); err != nil {
+	if q.Live() {
+		return out, nil
+	}
+	// A manifest of hundreds of apps takes a megabyte or two while it is decoded: a few at once.
+	err := forEach(ctx, len(days), min(h.readers(), manifestReaders), func(ctx context.Context, i int) error {
+		return h.planDay(ctx, q, prefer, out[i])
+	})
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
+// manifestReaders is how many manifests a query reads at once.
+const manifestReaders = 8
+
 func (h *Handler) planDay(ctx context.Context, q Query, prefer []usage.Format, d *dayPlan) error {
 	r := h.Runner
-	m, err := snapshot.FindManifest(ctx, r.Store, r.Prefix, r.Dataset(), d.date)
+	m, err := findManifest(ctx, r.Store, r.Prefix, r.Dataset(), d.date)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		d.live, d.reason = true, reasonNoSnapshot
@@ -134,26 +142,100 @@ func (h *Handler) planDay(ctx context.Context, q Query, prefer []usage.Format, d
 			d.files = nil
 			return nil
 		}
-		e, ok := pickFile(m, app, prefer)
-		if !ok {
-			d.live, d.reason, d.files = true, "no JSON Lines or CSV file stored (TCUSAGE_FORMAT)", nil
+		f, why := pickFile(r.Prefix, m, app, prefer)
+		if why != "" {
+			d.live, d.reason, d.files = true, why, nil
 			return nil
 		}
-		d.files = append(d.files, e)
+		d.files = append(d.files, f)
 	}
+	shareColumns(d.files)
+	// Only what the answer needs is kept: a year of days of hundreds of apps must fit.
+	m.Apps, m.AppsPending, m.Files = nil, nil, nil
 	return nil
 }
 
-// pickFile returns the manifest's file of app in the first format of prefer it has.
-func pickFile(m *snapshot.Manifest, app string, prefer []usage.Format) (snapshot.FileEntry, bool) {
-	for _, f := range prefer {
+// storedFile is a file a manifest lists, as a query keeps it: its key follows from the day's
+// version, the app and the format (checked when it is picked).
+type storedFile struct {
+	app     string
+	format  usage.Format
+	bytes   int64
+	sha256  [sha256.Size]byte
+	columns []string
+}
+
+// entry is the manifest entry the file is checked against as it is read.
+func (f *storedFile) entry(prefix, dataset, version string, day calendar.Day) (snapshot.FileEntry, error) {
+	key, err := snapshot.DataKeyAt(prefix, dataset, version, day, f.app, f.format)
+	return snapshot.FileEntry{Key: key, App: f.app, Format: f.format, Bytes: f.bytes, SHA256: hex.EncodeToString(f.sha256[:]), Columns: f.columns}, err
+}
+
+// pickFile returns the file of app in the first format of prefer the manifest lists, or why the
+// day is fetched live instead.
+func pickFile(prefix string, m *dayManifest, app string, prefer []usage.Format) (storedFile, string) {
+	for _, format := range prefer {
 		for _, e := range m.Files {
-			if e.App == app && e.Format == f {
-				return e, true
+			if e.App != app || e.Format != format {
+				continue
 			}
+			want, err := snapshot.DataKeyAt(prefix, m.Dataset, m.DatasetVersion, m.Date, app, format)
+			sum, herr := hex.DecodeString(e.SHA256)
+			if err != nil || want != e.Key || herr != nil || len(sum) != sha256.Size {
+				return storedFile{}, "the manifest lists a file that is not where the layout puts it"
+			}
+			f := storedFile{app: app, format: format, bytes: e.Bytes, columns: e.Columns}
+			copy(f.sha256[:], sum)
+			return f, ""
 		}
 	}
-	return snapshot.FileEntry{}, false
+	return storedFile{}, "no JSON Lines or CSV file stored (TCUSAGE_FORMAT)"
+}
+
+// dayManifest is what a query reads of a manifest (snapshot.Manifest): the provenance and request
+// IDs it does not use are skipped while decoding.
+type dayManifest struct {
+	SchemaVersion  int                  `json:"schema_version"`
+	Dataset        string               `json:"dataset"`
+	DatasetVersion string               `json:"dataset_version"`
+	Date           calendar.Day         `json:"date"`
+	GeneratedAt    time.Time            `json:"generated_at"`
+	Status         string               `json:"status"`
+	AppsPending    []string             `json:"apps_pending"`
+	Apps           []string             `json:"apps"`
+	Files          []snapshot.FileEntry `json:"files"`
+}
+
+// findManifest reads a day's manifest of the newest dataset version that has one, as
+// snapshot.FindManifest does; none is an error wrapping fs.ErrNotExist, an undecodable one
+// snapshot.ErrBadManifest.
+func findManifest(ctx context.Context, store snapshot.Store, prefix, dataset string, day calendar.Day) (*dayManifest, error) {
+	err := fs.ErrNotExist
+	for _, v := range snapshot.Versions(dataset) {
+		key, kerr := snapshot.ManifestKeyAt(prefix, dataset, v, day)
+		if kerr != nil {
+			return nil, kerr
+		}
+		rc, gerr := store.Get(ctx, key)
+		if errors.Is(gerr, fs.ErrNotExist) {
+			err = gerr
+			continue
+		}
+		if gerr != nil {
+			return nil, fmt.Errorf("read manifest: %w", gerr)
+		}
+		var m dayManifest
+		derr := json.NewDecoder(rc).Decode(&m)
+		rc.Close()
+		switch {
+		case derr != nil:
+			return nil, fmt.Errorf("%s: %w: %v", key, snapshot.ErrBadManifest, derr)
+		case m.SchemaVersion != snapshot.ManifestSchemaVersion:
+			return nil, fmt.Errorf("%s: %w: schema_version %d, want %d", key, snapshot.ErrBadManifest, m.SchemaVersion, snapshot.ManifestSchemaVersion)
+		}
+		return &m, nil
+	}
+	return nil, err
 }
 
 // liveDays returns the days fetched live.
@@ -208,4 +290,18 @@ func dayRange(days []*dayPlan) string {
 		names = append(names, d.date.String())
 	}
 	return strings.Join(names, ", ")
+}
+
+// shareColumns makes files with the same columns share one list.
+func shareColumns(files []storedFile) {
+	lists := map[string][]string{}
+	for i := range files {
+		f := &files[i]
+		k := strings.Join(f.columns, ",")
+		if l, ok := lists[k]; ok {
+			f.columns = l
+		} else {
+			lists[k] = f.columns
+		}
+	}
 }

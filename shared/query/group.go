@@ -11,8 +11,6 @@ import (
 	"slices"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/export"
 	"github.com/tcusage/tcusage/shared/plan"
@@ -172,37 +170,34 @@ func larger(r ranking) func(a, b *groupRow) int {
 func (h *Handler) readGroups(ctx context.Context, q Query, parts []*part, ms *measureSet, tl *tamperLog) ([]*groupRow, error) {
 	var mu sync.Mutex
 	groups := map[groupKey]*groupRow{}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(h.readers())
-	for _, p := range parts {
-		g.Go(func() error {
-			sum := &groupRow{appIndex: slices.Index(q.Apps, p.app)}
-			switch q.Group {
-			case GroupDay:
-				sum.date, sum.appIndex = p.day.date, 0
-			case GroupApp:
-				sum.app = p.app
-			}
-			err := h.scanPart(gctx, p, ms, func(idx []int, vals []usage.Value) error { return sum.add(idx, vals) })
-			switch {
-			case tampered(err):
-				tl.add(p.day, err)
-				return nil
-			case err != nil:
-				return err
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			k := groupKey{date: sum.date, app: sum.app}
-			if have, ok := groups[k]; ok {
-				have.plus(sum)
-			} else {
-				groups[k] = sum
-			}
+	err := forEach(ctx, len(parts), h.readers(), func(ctx context.Context, i int) error {
+		p := parts[i]
+		sum := &groupRow{appIndex: slices.Index(q.Apps, p.app)}
+		switch q.Group {
+		case GroupDay:
+			sum.date, sum.appIndex = p.day.date, 0
+		case GroupApp:
+			sum.app = p.app
+		}
+		err := h.scanPart(ctx, p, ms, func(idx []int, vals []usage.Value) error { return sum.add(idx, vals) })
+		switch {
+		case tampered(err):
+			tl.add(p.day, err)
 			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
+		case err != nil:
+			return err
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		k := groupKey{date: sum.date, app: sum.app}
+		if have, ok := groups[k]; ok {
+			have.plus(sum)
+		} else {
+			groups[k] = sum
+		}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	out := make([]*groupRow, 0, len(groups))
@@ -238,7 +233,7 @@ func rankingOf(q Query, ms *measureSet) ranking {
 // error names the part; a stored file that does not match its manifest ends the scan with an
 // error for which tampered is true.
 func (h *Handler) scanPart(ctx context.Context, p *part, ms *measureSet, fn func(idx []int, vals []usage.Value) error) error {
-	rc, err := p.open(ctx, h.Runner.Store)
+	rc, err := p.open(ctx, h.Runner)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -247,6 +242,7 @@ func (h *Handler) scanPart(ctx context.Context, p *part, ms *measureSet, fn func
 	if err != nil {
 		return p.fail(p.check(rc, err))
 	}
+	defer rr.release()
 	var idx []int
 	for n := 0; ; n++ {
 		vals, err := rr.Next()
@@ -272,7 +268,7 @@ func (h *Handler) scanPart(ctx context.Context, p *part, ms *measureSet, fn func
 // its end, so that a changed file is told apart from one that is sound but unreadable. Otherwise
 // (or for a live part) it returns err.
 func (p *part) check(rc io.Reader, err error) error {
-	if p.entry == nil || tampered(err) {
+	if p.stored == nil || tampered(err) {
 		return err
 	}
 	if _, derr := io.Copy(io.Discard, rc); tampered(derr) {

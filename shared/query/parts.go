@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"slices"
+	"sync"
 
 	"github.com/tcusage/tcusage/shared/export"
 	"github.com/tcusage/tcusage/shared/snapshot"
@@ -25,7 +26,7 @@ type part struct {
 	format  usage.Format
 	columns []string // as the file has them; empty when its manifest predates column lists
 	version string   // the dataset version the file was written under
-	entry   *snapshot.FileEntry
+	stored  *storedFile
 	live    *export.Answer
 }
 
@@ -42,8 +43,8 @@ func (h *Handler) parts(days []*dayPlan) []*part {
 			continue
 		}
 		for i := range d.files {
-			e := &d.files[i]
-			out = append(out, &part{day: d, app: e.App, format: e.Format, columns: e.Columns, version: d.version(current), entry: e})
+			f := &d.files[i]
+			out = append(out, &part{day: d, app: f.app, format: f.format, columns: f.columns, version: d.version(current), stored: f})
 		}
 	}
 	return out
@@ -52,11 +53,15 @@ func (h *Handler) parts(days []*dayPlan) []*part {
 // open opens the part's bytes. A stored file is checked against its manifest entry as it is read
 // (snapshot.OpenVerified): reading it to the end ends in an error wrapping
 // snapshot.ErrFileMismatch if it was changed.
-func (p *part) open(ctx context.Context, store snapshot.Store) (io.ReadCloser, error) {
+func (p *part) open(ctx context.Context, r *export.Runner) (io.ReadCloser, error) {
 	if p.live != nil {
 		return p.live.Body.Open()
 	}
-	return snapshot.OpenVerified(ctx, store, *p.entry)
+	e, err := p.stored.entry(r.Prefix, r.Dataset(), p.version, p.day.date)
+	if err != nil {
+		return nil, err
+	}
+	return snapshot.OpenVerified(ctx, r.Store, e)
 }
 
 // tampered reports whether err means the stored file is not the one its manifest lists: changed
@@ -68,18 +73,40 @@ func tampered(err error) bool {
 // maxLine bounds one JSON Lines row.
 const maxLine = 16 << 20
 
-// rowReader reads the rows of a JSON Lines or CSV file as values, in its columns' order.
+// rowReader reads the rows of a JSON Lines or CSV file as values, in its columns' order. Its
+// buffers come from pools: a year of hundreds of apps is tens of thousands of files; release
+// returns them.
 type rowReader struct {
 	columns []string
 	values  []usage.Value
 	// CSV
 	csv     *csv.Reader
+	buf     *bufio.Reader
 	numeric []bool
 	// JSON Lines
-	lines *bufio.Scanner
-	index map[string]int
-	raw   map[string]json.RawMessage
-	line  int
+	lines   *bufio.Scanner
+	lineBuf *[]byte
+	index   map[string]int
+	raw     map[string]json.RawMessage
+	line    int
+}
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+	linePool   = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+)
+
+// release returns the reader's buffers to their pools; it must not be used after.
+func (rr *rowReader) release() {
+	if rr.buf != nil {
+		rr.buf.Reset(nil)
+		readerPool.Put(rr.buf)
+		rr.buf = nil
+	}
+	if rr.lineBuf != nil {
+		linePool.Put(rr.lineBuf)
+		rr.lineBuf = nil
+	}
 }
 
 // newRowReader reads r in format. columns are the file's columns when known (a JSON Lines file's
@@ -89,13 +116,16 @@ func newRowReader(r io.Reader, format usage.Format, columns []string, s usage.Sc
 	rr := &rowReader{}
 	switch format {
 	case usage.CSV:
-		rr.csv = csv.NewReader(r)
+		rr.buf = readerPool.Get().(*bufio.Reader)
+		rr.buf.Reset(r)
+		rr.csv = csv.NewReader(rr.buf) // a *bufio.Reader that large is used as it is
 		rr.csv.ReuseRecord = true
 		header, err := rr.csv.Read()
 		if errors.Is(err, io.EOF) {
 			header, err = nil, nil // an empty file: no columns, no rows
 		}
 		if err != nil {
+			rr.release()
 			return nil, fmt.Errorf("csv header: %w", err)
 		}
 		rr.columns = slices.Clone(header)
@@ -105,7 +135,8 @@ func newRowReader(r io.Reader, format usage.Format, columns []string, s usage.Sc
 		}
 	case usage.JSONL:
 		rr.lines = bufio.NewScanner(r)
-		rr.lines.Buffer(make([]byte, 0, 64<<10), maxLine)
+		rr.lineBuf = linePool.Get().(*[]byte)
+		rr.lines.Buffer((*rr.lineBuf)[:0], maxLine)
 		rr.columns = slices.Clone(columns)
 		rr.raw = map[string]json.RawMessage{}
 	default:

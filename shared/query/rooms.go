@@ -113,6 +113,14 @@ func (c *roomCursor) addTo(g *groupRow) error {
 	return nil
 }
 
+// close closes the cursor's stream and releases its reader.
+func (c *roomCursor) close() {
+	c.rc.Close()
+	if c.rr != nil {
+		c.rr.release()
+	}
+}
+
 // cursorHeap orders cursors by their current room.
 type cursorHeap []*roomCursor
 
@@ -223,7 +231,7 @@ func (h *Handler) partCursors(parts []*part) []opener {
 	out := make([]opener, len(parts))
 	for i, p := range parts {
 		out[i] = opener{part: p, open: func(ctx context.Context) (*roomCursor, error) {
-			rc, err := p.open(ctx, h.Runner.Store)
+			rc, err := p.open(ctx, h.Runner)
 			if err != nil {
 				return nil, err
 			}
@@ -246,7 +254,7 @@ func (h *Handler) merge(ctx context.Context, app string, appIndex int, open []op
 	var cur cursorHeap
 	defer func() {
 		for _, c := range cur {
-			c.rc.Close()
+			c.close()
 		}
 	}()
 	// drop ends a stream; its error stops the merge unless it is a mismatch.
@@ -272,7 +280,7 @@ func (h *Handler) merge(ctx context.Context, app string, appIndex int, open []op
 		}
 		if err := c.advance(ms); err != nil || c.done {
 			err = drop(c.part, c.rc, err)
-			c.rc.Close()
+			c.close()
 			if err != nil {
 				return err
 			}
@@ -298,7 +306,7 @@ func (h *Handler) merge(ctx context.Context, app string, appIndex int, open []op
 			}
 			heap.Pop(&cur)
 			err = drop(c.part, c.rc, err)
-			c.rc.Close()
+			c.close()
 			if err != nil {
 				return err
 			}

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -40,32 +38,29 @@ func (t *tamperLog) add(d *dayPlan, err error) {
 func (h *Handler) readRows(ctx context.Context, q Query, parts []*part, tl *tamperLog) ([][]byte, error) {
 	out := make([][]byte, len(parts))
 	var total atomic.Int64
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(h.readers())
-	for i, p := range parts {
-		g.Go(func() error {
-			b, err := h.partBytes(gctx, q.Format, p)
-			switch {
-			case tampered(err):
-				tl.add(p.day, err)
-				return nil
-			case err != nil:
-				return err
-			}
-			if total.Add(int64(len(b))) > MaxResponseBytes {
-				return errTooLarge
-			}
-			out[i] = b
+	err := forEach(ctx, len(parts), h.readers(), func(ctx context.Context, i int) error {
+		p := parts[i]
+		b, err := h.partBytes(ctx, q.Format, p)
+		switch {
+		case tampered(err):
+			tl.add(p.day, err)
 			return nil
-		})
-	}
-	return out, g.Wait()
+		case err != nil:
+			return err
+		}
+		if total.Add(int64(len(b))) > MaxResponseBytes {
+			return errTooLarge
+		}
+		out[i] = b
+		return nil
+	})
+	return out, err
 }
 
 // partBytes returns a part's rows in format: its bytes as they are when it is in that format,
 // else re-encoded from the other text format, value for value.
 func (h *Handler) partBytes(ctx context.Context, format usage.Format, p *part) ([]byte, error) {
-	rc, err := p.open(ctx, h.Runner.Store)
+	rc, err := p.open(ctx, h.Runner)
 	if err != nil {
 		return nil, p.fail(err)
 	}
@@ -82,6 +77,7 @@ func (h *Handler) partBytes(ctx context.Context, format usage.Format, p *part) (
 	if err != nil {
 		return nil, p.fail(p.check(rc, err))
 	}
+	defer rr.release()
 	row, err := rr.Next() // a JSON Lines file without listed columns names them in its first row
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, p.fail(p.check(rc, err))
