@@ -777,3 +777,26 @@ func TestLiveQueriesAndTimersShareThePacing(t *testing.T) {
 	}
 	assert.Equal(t, 2, queryLeases)
 }
+
+// save=true fetches and commits every day, then answers from what it committed: one call per
+// app-day, fresh=true or not, and the days are the new snapshots.
+func TestSaveAnswersFromWhatItCommitted(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{})
+	fn := e.build(function.TelCall)
+	for i, extra := range []url.Values{{}, {"fresh": {"true"}}, {"group": {"app"}}} {
+		q := url.Values{"from": {"2024-05-08"}, "to": {"2024-05-09"}, "save": {"true"}}
+		for k, v := range extra {
+			q[k] = v
+		}
+		calls := apiCalls(e)
+		a := decodeAnswer(t, httpAnswer(t, fn, urlEvent(q, auth())))
+		assert.Equal(t, calls+4, apiCalls(e), "%d: two days of two apps, once", i)
+		for _, d := range a.Days {
+			assert.Equal(t, query.SourceSnapshot, d.Source)
+			m := manifest(t, e.dir, "telcall", d.Date.String())
+			assert.True(t, m.GeneratedAt.Equal(*d.GeneratedAt), "the snapshot just committed")
+		}
+		assert.Len(t, a.RequestIDs, 4, "the saved app-days' request IDs")
+	}
+}

@@ -144,7 +144,7 @@ func (h *Handler) Answer(ctx context.Context, q Query, ifNoneMatch string) scfev
 		if saved, stop = h.save(ctx, q); stop != nil {
 			return *stop
 		}
-		q.Save = false // answered from what was just committed
+		q.Save, q.Fresh = false, false // answered from what was just committed
 	}
 	prefer := []usage.Format{q.Format, otherText(q.Format)}
 	if q.Group != GroupNone {
