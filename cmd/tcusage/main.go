@@ -1,7 +1,7 @@
 // Command tcusage runs the tcusage functions locally: a demo on the embedded Tencent Cloud API
 // emulator, one-off invocations with event files, backfills, the emulator on its own, a
-// verification of written snapshots, table definitions for query engines, and the daily usage
-// report.
+// verification of written snapshots, the status of every dataset, the HTTP query answered locally,
+// table definitions for query engines, a deployment's checks, and the daily usage report.
 //
 // Usage:
 //
@@ -11,6 +11,7 @@
 //	tcusage emulate  [--addr 127.0.0.1:9000]
 //	tcusage verify   [--sink URL] [--date DATE] [--dataset NAME] [--checks]
 //	tcusage status   [--function NAME] [--days N] [--json] [--emulator]
+//	tcusage query    <function> [--sink URL] [--emulator] [--date D | --from D --to D] [--group day|app|room] ...
 //	tcusage tables   [--dialect hive|duckdb] [--format parquet|jsonl|csv] [--location URL]
 //	tcusage doctor   [--function NAME] [--json] [--emulator]
 //	tcusage report   [--date YYYY-MM-DD] [--sink URL] [--out DIR]
@@ -49,6 +50,7 @@ Usage:
   tcusage emulate  [--addr 127.0.0.1:9000]                  serve the API emulator
   tcusage verify   [--sink URL] [--date DATE]               check snapshots against their manifests, quality, restatements
   tcusage status   [--function NAME] [--json] [--emulator]  what is delivered, behind, late; who writes
+  tcusage query    <function> [--from D --to D] [--group G]  the HTTP query, answered locally from any sink
   tcusage tables   [--dialect hive|duckdb] [--format F]     print table definitions for query engines
   tcusage doctor   [--function NAME] [--json] [--emulator]  check a deployment: credentials, APIs, CAM, bucket, readings
   tcusage report   [--date D] [--sink URL] [--out DIR]      render the daily usage report (HTML)
@@ -84,6 +86,7 @@ var commands = map[string]func(ctx context.Context, c *cli, args []string) error
 	"emulate":  emulate,
 	"verify":   verify,
 	"status":   status,
+	"query":    queryCmd,
 	"tables":   tablesCmd,
 	"doctor":   doctorCmd,
 	"report":   reportCmd,

@@ -1,7 +1,6 @@
 package export
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -45,13 +44,12 @@ func (f *fetched) measures() map[string]float64 {
 	return f.tally.Measures()
 }
 
-// encodedFile is one format of an app-day's rows: spooled to a temporary file for a run, or held
-// in memory for an HTTP answer.
+// encodedFile is one format of an app-day's rows, spooled to a temporary file: to be committed
+// by a run, or read by a query.
 type encodedFile struct {
 	format usage.Format
 	w      io.Writer
 	spool  *snapshot.Spool
-	mem    *cappedBuffer
 }
 
 // newFile makes the file one format of an app-day's rows is encoded into.
@@ -66,55 +64,112 @@ func (r *Runner) spoolFiles(format usage.Format) (*encodedFile, error) {
 	return &encodedFile{format: format, w: sp, spool: sp}, nil
 }
 
-// memoryFiles encodes into buffers of at most limit bytes each.
-func memoryFiles(limit int) newFile {
+// limitedSpools encodes into temporary files of at most limit bytes each (0: no limit).
+func (r *Runner) limitedSpools(limit int64) newFile {
 	return func(format usage.Format) (*encodedFile, error) {
-		b := &cappedBuffer{limit: limit}
-		return &encodedFile{format: format, w: b, mem: b}, nil
+		ef, err := r.spoolFiles(format)
+		if err != nil || limit <= 0 {
+			return ef, err
+		}
+		ef.w = &cappedWriter{w: ef.spool, left: limit}
+		return ef, nil
 	}
 }
 
-// ErrAnswerTooLarge is an in-memory fetch whose rows outgrew its limit: the fetch stops there
+// ErrAnswerTooLarge is a query's fetch whose rows outgrew its limit: the fetch stops there
 // instead of holding the whole answer.
 var ErrAnswerTooLarge = errors.New("answer too large")
 
-// cappedBuffer is a buffer that refuses to grow past limit bytes.
-type cappedBuffer struct {
-	bytes.Buffer
-	limit int
+// cappedWriter refuses to write past a number of bytes.
+type cappedWriter struct {
+	w    io.Writer
+	left int64
 }
 
-func (c *cappedBuffer) Write(p []byte) (int, error) {
-	if c.Len()+len(p) > c.limit {
+func (c *cappedWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
 		return 0, ErrAnswerTooLarge
 	}
-	return c.Buffer.Write(p)
+	c.left -= int64(len(p))
+	return c.w.Write(p)
 }
 
-// Answer is one app-day fetched into memory (Runner.Fetch).
+// Answer is one app-day a query fetched live (Runner.Fetch): its rows in one format, in a
+// temporary file.
 type Answer struct {
 	AppDay
-	// Body holds the rows in the format asked for.
-	Body       []byte
+	// Body holds the rows in the format asked for, closed (Open reads it); Answers.Remove
+	// deletes it.
+	Body   *snapshot.Spool
+	Format usage.Format
+	// Columns are the rows' columns, in order.
+	Columns    []string
+	Rows       int64
 	RequestIDs []string
-	// Err is why the fetch failed (ErrAnswerTooLarge when the rows outgrew the limit).
-	Err error
-	// Pending is true when the fetch did not start, or stopped, because time ran out.
-	Pending bool
 }
 
-// Fetch fetches the apps of day in one format into memory, each app's rows at most limit bytes,
-// in the order of apps. It is what an HTTP query answers from; nothing is stored.
-func (r *Runner) Fetch(ctx context.Context, day calendar.Day, apps []string, format usage.Format, limit int) []Answer {
-	out := make([]Answer, 0, len(apps))
-	for _, f := range r.fetchDayIn(ctx, day, apps, []usage.Format{format}, memoryFiles(limit)) {
-		a := Answer{AppDay: f.unit, RequestIDs: f.res.RequestIDs, Err: f.err, Pending: f.queued}
-		if f.err == nil && !f.queued && len(f.files) == 1 {
-			a.Body = f.files[0].mem.Bytes()
+// Answers are the app-days of one live fetch.
+type Answers []Answer
+
+// Remove deletes the answers' temporary files.
+func (as Answers) Remove() {
+	for _, a := range as {
+		if a.Body != nil {
+			a.Body.Remove()
 		}
-		out = append(out, a)
 	}
-	return out
+}
+
+// FetchOptions tune a query's live fetch.
+type FetchOptions struct {
+	// Format is the one format the rows are encoded in.
+	Format usage.Format
+	// Limit bounds each app-day's rows, in bytes (ErrAnswerTooLarge past it); 0: no bound.
+	Limit int64
+	// Holder names the fetch in the dataset's lease (default: this process).
+	Holder string
+}
+
+// Fetch fetches the apps of days live for a query, into temporary files, in the order of days
+// then apps; nothing is stored. It holds the dataset's lease while it calls the API, as a run
+// does, so that a query's calls and the timers' share the account's rate limit: it waits out the
+// pacing the last holder handed over and hands its own over on release. When another writer
+// holds the lease, the error is a *snapshot.HeldError and no call is made.
+//
+// It stops at the first app-day that fails (the error names it and wraps the cause) or cannot
+// start or finish before ctx's deadline (ErrDeadline); it then returns no answers.
+func (r *Runner) Fetch(ctx context.Context, days []calendar.Day, apps []string, o FetchOptions) (Answers, error) {
+	var out Answers
+	err := r.hold(ctx, Options{Holder: o.Holder}, func(ctx context.Context, _ *snapshot.Lease, _ confirmed) error {
+		for _, day := range days {
+			var failed error
+			for _, f := range r.fetchDayIn(ctx, day, apps, []usage.Format{o.Format}, r.limitedSpools(o.Limit)) {
+				switch {
+				case failed != nil:
+					f.discard()
+				case f.queued:
+					failed = fmt.Errorf("%w: %s app %s could not be fetched in time", ErrDeadline, f.unit.Date, f.unit.App)
+					if cause := context.Cause(ctx); errors.Is(cause, snapshot.ErrLeaseLost) {
+						failed = fmt.Errorf("%w: %w", ErrStore, cause)
+					}
+				case f.err != nil:
+					f.discard()
+					failed = fmt.Errorf("%s app %s: %w", f.unit.Date, f.unit.App, f.err)
+				default:
+					out = append(out, Answer{AppDay: f.unit, Body: f.files[0].spool, Format: o.Format, Columns: f.res.Columns, Rows: f.res.Rows, RequestIDs: f.res.RequestIDs})
+				}
+			}
+			if failed != nil {
+				return failed
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		out.Remove()
+		return nil, err
+	}
+	return out, nil
 }
 
 // fetchDay fetches the apps of day in every configured format.

@@ -1,8 +1,8 @@
 // Package export runs the data path every function shares: for each planned day, fetch the apps
 // not yet delivered (a pool of workers, at the API's pacing, under the invocation's deadline),
 // encode their rows into temporary files, and commit the day to the snapshot store with its
-// manifest. Only the Source differs between functions. Queries over HTTP use the same fetching
-// into memory (Runner.Fetch).
+// manifest. Only the Source differs between functions. Queries fetch the days their snapshots
+// do not hold the same way (Runner.Fetch), into temporary files, under the same lease.
 package export
 
 import (
@@ -211,15 +211,47 @@ func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary,
 	if done := r.nothingToDo(ctx, w, opt); done != nil {
 		return done, nil // every app-day is delivered: no lease, no write
 	}
-	lease, err := r.acquire(ctx, opt)
+	var out *Summary
+	err := r.hold(ctx, opt, func(ctx context.Context, lease *snapshot.Lease, conf confirmed) error {
+		var err error
+		out, err = r.run(ctx, w, opt, lease.Check, conf, sum)
+		return err
+	})
+	var late *lateForLease
 	switch {
 	case errors.As(err, &sum.Busy):
 		return sum, err
-	case err != nil && ctx.Err() != nil:
+	case errors.As(err, &late):
 		sum.leave(w.Days, w.Apps) // out of time before anything could start
-		return sum, fmt.Errorf("%w: %d app-day(s) left for the next invocation: %w", ErrDeadline, len(sum.Pending), err)
+		return sum, fmt.Errorf("%w: %d app-day(s) left for the next invocation: %w", ErrDeadline, len(sum.Pending), late.err)
+	case out == nil:
+		return sum, err
+	}
+	return out, err
+}
+
+// lateForLease is hold's error when ctx ended before the lease was taken: nothing started.
+type lateForLease struct{ err error }
+
+func (e *lateForLease) Error() string   { return ErrDeadline.Error() + ": " + e.err.Error() }
+func (e *lateForLease) Unwrap() []error { return []error{ErrDeadline, e.err} }
+
+// hold runs work holding the dataset's lease: it takes the lease (a *snapshot.HeldError when
+// another writer holds it and opt does not wait; an error wrapping ErrDeadline when ctx ends
+// first; ErrStore for the store's failures), makes the API client wait out the pacing the last
+// holder handed over (the rate limit is per account), renews the lease while work runs (work's
+// ctx ends if the lease is lost), and releases it after, handing this client's own pacing over.
+// When ctx ends before the lease is taken, the error wraps ErrDeadline and work never runs.
+func (r *Runner) hold(ctx context.Context, opt Options, work func(ctx context.Context, lease *snapshot.Lease, conf confirmed) error) error {
+	lease, err := r.acquire(ctx, opt)
+	var held *snapshot.HeldError
+	switch {
+	case errors.As(err, &held):
+		return err
+	case err != nil && ctx.Err() != nil:
+		return &lateForLease{err}
 	case err != nil:
-		return sum, fmt.Errorf("%w: lease: %w", ErrStore, err)
+		return fmt.Errorf("%w: lease: %w", ErrStore, err)
 	}
 	pacer, _ := r.API.(handOver)
 	if prev := lease.Previous(); pacer != nil && prev != nil {
@@ -243,10 +275,12 @@ func (r *Runner) Run(ctx context.Context, w plan.Window, opt Options) (*Summary,
 		}
 		r.leaseMu.Unlock()
 	}()
-	rec := lease.Record() // the confirmations the last holder handed on
+	// The confirmations the last holder handed on (app-days found unchanged this cycle) are
+	// handed on again with the release, with those this holder adds, whatever the work is.
+	rec := lease.Record()
 	conf := confirmedSince(&rec, r.cycle())
-	defer func() { lease.Confirm(conf) }() // handed on with the release
-	return r.run(ctx, w, opt, lease.Check, conf, sum)
+	defer func() { lease.Confirm(conf) }()
+	return work(ctx, lease, conf)
 }
 
 // run does Run's work under the lease; guard tells whether the lease still holds, conf which

@@ -297,7 +297,7 @@ func New(spec Spec, getenv func(string) string, opt Options) (*Function, error) 
 		fn.Runner.Publishers = append(fn.Runner.Publishers, fn.reportPublisher(fn.Runner.Now)) // the daily reports, last
 	}
 	fn.Query = &query.Handler{Runner: fn.Runner, TokenSHA256: cfg.HTTPTokenSHA256, Logger: log, LateAfter: cfg.LateAfter,
-		Holder: func(ctx context.Context) string { return fn.holder(ctx, "HTTP save") }}
+		RestateDays: fn.restateDays(), Holder: fn.holder}
 	return fn, nil
 }
 

@@ -1,14 +1,17 @@
-// Package query answers a function's HTTP queries (API gateway and Function URL events): it
-// checks the bearer token, parses and bounds the query, fetches the days live through the export
-// runner (or, with save=true, runs and commits them first and answers from the store), and maps
-// every outcome to an HTTP answer: 4xx for the caller's mistakes, 502/503/504 for upstream
+// Package query answers a function's HTTP queries (API gateway and Function URL events) and the
+// same queries from the command line (tcusage query). It checks the bearer token, parses and
+// bounds the query, and answers each day from its snapshot when the day's manifest lists every app
+// asked for (the stored files, checked against the manifest's SHA-256 as they are read, without
+// an API call), and from the API otherwise (live, holding the dataset's lease so that a query's
+// calls and the timers' share the account's rate limit). Rows come as stored, or summed per day,
+// app or room (top N by a measure). Answers made only of complete snapshots carry an ETag and
+// answer 304 to a matching If-None-Match. Every outcome is an HTTP answer: 4xx for the caller's
+// mistakes, 409 while another writer holds the lease a live day needs, 502/503/504 for upstream
 // failures, never a partial answer.
 package query
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +34,13 @@ import (
 // for the envelope.
 const MaxResponseBytes = 5 << 20
 
+// DefaultReaders is how many stored files a query reads at once by default: enough to hide a
+// store's latency (tens of milliseconds a GET on COS) behind one another.
+const DefaultReaders = 64
+
+// httpAnswer is an HTTP answer.
+type httpAnswer = scfevent.HTTPResponse
+
 // Handler serves one function's HTTP queries.
 type Handler struct {
 	Runner *export.Runner
@@ -38,14 +48,26 @@ type Handler struct {
 	TokenSHA256 []byte
 	// Logger receives one line per answer and every refusal (default: the runner's).
 	Logger *slog.Logger
-	// Holder names a save in the dataset's lease (default: the runner's default).
-	Holder func(ctx context.Context) string
+	// Holder names a query in the dataset's lease; what says what holds it ("HTTP save", "HTTP
+	// query") (default: the runner's default).
+	Holder func(ctx context.Context, what string) string
 	// LateAfter is how long after its end a day may stay incomplete before the status answer
 	// calls it late.
 	LateAfter time.Duration
+	// RestateDays is how many days before the newest day of the timers' cycle they fetch again:
+	// older days are settled, and an answer made only of settled days may be cached for
+	// SettledMaxAge (see Answer).
+	RestateDays int
+	// Readers is how many stored files are read at once (default DefaultReaders).
+	Readers int
 
 	authFailures atomic.Int64
+	mergeFanIn   int // days of an app merged at once (tests; default maxFanIn)
 }
+
+// SettledMaxAge is how long an answer made only of settled days (complete snapshots older than
+// the restatement window) may be used without asking again.
+const SettledMaxAge = time.Hour
 
 func (h *Handler) logger() *slog.Logger {
 	if h.Logger != nil {
@@ -55,6 +77,20 @@ func (h *Handler) logger() *slog.Logger {
 		return h.Runner.Logger
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+func (h *Handler) readers() int {
+	if h.Readers > 0 {
+		return h.Readers
+	}
+	return DefaultReaders
+}
+
+func (h *Handler) holder(ctx context.Context, what string) string {
+	if h.Holder == nil {
+		return ""
+	}
+	return h.Holder(ctx, what)
 }
 
 // Serve answers one HTTP request. Every outcome is an HTTP answer; nothing is an error.
@@ -74,36 +110,248 @@ func (h *Handler) Serve(ctx context.Context, req *scfevent.HTTPRequest) scfevent
 	if isStatus(req.Path) {
 		return headless(req, h.status(ctx, req))
 	}
-	q, err := ParseQuery(req.Query, h.Runner.Apps, h.Runner.Limits())
+	q, err := h.Parse(req.Query)
 	if err == nil && q.Save && req.Method == http.MethodHead {
 		err = &plan.InputError{Field: "save", Problem: "HEAD never changes anything: send GET to save"}
 	}
 	if err != nil {
 		return headless(req, invalidParameter(err))
 	}
-	if resp := h.checkTime(ctx, q); resp != nil {
-		return headless(req, *resp)
-	}
-	a := h.newAnswer(q)
-	var stop *scfevent.HTTPResponse
+	return headless(req, h.Answer(ctx, q, req.Header.Get("If-None-Match")))
+}
+
+// Parse parses a query for this handler's dataset, apps and limits (ParseQuery).
+func (h *Handler) Parse(params map[string][]string) (Query, error) {
+	return ParseQuery(params, h.Runner.Source.Schema(), h.Runner.Apps, h.Runner.Limits())
+}
+
+// Answer answers a parsed query: what Serve answers once a request passed authentication, and
+// what tcusage query prints. ifNoneMatch is the request's If-None-Match ("" for none).
+//
+// Each day comes from its snapshot when its manifest lists every app asked for as delivered and a
+// JSON Lines or CSV file of each: the files are streamed and hashed, and a file that does not
+// match its manifest is logged and its day fetched live instead. Other days (and every day with
+// fresh=true or save=true) are fetched live, holding the dataset's lease: when another writer
+// holds it, the answer is 409 DatasetBusy with Retry-After, at once (a holder keeps the lease for
+// its whole run, longer than a caller waits). An answer made only of complete snapshots has an
+// ETag (the manifests' hashes of the files read, and the query) and may be stored by caches, to be
+// revalidated (304 when unchanged) at once while its days may still be restated, after
+// SettledMaxAge once every day is settled; any live or partial day makes it no-store.
+func (h *Handler) Answer(ctx context.Context, q Query, ifNoneMatch string) scfevent.HTTPResponse {
+	var saved *savedDays
 	if q.Save {
-		stop = h.save(ctx, q, a)
-	} else {
-		stop = h.live(ctx, q, a)
+		var stop *httpAnswer
+		if saved, stop = h.save(ctx, q); stop != nil {
+			return *stop
+		}
+		q.Save, q.Fresh = false, false // answered from what was just committed
 	}
+	prefer := []usage.Format{q.Format, otherText(q.Format)}
+	if q.Group != GroupNone {
+		prefer = []usage.Format{usage.CSV, usage.JSONL} // the cheapest to parse first
+	}
+	days, err := h.planDays(ctx, q, prefer)
+	if err != nil {
+		return *h.failure(ctx, q, err)
+	}
+	cc := h.cacheControl(days)
+	tag := ""
+	if saved == nil && cc != noStore {
+		tag = h.etag(q, days)
+	}
+	if tag != "" && matchesETag(ifNoneMatch, tag) {
+		h.logger().InfoContext(ctx, "HTTP query answered: not modified", "from", q.From, "to", q.To, "apps", len(q.Apps), "etag", tag)
+		return notModified(tag, cc)
+	}
+	if stop := h.checkSize(q, days); stop != nil {
+		return *stop
+	}
+	if stop := h.checkLive(ctx, q, days); stop != nil {
+		return *stop
+	}
+	a, stop := h.build(ctx, q, days)
+	defer func() {
+		for _, d := range days {
+			d.answers.Remove()
+		}
+	}()
 	if stop != nil {
-		return headless(req, *stop)
+		return *stop
 	}
-	resp := headless(req, a.response())
-	h.logger().InfoContext(ctx, "HTTP query answered", "from", q.From, "to", q.To, "apps", len(q.Apps), "format", q.Format, "save", q.Save, "bytes", len(resp.Body))
+	if saved != nil {
+		a.Saved, a.RequestIDs = saved.keys, saved.requestIDs
+	}
+	resp := a.response(q)
+	if resp.StatusCode != http.StatusOK {
+		return resp
+	}
+	setSourceHeaders(resp.Headers, days)
+	cc = h.cacheControl(days) // a tampered day was fetched live meanwhile
+	resp.Headers["Cache-Control"] = cc
+	if cc != noStore && tag != "" {
+		resp.Headers["ETag"], resp.Headers["Vary"] = tag, "Authorization"
+	}
+	live := len(liveDays(days))
+	h.logger().InfoContext(ctx, "HTTP query answered", "from", q.From, "to", q.To, "apps", len(q.Apps), "format", q.Format, "group", q.Group,
+		"snapshot_days", len(days)-live, "live_days", live, "save", saved != nil, "bytes", len(resp.Body))
 	return resp
 }
 
-func (h *Handler) holder(ctx context.Context) string {
-	if h.Holder == nil {
-		return ""
+// otherText is the other text format.
+func otherText(f usage.Format) usage.Format {
+	if f == usage.CSV {
+		return usage.JSONL
 	}
-	return h.Holder(ctx)
+	return usage.CSV
+}
+
+// build fetches the live days and reads every day into the answer. A stored file found not to
+// match its manifest is logged, its day is fetched live, and the answer is read again.
+func (h *Handler) build(ctx context.Context, q Query, days []*dayPlan) (*answer, *httpAnswer) {
+	for {
+		if stop := h.fetchLive(ctx, q, days); stop != nil {
+			return nil, stop
+		}
+		a, tl, stop := h.read(ctx, q, days)
+		if stop != nil {
+			return nil, stop
+		}
+		if len(tl.days) == 0 {
+			return a, nil
+		}
+		for d, err := range tl.days {
+			h.logger().WarnContext(ctx, "a stored file does not match its manifest; the day is fetched live instead", "date", d.date, "error", err)
+			d.live, d.reason, d.files = true, reasonTampered, nil
+		}
+		if stop := h.checkLive(ctx, q, days); stop != nil {
+			return nil, stop
+		}
+	}
+}
+
+// fetchLive fetches the live days not fetched yet, holding the dataset's lease: in the query's
+// format for rows as stored, as CSV (the cheapest to parse) for sums.
+func (h *Handler) fetchLive(ctx context.Context, q Query, days []*dayPlan) *httpAnswer {
+	var todo []*dayPlan
+	var dates []calendar.Day
+	for _, d := range days {
+		if d.live && d.answers == nil {
+			todo, dates = append(todo, d), append(dates, d.date)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	opt := export.FetchOptions{Format: q.Format, Limit: MaxResponseBytes, Holder: h.holder(ctx, "HTTP query")}
+	if q.Group != GroupNone {
+		opt.Format, opt.Limit = usage.CSV, 0
+	}
+	answers, err := h.Runner.Fetch(ctx, dates, q.Apps, opt)
+	var held *snapshot.HeldError
+	switch {
+	case errors.As(err, &held):
+		h.logger().InfoContext(ctx, "HTTP query refused: another writer holds the dataset's lease", "holder", held.Holder, "lease_expires_at", held.ExpiresAt, "live_days", len(todo))
+		return busy(held, fmt.Sprintf("%s %s no complete snapshot, and a query calls the API only while it holds the dataset's lease (the rate limit is the account's): try again later%s",
+			dayRange(todo), hasHave(len(todo)), freshHint(q)))
+	case err != nil:
+		return h.failure(ctx, q, err)
+	}
+	for i, d := range todo {
+		d.answers = answers[i*len(q.Apps) : (i+1)*len(q.Apps)]
+	}
+	return nil
+}
+
+func hasHave(n int) string {
+	if n == 1 {
+		return "has"
+	}
+	return "have"
+}
+
+func freshHint(q Query) string {
+	if q.Fresh {
+		return ", or ask without fresh=true"
+	}
+	return ""
+}
+
+// busy answers 409 DatasetBusy while another writer holds the lease.
+func busy(held *snapshot.HeldError, why string) *httpAnswer {
+	resp := errorResponse(http.StatusConflict, "DatasetBusy", fmt.Sprintf("another writer (%s) holds the dataset until %s; %s",
+		held.Holder, held.ExpiresAt.UTC().Format(time.RFC3339), why), "")
+	resp.Headers["Retry-After"] = strconv.Itoa(max(1, int(time.Until(held.ExpiresAt).Seconds())+1))
+	return &resp
+}
+
+// read reads every day of the query into an answer; tl lists the days whose stored files did
+// not match their manifests (the answer is then not to be used).
+func (h *Handler) read(ctx context.Context, q Query, days []*dayPlan) (*answer, *tamperLog, *httpAnswer) {
+	parts := h.parts(days)
+	tl := &tamperLog{}
+	a := h.newAnswer(q, days)
+	schema := h.Runner.Source.Schema()
+	switch q.Group {
+	case GroupNone:
+		bodies, err := h.readRows(ctx, q, parts, tl)
+		if err != nil {
+			return nil, nil, h.failure(ctx, q, err)
+		}
+		if len(tl.days) > 0 {
+			return nil, tl, nil
+		}
+		for _, b := range bodies {
+			if stop := a.add(b); stop != nil {
+				return nil, nil, stop
+			}
+		}
+	default:
+		ms := newMeasureSet(schema, q.By)
+		var groups []*groupRow
+		var err error
+		if q.Group == GroupRoom {
+			groups, err = h.readRooms(ctx, q, parts, ms, tl)
+		} else {
+			groups, err = h.readGroups(ctx, q, parts, ms, tl)
+		}
+		if err != nil && len(tl.days) == 0 {
+			return nil, nil, h.failure(ctx, q, err)
+		}
+		if len(tl.days) > 0 {
+			return nil, tl, nil
+		}
+		a.setGroups(q, ms, groups)
+	}
+	return a, tl, nil
+}
+
+// failure turns an error into an answer: 413 for an answer too large, the upstream mapping
+// (upstreamResponse) for the rest, logged.
+func (h *Handler) failure(ctx context.Context, q Query, err error) *httpAnswer {
+	if errors.Is(err, errTooLarge) || errors.Is(err, export.ErrAnswerTooLarge) {
+		return tooLarge(q)
+	}
+	h.logger().ErrorContext(ctx, "HTTP query failed", "error", err)
+	resp := upstreamResponse(ctx, err)
+	return &resp
+}
+
+// checkSize refuses at once an ungrouped answer whose stored files alone are larger than an
+// answer may be (their sizes are in the manifests).
+func (h *Handler) checkSize(q Query, days []*dayPlan) *httpAnswer {
+	if q.Group != GroupNone {
+		return nil
+	}
+	var n int64
+	for _, d := range days {
+		for _, f := range d.files {
+			n += f.bytes
+		}
+	}
+	if n > MaxResponseBytes {
+		return tooLarge(q)
+	}
+	return nil
 }
 
 // isStatus reports whether the request asks for the dataset's status (a path ending in /status).
@@ -138,174 +386,79 @@ func headless(req *scfevent.HTTPRequest, resp scfevent.HTTPResponse) scfevent.HT
 	return resp
 }
 
-// checkTime refuses a query whose app-days cannot be fetched before the function's timeout at
-// the API's pacing.
-func (h *Handler) checkTime(ctx context.Context, q Query) *scfevent.HTTPResponse {
+// checkTime refuses a query whose live app-days cannot be fetched before the function's timeout
+// at the API's pacing.
+func (h *Handler) checkTime(ctx context.Context, units int) *httpAnswer {
 	dl, ok := ctx.Deadline()
 	if !ok {
 		return nil
 	}
-	units := (q.To.Sub(q.From) + 1) * len(q.Apps)
 	need, left := h.Runner.Estimate(units), time.Until(dl)
 	if need <= left {
 		return nil
 	}
 	resp := errorResponse(http.StatusBadRequest, "RangeTooLarge", fmt.Sprintf(
-		"%d app-day(s) take about %s at the API's rate limit, more than the %s left before the function's timeout; ask for fewer days or apps, or use tcusage backfill",
+		"%d app-day(s) to fetch from the API take about %s at its rate limit, more than the %s left before the function's timeout; ask for fewer days or apps, or use tcusage backfill",
 		units, durationText(need), durationText(left)), "")
 	return &resp
 }
 
-// live fetches every day of the query into memory.
-func (h *Handler) live(ctx context.Context, q Query, a *answer) *scfevent.HTTPResponse {
-	for _, day := range calendar.Days(q.From, q.To) {
-		for _, f := range h.Runner.Fetch(ctx, day, q.Apps, q.Format, MaxResponseBytes) {
-			switch {
-			case f.Pending:
-				return timeout()
-			case errors.Is(f.Err, export.ErrAnswerTooLarge):
-				return tooLarge()
-			case f.Err != nil:
-				h.logger().ErrorContext(ctx, "HTTP query failed", "date", f.Date, "app", f.App, "error", f.Err)
-				resp := upstreamResponse(ctx, f.Err)
-				return &resp
-			}
-			a.RequestIDs = append(a.RequestIDs, f.RequestIDs...)
-			if resp := a.add(f.Body); resp != nil {
-				return resp
-			}
-		}
-	}
-	return nil
+// savedDays is what save=true committed: the manifests' keys and the request IDs of the apps
+// asked for.
+type savedDays struct {
+	keys, requestIDs []string
 }
 
-// save runs and commits the query's days, then answers from what the store holds: exactly what
-// the manifests now list.
-func (h *Handler) save(ctx context.Context, q Query, a *answer) *scfevent.HTTPResponse {
+// save runs and commits the query's days (under the dataset's lease, as a timer run); the answer
+// is then read from what the manifests now list.
+func (h *Handler) save(ctx context.Context, q Query) (*savedDays, *httpAnswer) {
 	r := h.Runner
 	log := h.logger()
-	if !slices.Contains(r.Formats, q.Format) {
-		resp := invalidParameter(&plan.InputError{Field: "format", Problem: fmt.Sprintf("this function writes only %s (TCUSAGE_FORMAT); ask for that format with save=true", formatNames(r.Formats))})
-		return &resp
+	if !slices.Contains(r.Formats, usage.JSONL) && !slices.Contains(r.Formats, usage.CSV) {
+		return nil, invalid(&plan.InputError{Field: "save", Problem: fmt.Sprintf("save=true answers from the stored JSON Lines or CSV files, and this function writes only %s (TCUSAGE_FORMAT)", formatNames(r.Formats))})
 	}
-	sum, err := r.Run(ctx, plan.Window{Days: calendar.Days(q.From, q.To), Apps: q.Apps}, export.Options{Force: true, Holder: h.holder(ctx)})
+	if stop := h.checkTime(ctx, (q.To.Sub(q.From)+1)*len(q.Apps)); stop != nil {
+		return nil, stop
+	}
+	sum, err := r.Run(ctx, plan.Window{Days: calendar.Days(q.From, q.To), Apps: q.Apps}, export.Options{Force: true, Holder: h.holder(ctx, "HTTP save")})
 	if sum != nil && sum.Busy != nil {
 		log.InfoContext(ctx, "HTTP save refused: another writer holds the dataset's lease", "holder", sum.Busy.Holder, "lease_expires_at", sum.Busy.ExpiresAt)
-		resp := errorResponse(http.StatusConflict, "DatasetBusy", fmt.Sprintf("another writer (%s) holds the dataset until %s; try again later, or ask without save=true",
-			sum.Busy.Holder, sum.Busy.ExpiresAt.UTC().Format(time.RFC3339)), "")
-		resp.Headers["Retry-After"] = strconv.Itoa(max(1, int(time.Until(sum.Busy.ExpiresAt).Seconds())+1))
-		return &resp
+		return nil, busy(sum.Busy, "try again later, or ask without save=true")
 	}
 	if err != nil {
 		log.ErrorContext(ctx, "HTTP save failed", "error", err)
 		resp := upstreamResponse(ctx, err)
-		return &resp
+		return nil, &resp
 	}
+	out := &savedDays{requestIDs: []string{}}
 	for _, ps := range sum.Partitions {
-		a.Saved = append(a.Saved, ps.ManifestKey)
-		m, err := snapshot.ReadManifest(ctx, r.Store, r.Prefix, a.Dataset, ps.Date)
+		out.keys = append(out.keys, ps.ManifestKey)
+		m, err := snapshot.ReadManifest(ctx, r.Store, r.Prefix, r.Dataset(), ps.Date)
 		if err != nil {
 			log.ErrorContext(ctx, "HTTP save: cannot read back the manifest", "date", ps.Date, "error", err)
-			return storeUnavailable()
+			return nil, storeUnavailable()
 		}
 		for _, app := range q.Apps {
-			a.RequestIDs = append(a.RequestIDs, m.AppRequestIDs[app]...)
-		}
-		if resp := h.addSaved(ctx, q, m, a); resp != nil {
-			return resp
+			out.requestIDs = append(out.requestIDs, m.AppRequestIDs[app]...)
 		}
 	}
-	return nil
+	return out, nil
 }
 
-// addSaved adds the files of a saved day's manifest in the query's format and apps.
-func (h *Handler) addSaved(ctx context.Context, q Query, m *snapshot.Manifest, a *answer) *scfevent.HTTPResponse {
-	for _, f := range m.Files {
-		if f.Format != q.Format || !slices.Contains(q.Apps, f.App) {
-			continue
-		}
-		if int64(a.size)+f.Bytes > MaxResponseBytes {
-			return tooLarge() // known from the manifest: no need to read it
-		}
-		b, err := snapshot.ReadObject(ctx, h.Runner.Store, f.Key)
-		if err != nil {
-			h.logger().ErrorContext(ctx, "HTTP save: cannot read back a data file", "key", f.Key, "error", err)
-			return storeUnavailable()
-		}
-		if resp := a.add(b); resp != nil {
-			return resp
-		}
-	}
-	return nil
-}
-
-// answer collects the rows of a query, refusing to grow past what an SCF response can carry.
-type answer struct {
-	rowsAnswer
-	format    usage.Format
-	csv       bytes.Buffer
-	csvHeader string
-	size      int
-}
-
-func (h *Handler) newAnswer(q Query) *answer {
-	schema := h.Runner.Source.Schema()
-	return &answer{format: q.Format, rowsAnswer: rowsAnswer{Dataset: schema.Dataset, SchemaVersion: schema.Version,
-		From: q.From, To: q.To, Apps: q.Apps, Rows: []json.RawMessage{}}}
-}
-
-// add appends one file's rows (JSON Lines, or CSV with its header); it answers 413 as soon as the
-// answer cannot fit, and 422 when CSV files have different columns.
-func (a *answer) add(b []byte) *scfevent.HTTPResponse {
-	if a.size += len(b); a.size > MaxResponseBytes {
-		return tooLarge()
-	}
-	if a.format == usage.JSONL {
-		a.Rows = splitJSONL(b, a.Rows)
-		return nil
-	}
-	header, body, _ := strings.Cut(string(b), "\n")
+func tooLarge(q Query) *httpAnswer {
+	hint := "ask for fewer days or apps, or sums with group=day or group=app"
 	switch {
-	case a.csvHeader == "":
-		a.csvHeader = header
-		a.csv.WriteString(header + "\n")
-	case header != a.csvHeader:
-		resp := errorResponse(http.StatusUnprocessableEntity, "ColumnsDiffer", "the apps asked for have different columns; ask for format=json or one app at a time", "")
-		return &resp
+	case q.Group == GroupRoom && q.Top == 0:
+		hint = "keep the largest rooms with top=N, or ask for fewer days or apps"
+	case q.Group != GroupNone:
+		hint = "keep the largest groups with top=N, or ask for fewer days or apps"
 	}
-	a.csv.WriteString(body)
-	return nil
-}
-
-// response is the answer as JSON or CSV; 413 when, escaped inside SCF's answer, it is too large.
-func (a *answer) response() scfevent.HTTPResponse {
-	resp := jsonResponse(http.StatusOK, a.rowsAnswer)
-	if a.format == usage.CSV {
-		resp = scfevent.HTTPResponse{StatusCode: http.StatusOK, Headers: map[string]string{
-			"Content-Type":        "text/csv; charset=utf-8",
-			"Content-Disposition": fmt.Sprintf(`attachment; filename="%s_%s_%s.csv"`, a.Dataset, a.From, a.To),
-			"Cache-Control":       "no-store",
-		}, Body: a.csv.String()}
-	}
-	// The body travels as a JSON string inside SCF's answer: count it as escaped there.
-	if escapedLen(resp.Body) > MaxResponseBytes {
-		return *tooLarge()
-	}
-	return resp
-}
-
-func tooLarge() *scfevent.HTTPResponse {
 	resp := errorResponse(http.StatusRequestEntityTooLarge, "AnswerTooLarge", fmt.Sprintf(
-		"the answer is over %d bytes, more than an SCF response may carry; ask for fewer days or apps, or save=true and read the snapshot from the store", MaxResponseBytes), "")
+		"the answer is over %d bytes, more than an SCF response may carry; %s", MaxResponseBytes, hint), "")
 	return &resp
 }
 
-func timeout() *scfevent.HTTPResponse {
-	resp := errorResponse(http.StatusGatewayTimeout, "Timeout", "the function ran out of time; ask for fewer days or apps", "")
-	return &resp
-}
-
-func storeUnavailable() *scfevent.HTTPResponse {
+func storeUnavailable() *httpAnswer {
 	resp := errorResponse(http.StatusServiceUnavailable, "StoreUnavailable", "cannot read back the snapshot just written; try again later", "")
 	return &resp
 }
@@ -316,19 +469,4 @@ func formatNames(fs []usage.Format) string {
 		names[i] = string(f)
 	}
 	return strings.Join(names, ",")
-}
-
-// escapedLen is the length of s once encoded as a JSON string by encoding/json (which also
-// escapes <, > and &).
-func escapedLen(s string) int {
-	n := len(s) + 2
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-			n++
-		case c < 0x20 || c == '<' || c == '>' || c == '&':
-			n += 5
-		}
-	}
-	return n
 }

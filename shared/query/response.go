@@ -126,14 +126,24 @@ func clipMessage(s string) string {
 
 // rowsAnswer is the JSON answer of a query.
 type rowsAnswer struct {
-	Dataset       string            `json:"dataset"`
-	SchemaVersion string            `json:"schema_version"`
-	From          calendar.Day      `json:"from"`
-	To            calendar.Day      `json:"to"`
-	Apps          []string          `json:"apps"`
-	Rows          []json.RawMessage `json:"rows"`
-	RequestIDs    []string          `json:"request_ids"`
-	Saved         []string          `json:"saved,omitempty"`
+	Dataset       string       `json:"dataset"`
+	SchemaVersion string       `json:"schema_version"`
+	From          calendar.Day `json:"from"`
+	To            calendar.Day `json:"to"`
+	Apps          []string     `json:"apps"`
+	// Group, Top, By and Measures describe summed rows: per group, "rows" (how many rows were
+	// summed) and the sum of each measure.
+	Group    Group    `json:"group,omitempty"`
+	Top      int      `json:"top,omitempty"`
+	By       string   `json:"by,omitempty"`
+	Measures []string `json:"measures,omitempty"`
+	// Days says where each day came from.
+	Days []DaySource       `json:"days"`
+	Rows []json.RawMessage `json:"rows"`
+	// RequestIDs are the API requests behind the days fetched live (with save=true, the saved
+	// days').
+	RequestIDs []string `json:"request_ids"`
+	Saved      []string `json:"saved,omitempty"`
 }
 
 func splitJSONL(b []byte, into []json.RawMessage) []json.RawMessage {
@@ -153,4 +163,19 @@ func durationText(d time.Duration) string {
 		return d.Round(time.Second).String()
 	}
 	return d.Round(100 * time.Millisecond).String()
+}
+
+// escapedLen is the length of s once encoded as a JSON string by encoding/json (which also
+// escapes <, > and &).
+func escapedLen(s string) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+			n++
+		case c < 0x20 || c == '<' || c == '>' || c == '&':
+			n += 5
+		}
+	}
+	return n
 }

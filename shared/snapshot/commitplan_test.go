@@ -3,6 +3,7 @@ package snapshot
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -47,7 +48,8 @@ func delivery(merge bool, expected []string, files map[string]string) CommitRequ
 func previous(files map[string]string, pending ...string) *Manifest {
 	m := &Manifest{SchemaVersion: ManifestSchemaVersion, Dataset: "d", DatasetVersion: Version("d"), Date: planDay, Status: StatusComplete,
 		AppsPending: pending, FetchedAt: map[string]time.Time{}, AppRequestIDs: map[string][]string{}}
-	for app, content := range files {
+	for _, app := range slices.Sorted(maps.Keys(files)) { // in key order, as a manifest lists them
+		content := files[app]
 		m.Apps = append(m.Apps, app)
 		m.Files = append(m.Files, entry(app, content))
 		m.FetchedAt[app] = time.Unix(50, 0)

@@ -136,6 +136,16 @@ func DataKey(prefix, dataset string, day calendar.Day, app string, f usage.Forma
 	return dataKeyIn(dir, app, f)
 }
 
+// DataKeyAt is DataKey for a given version: where a partition of that version keeps an app's
+// file.
+func DataKeyAt(prefix, dataset, version string, day calendar.Day, app string, f usage.Format) (string, error) {
+	dir, err := PartitionDirAt(prefix, dataset, version, day)
+	if err != nil {
+		return "", err
+	}
+	return dataKeyIn(dir, app, f)
+}
+
 func dataKeyIn(partitionDir, app string, f usage.Format) (string, error) {
 	if err := ValidApp(app); err != nil {
 		return "", err

@@ -35,7 +35,7 @@ var ESSBillSchema = Schema{
 		{Name: "cost_type", Type: TypeInt64, Description: "1 = deduction, 2 = revocation/refund (CostType)."},
 		{Name: "use_count", Type: TypeInt64, Unit: "unit", Description: "Units consumed; negative for refunds (UseCount).", Measure: true, Signed: true},
 		{Name: "cost_time", Type: TypeTimestamp, Description: "Time of consumption, RFC 3339 UTC (from CostTime)."},
-		{Name: "cost_time_unix", Type: TypeInt64, Unit: "second", Description: "Time of consumption, unix seconds (CostTime)."},
+		{Name: "cost_time_unix", Type: TypeInt64, Unit: "second", Instant: true, Description: "Time of consumption, unix seconds (CostTime)."},
 		{Name: "remark", Type: TypeString, Description: "Note (Remark), often empty."},
 	},
 	Checks: []CheckSpec{

@@ -40,6 +40,9 @@ var RoomUsageSchema = Schema{
 		Description: "per app, the rooms' seconds together (every usage column) stay within the app's trtcusage total of the day; warn when they exceed it. Checked by `tcusage verify` when both days' manifests are in the store (each function's role reads only its own dataset)."}},
 }
 
+// roomFixedColumns are the room-usage columns that are not usage figures, in every version.
+var roomFixedColumns = []string{"date", "sdk_app_id", "room_id"}
+
 // roomHeaderColumns maps the API's documented usage headers (normalized) to their columns.
 var roomHeaderColumns = map[string]string{
 	"audio": "audio_seconds", "sd": "video_sd_seconds", "hd": "video_hd_seconds",

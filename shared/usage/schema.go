@@ -27,6 +27,9 @@ type Column struct {
 	Measure bool `json:"measure,omitempty"`
 	// Signed marks a measure the API legitimately gives negative (ESS refunds).
 	Signed bool `json:"signed,omitempty"`
+	// Instant marks a numeric column with a unit that is a point in time (unix seconds), not an
+	// amount: it is never summed (see Measures).
+	Instant bool `json:"instant,omitempty"`
 }
 
 // Schema describes a dataset: its name (the first part of every object key), version (the
@@ -100,6 +103,43 @@ func (s Schema) ColumnTypes(columns []string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// IsMeasure reports whether a column of s is an amount that sums: a numeric column (int64 or
+// decimal) with a unit that is not an Instant; for an open schema, also any column it does not
+// list (further usage columns, decimal seconds).
+func (s Schema) IsMeasure(name string) bool {
+	i := slices.IndexFunc(s.Columns, func(c Column) bool { return c.Name == name })
+	if i < 0 {
+		return s.Open
+	}
+	c := s.Columns[i]
+	return c.Unit != "" && !c.Instant && (c.Type == TypeInt64 || c.Type == TypeDecimal)
+}
+
+// Measures returns the measures of s's own columns (IsMeasure), in order.
+func (s Schema) Measures() []string {
+	var out []string
+	for _, c := range s.Columns {
+		if s.IsMeasure(c.Name) {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
+// CurrentColumn returns the name that a column of an earlier version of a dataset has in the
+// current version (roomusage v1's `2k` is v2's `video_2k_seconds`, v1's `spatial_audio` v2's
+// `spatial_audio_seconds`), so that days of both versions add up; other names come back as they
+// are.
+func CurrentColumn(dataset, version, column string) string {
+	if dataset != RoomUsageSchema.Dataset || version != "v1" || slices.Contains(roomFixedColumns, column) {
+		return column
+	}
+	if name := roomColumnName(column); name != "" {
+		return name
+	}
+	return column
 }
 
 // Markdown renders the schema as a documentation table.

@@ -116,6 +116,9 @@ func New(cfg Config) (*Store, error) {
 			base = EndpointTransport(cfg.Endpoint)
 		}
 	}
+	if base == nil {
+		base = keepAliveTransport(http.DefaultTransport.(*http.Transport).Clone())
+	}
 	u, err := cossdk.NewBucketURL(cfg.Bucket, cfg.Region, cfg.Endpoint == "")
 	if err != nil {
 		return nil, fmt.Errorf("cos: bucket URL: %w", err)
@@ -152,10 +155,21 @@ func plainEndpoint(v string) (string, error) {
 	return e.Host, nil
 }
 
+// IdleConnsPerHost is how many connections to the bucket stay open between requests: as many as a
+// query reads files at once (a commit writes fewer), so that each request reuses a connection
+// instead of dialing anew, with a TLS handshake on COS (Go's default keeps 2).
+const IdleConnsPerHost = 64
+
+func keepAliveTransport(t *http.Transport) *http.Transport {
+	t.MaxIdleConnsPerHost = IdleConnsPerHost
+	t.MaxIdleConns = max(t.MaxIdleConns, IdleConnsPerHost)
+	return t
+}
+
 // EndpointTransport returns a transport that connects to addr (host:port) whatever host a
 // request names, without proxies; TLS, if any, still verifies the request's host name.
 func EndpointTransport(addr string) *http.Transport {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := keepAliveTransport(http.DefaultTransport.(*http.Transport).Clone())
 	t.Proxy = nil
 	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
 	t.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {

@@ -164,7 +164,7 @@ func New(t testing.TB, opts Options) *Server {
 	s := &Server{
 		Bucket: opts.Bucket, Region: opts.Region,
 		SecretID: opts.SecretID, SecretKey: opts.SecretKey, Token: opts.Token,
-		opts: opts, now: opts.Now, client: &http.Client{Transport: &http.Transport{Proxy: nil}},
+		opts: opts, now: opts.Now, client: &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 64}},
 	}
 	if s.Bucket == "" {
 		s.Bucket = DefaultBucket
