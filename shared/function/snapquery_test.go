@@ -392,6 +392,54 @@ func checkTop(t *testing.T, fn *function.Function, from, to, g string, want sums
 	}
 }
 
+// Grouped answers by day or app of the datasets whose figures are integers (telcall, essbill) are
+// summed from the manifests' exact per-file sums, reading no data file: the same answer as
+// reading every row, and a year of them is a manifest per day. Decimal figures (room usage)
+// are summed from the files.
+func TestIntegerGroupsAreSummedFromTheManifests(t *testing.T) {
+	t.Parallel()
+	e := newTestEnv(t, emulator.Config{Rooms: 20})
+	for _, c := range []struct {
+		spec       function.Spec
+		readsFiles bool
+	}{{function.TelCall, false}, {function.ESS, false}, {function.Room, true}} {
+		t.Run(c.spec.Name, func(t *testing.T) {
+			var reads atomic.Int64
+			fn, err := function.New(c.spec, func(k string) string { return e.vars[k] }, function.Options{
+				Home: t.TempDir(), Now: clock, TempDir: t.TempDir(),
+				WrapStore: func(s snapshot.Store) snapshot.Store { return countingStore{Store: s, dataReads: &reads} },
+			})
+			require.NoError(t, err)
+			from, to := "2024-05-03", "2024-05-09"
+			deliver(t, fn, from, to)
+			rows := storedRows(t, fn, from, to, fn.Runner.Apps)
+			measures := fn.Runner.Source.Schema().Measures()
+			for _, g := range []string{"day", "app"} {
+				want := sums{}
+				for _, row := range rows {
+					want.add(t, map[string]string{"day": row["_date"].(string), "app": row["_app"].(string)}[g], row, measures)
+				}
+				reads.Store(0)
+				calls := apiCalls(e)
+				a := decodeAnswer(t, httpAnswer(t, fn, urlEvent(url.Values{"from": {from}, "to": {to}, "group": {g}}, auth())))
+				assert.Equal(t, calls, apiCalls(e))
+				if c.readsFiles {
+					assert.Positive(t, reads.Load(), "decimal figures are summed from the files")
+				} else {
+					assert.Zero(t, reads.Load(), "integer figures are summed from the manifests")
+				}
+				require.Len(t, a.Rows, len(want))
+				for _, row := range a.Rows {
+					key := map[string]string{"day": fmt.Sprint(row["date"]), "app": fmt.Sprint(row["app"])}[g]
+					for m, w := range want[key] {
+						assert.Equal(t, 0, w.Cmp(ratOf(t, row[m])), "%s %s %s: got %v, want %s", g, key, m, row[m], w.RatString())
+					}
+				}
+			}
+		})
+	}
+}
+
 // countingStore counts the reads of data files (not manifests, not leases).
 type countingStore struct {
 	snapshot.Store

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -142,7 +143,7 @@ func (h *Handler) planDay(ctx context.Context, q Query, prefer []usage.Format, d
 			d.files = nil
 			return nil
 		}
-		f, why := pickFile(r.Prefix, m, app, prefer)
+		f, why := pickFile(r.Prefix, m, app, prefer, r.Source.Schema())
 		if why != "" {
 			d.live, d.reason, d.files = true, why, nil
 			return nil
@@ -163,6 +164,11 @@ type storedFile struct {
 	bytes   int64
 	sha256  [sha256.Size]byte
 	columns []string
+	// rows and sums are the manifest's count of the file's rows and its sums of the schema's
+	// measures (in the order of Schema.Measures), when they are exact (see manifestSums); sums
+	// is nil otherwise, and a grouped answer reads the file.
+	rows int64
+	sums []int64
 }
 
 // entry is the manifest entry the file is checked against as it is read.
@@ -173,7 +179,7 @@ func (f *storedFile) entry(prefix, dataset, version string, day calendar.Day) (s
 
 // pickFile returns the file of app in the first format of prefer the manifest lists, or why the
 // day is fetched live instead.
-func pickFile(prefix string, m *dayManifest, app string, prefer []usage.Format) (storedFile, string) {
+func pickFile(prefix string, m *dayManifest, app string, prefer []usage.Format, s usage.Schema) (storedFile, string) {
 	for _, format := range prefer {
 		for _, e := range m.Files {
 			if e.App != app || e.Format != format {
@@ -184,12 +190,44 @@ func pickFile(prefix string, m *dayManifest, app string, prefer []usage.Format) 
 			if err != nil || want != e.Key || herr != nil || len(sum) != sha256.Size {
 				return storedFile{}, "the manifest lists a file that is not where the layout puts it"
 			}
-			f := storedFile{app: app, format: format, bytes: e.Bytes, columns: e.Columns}
+			f := storedFile{app: app, format: format, bytes: e.Bytes, columns: e.Columns, rows: e.Rows}
+			f.sums = manifestSums(s, m.DatasetVersion, e)
 			copy(f.sha256[:], sum)
 			return f, ""
 		}
 	}
 	return storedFile{}, "no JSON Lines or CSV file stored (TCUSAGE_FORMAT)"
+}
+
+// maxExactSum bounds the sums manifestSums takes: an integer sum below it survives the
+// manifest's float64 (and the tally's millionths, below 2^63) unchanged.
+const maxExactSum = 1e12
+
+// manifestSums returns the sums of the schema's measures that the manifest entry e records for
+// its file, when they are exactly what reading the file would add up: every measure column of the
+// file is an integer column of the schema with a recorded integral sum below maxExactSum.
+// Otherwise (decimal figures, which the tally keeps to a millionth; a manifest written before
+// columns or sums were recorded) it returns nil.
+func manifestSums(s usage.Schema, version string, e snapshot.FileEntry) []int64 {
+	if len(e.Columns) == 0 || e.Rows < 0 {
+		return nil
+	}
+	measures := s.Measures()
+	out := make([]int64, len(measures))
+	for _, c := range e.Columns {
+		name := usage.CurrentColumn(s.Dataset, version, c)
+		if !s.IsMeasure(name) {
+			continue
+		}
+		i := slices.Index(measures, name)
+		v, ok := e.Measures[c]
+		if i < 0 || !ok || s.Columns[slices.IndexFunc(s.Columns, func(col usage.Column) bool { return col.Name == name })].Type != usage.TypeInt64 ||
+			v != math.Trunc(v) || math.Abs(v) >= maxExactSum {
+			return nil
+		}
+		out[i] = int64(v)
+	}
+	return out
 }
 
 // dayManifest is what a query reads of a manifest (snapshot.Manifest): the provenance and request

@@ -84,6 +84,11 @@ func (d *decimal) add(s string) error {
 	return nil
 }
 
+// addInt adds the integer v.
+func (d *decimal) addInt(v int64) {
+	d.plus(decimal{small: v})
+}
+
 func allDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		if s[i] < '0' || s[i] > '9' {

@@ -114,6 +114,16 @@ func (g *groupRow) add(idx []int, vals []usage.Value) error {
 	return nil
 }
 
+// addSums adds rows rows whose measure sums are sums, by the schema's measures' indexes (a
+// measure set gives them theirs first).
+func (g *groupRow) addSums(rows int64, sums []int64) {
+	g.rows += rows
+	g.grow(len(sums) - 1)
+	for m, v := range sums {
+		g.sums[m].addInt(v)
+	}
+}
+
 func (g *groupRow) grow(m int) {
 	if m >= len(g.sums) {
 		g.sums = append(g.sums, make([]decimal, m+1-len(g.sums))...)
@@ -179,6 +189,14 @@ func (h *Handler) readGroups(ctx context.Context, q Query, parts []*part, ms *me
 		case GroupApp:
 			sum.app = p.app
 		}
+		if p.stored != nil && p.stored.sums != nil {
+			// The manifest's exact sums of the file: no read of the file (see manifestSums).
+			sum.addSums(p.stored.rows, p.stored.sums)
+			mu.Lock()
+			defer mu.Unlock()
+			merge(groups, sum)
+			return nil
+		}
 		err := h.scanPart(ctx, p, ms, func(idx []int, vals []usage.Value) error { return sum.add(idx, vals) })
 		switch {
 		case tampered(err):
@@ -189,12 +207,7 @@ func (h *Handler) readGroups(ctx context.Context, q Query, parts []*part, ms *me
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		k := groupKey{date: sum.date, app: sum.app}
-		if have, ok := groups[k]; ok {
-			have.plus(sum)
-		} else {
-			groups[k] = sum
-		}
+		merge(groups, sum)
 		return nil
 	})
 	if err != nil {
@@ -205,6 +218,16 @@ func (h *Handler) readGroups(ctx context.Context, q Query, parts []*part, ms *me
 		out = append(out, gr)
 	}
 	return rank(q, ms, out), nil
+}
+
+// merge adds sum to its group in groups.
+func merge(groups map[groupKey]*groupRow, sum *groupRow) {
+	k := groupKey{date: sum.date, app: sum.app}
+	if have, ok := groups[k]; ok {
+		have.plus(sum)
+	} else {
+		groups[k] = sum
+	}
 }
 
 type groupKey struct {
