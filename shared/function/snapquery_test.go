@@ -199,6 +199,75 @@ func TestQueryAnswersEitherFormatFromEitherStoredFormat(t *testing.T) {
 	}
 }
 
+// A deployment that writes only Parquet answers grouped queries from its Parquet files (room
+// usage, decimal figures, every group) or its manifests (telcall), with the same sums as one
+// that writes JSON Lines and without an API call; rows, which the text formats hold as the API
+// gave them, are fetched live, saying why. A changed Parquet file is caught like any other.
+func TestParquetOnlyDeploymentsAnswerGroupsFromTheLake(t *testing.T) {
+	t.Parallel()
+	for _, spec := range []function.Spec{function.Room, function.TelCall} {
+		t.Run(spec.Name, func(t *testing.T) {
+			t.Parallel()
+			text := newTestEnv(t, emulator.Config{Rooms: 25})
+			fnText := text.build(spec)
+			e := newTestEnv(t, emulator.Config{Rooms: 25})
+			e.vars["TCUSAGE_FORMAT"] = "parquet"
+			var logs logBuffer
+			fn, err := function.New(spec, func(k string) string { return e.vars[k] }, function.Options{
+				Home: t.TempDir(), Now: clock, TempDir: t.TempDir(), Logger: debugLogger(&logs),
+			})
+			require.NoError(t, err)
+			from, to := "2024-05-07", "2024-05-09"
+			deliver(t, fnText, from, to)
+			deliver(t, fn, from, to)
+			groups := []url.Values{{"group": {"day"}}, {"group": {"app"}}}
+			if spec.Name == "roomusage" {
+				groups = append(groups, url.Values{"group": {"room"}}, url.Values{"group": {"room"}, "top": {"4"}, "by": {"total"}})
+			}
+			calls := apiCalls(e)
+			for _, g := range groups {
+				q := url.Values{"from": {from}, "to": {to}}
+				for k, v := range g {
+					q[k] = v
+				}
+				got := httpAnswer(t, fn, urlEvent(q, auth()))
+				require.Equal(t, 200, got.StatusCode, got.Body)
+				assert.Equal(t, "3", got.Headers[query.HeaderSnapshotDays], q.Encode())
+				assert.Equal(t, decodeAnswerOrCSV(t, httpAnswer(t, fnText, urlEvent(q, auth()))), decodeAnswerOrCSV(t, got), q.Encode())
+			}
+			assert.Equal(t, calls, apiCalls(e), "grouped answers from the Parquet snapshots")
+
+			r := httpAnswer(t, fn, urlEvent(url.Values{"date": {to}}, auth()))
+			require.Equal(t, 200, r.StatusCode, r.Body)
+			a := decodeAnswer(t, r)
+			assert.Equal(t, query.SourceLive, a.Days[0].Source)
+			assert.Contains(t, a.Days[0].Reason, "no JSON Lines or CSV file")
+			if spec.Name != "roomusage" {
+				return
+			}
+			// Change one byte in the middle of an app's Parquet file: group=room fetches the day live.
+			m := manifest(t, e.dir, "roomusage", "2024-05-08")
+			for _, f := range m.Files {
+				if f.App != "1400000001" {
+					continue
+				}
+				path := filepath.Join(e.dir, filepath.FromSlash(f.Key))
+				b, err := os.ReadFile(path)
+				require.NoError(t, err)
+				b[len(b)/2] ^= 0x01
+				require.NoError(t, os.WriteFile(path, b, 0o644))
+			}
+			r = httpAnswer(t, fn, urlEvent(url.Values{"from": {from}, "to": {to}, "group": {"room"}}, auth()))
+			require.Equal(t, 200, r.StatusCode, r.Body)
+			assert.Equal(t, "2024-05-08", r.Headers[query.HeaderLiveDays])
+			assert.Equal(t, decodeAnswerOrCSV(t, httpAnswer(t, fnText, urlEvent(url.Values{"from": {from}, "to": {to}, "group": {"room"}}, auth()))), decodeAnswerOrCSV(t, r))
+			warned := logs.records(t, "a stored file does not match its manifest; the day is fetched live instead")
+			require.NotEmpty(t, warned)
+			assert.Contains(t, warned[0]["error"], "app=1400000001/part-00000.parquet")
+		})
+	}
+}
+
 // A stored file changed after delivery is detected as it is read: the answer fetches that day
 // live instead (its rows are the API's, as delivered), says so, and the log names the file,
 // without a secret. Grouped answers (the merge of rooms included) do the same.

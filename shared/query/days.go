@@ -196,7 +196,7 @@ func pickFile(prefix string, m *dayManifest, app string, prefer []usage.Format, 
 			return f, ""
 		}
 	}
-	return storedFile{}, "no JSON Lines or CSV file stored (TCUSAGE_FORMAT)"
+	return storedFile{}, "no JSON Lines or CSV file stored (TCUSAGE_FORMAT): rows are read from those, groups from Parquet too"
 }
 
 // maxExactSum bounds the sums manifestSums takes: an integer sum below it survives the

@@ -261,7 +261,7 @@ func (h *Handler) scanPart(ctx context.Context, p *part, ms *measureSet, fn func
 		return p.fail(err)
 	}
 	defer rc.Close()
-	rr, err := newRowReader(rc, p.format, p.columns, ms.schema)
+	rr, err := newRowReader(rc, p.format, p.columns, p.rows(), ms.schema)
 	if err != nil {
 		return p.fail(p.check(rc, err))
 	}

@@ -64,10 +64,41 @@ func (p *part) open(ctx context.Context, r *export.Runner) (io.ReadCloser, error
 	return snapshot.OpenVerified(ctx, r.Store, e)
 }
 
+// rows is a stored file's row count from its manifest (0 for a live part: never Parquet).
+func (p *part) rows() int64 {
+	if p.stored == nil {
+		return 0
+	}
+	return p.stored.rows
+}
+
 // tampered reports whether err means the stored file is not the one its manifest lists: changed
 // (snapshot.ErrFileMismatch) or gone.
 func tampered(err error) bool {
 	return errors.Is(err, snapshot.ErrFileMismatch) || errors.Is(err, fs.ErrNotExist)
+}
+
+// nextParquet returns the next row of a Parquet file; after the last, the rest of the file is
+// read, so that a file that does not match its manifest ends in its mismatch.
+func (rr *rowReader) nextParquet() ([]usage.Value, error) {
+	for rr.row >= rr.parquet.Len() {
+		if !rr.parquet.Next() {
+			if err := rr.parquet.Err(); err != nil {
+				return nil, err
+			}
+			if _, err := io.Copy(io.Discard, rr.src); err != nil {
+				return nil, err
+			}
+			return nil, io.EOF
+		}
+		rr.row = 0
+	}
+	cols := rr.parquet.Columns()
+	for i := range cols {
+		rr.values[i] = usage.Value{Text: cols[i].Text(rr.row), Number: rr.numeric[i]}
+	}
+	rr.row++
+	return rr.values, nil
 }
 
 // maxLine bounds one JSON Lines row.
@@ -89,6 +120,11 @@ type rowReader struct {
 	index   map[string]int
 	raw     map[string]json.RawMessage
 	line    int
+	// Parquet (grouped answers only: its values are the stored ones, but timestamps come back in
+	// UTC and decimals in their shortest form, so rows are answered from the text formats)
+	parquet *usage.ParquetReader
+	row     int       // the next row of the current row group
+	src     io.Reader // the file, read to its end (its check) once the last row group is in
 }
 
 var (
@@ -110,11 +146,26 @@ func (rr *rowReader) release() {
 }
 
 // newRowReader reads r in format. columns are the file's columns when known (a JSON Lines file's
-// keys come from its first row otherwise); a CSV file's come from its header. Values of numeric
-// columns (after s's types; further columns of an open schema are numbers) are marked Number.
-func newRowReader(r io.Reader, format usage.Format, columns []string, s usage.Schema) (*rowReader, error) {
+// keys come from its first row otherwise); a CSV file's come from its header; a Parquet file
+// needs them, and its rows, from the manifest. Values of numeric columns (after s's types;
+// further columns of an open schema are numbers) are marked Number.
+func newRowReader(r io.Reader, format usage.Format, columns []string, rows int64, s usage.Schema) (*rowReader, error) {
 	rr := &rowReader{}
 	switch format {
+	case usage.Parquet:
+		if len(columns) == 0 {
+			return nil, fmt.Errorf("parquet: the manifest lists no columns")
+		}
+		pr, err := usage.NewParquetReader(r, s, columns, rows)
+		if err != nil {
+			return nil, err
+		}
+		rr.parquet, rr.src = pr, r
+		rr.columns = slices.Clone(columns)
+		rr.numeric = make([]bool, len(columns))
+		for i, c := range columns {
+			rr.numeric[i] = numericColumn(s, c)
+		}
 	case usage.CSV:
 		rr.buf = readerPool.Get().(*bufio.Reader)
 		rr.buf.Reset(r)
@@ -172,6 +223,9 @@ func (rr *rowReader) Columns() []string { return rr.columns }
 // Next returns the next row's values, valid until the next call; io.EOF at the end, or the
 // reader's own error at the end (a stored file that does not match its manifest).
 func (rr *rowReader) Next() ([]usage.Value, error) {
+	if rr.parquet != nil {
+		return rr.nextParquet()
+	}
 	if rr.csv != nil {
 		rec, err := rr.csv.Read()
 		if err != nil {

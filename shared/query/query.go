@@ -148,7 +148,8 @@ func (h *Handler) Answer(ctx context.Context, q Query, ifNoneMatch string) scfev
 	}
 	prefer := []usage.Format{q.Format, otherText(q.Format)}
 	if q.Group != GroupNone {
-		prefer = []usage.Format{usage.CSV, usage.JSONL} // the cheapest to parse first
+		// The cheapest to parse first; Parquet when it is all a deployment writes.
+		prefer = []usage.Format{usage.CSV, usage.JSONL, usage.Parquet}
 	}
 	days, err := h.planDays(ctx, q, prefer)
 	if err != nil {

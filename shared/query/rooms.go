@@ -235,7 +235,7 @@ func (h *Handler) partCursors(parts []*part) []opener {
 			if err != nil {
 				return nil, err
 			}
-			rr, err := newRowReader(rc, p.format, p.columns, h.Runner.Source.Schema())
+			rr, err := newRowReader(rc, p.format, p.columns, p.rows(), h.Runner.Source.Schema())
 			if err != nil {
 				err = p.check(rc, err)
 				rc.Close()

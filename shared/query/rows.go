@@ -73,7 +73,7 @@ func (h *Handler) partBytes(ctx context.Context, format usage.Format, p *part) (
 		return b, nil
 	}
 	schema := h.Runner.Source.Schema()
-	rr, err := newRowReader(rc, p.format, p.columns, schema)
+	rr, err := newRowReader(rc, p.format, p.columns, p.rows(), schema)
 	if err != nil {
 		return nil, p.fail(p.check(rc, err))
 	}
