@@ -420,7 +420,7 @@ func (r *Runner) appsToFetch(ctx, fetchCtx context.Context, day calendar.Day, ap
 	if fetchCtx.Err() != nil {
 		return nil, nil, false
 	}
-	prev, err := snapshot.ReadManifest(fetchCtx, r.Store, r.Prefix, r.Dataset(), day)
+	prev, err := snapshot.ReadProgress(fetchCtx, r.Store, r.Prefix, r.Dataset(), day)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		prev = nil
@@ -434,10 +434,11 @@ func (r *Runner) appsToFetch(ctx, fetchCtx context.Context, day calendar.Day, ap
 		return apps, nil, true
 	}
 	var out []string
+	delivered := prev.Delivered()
 	for _, a := range apps {
 		t, ok := prev.FetchedAt[a]
 		fresh := ok && !t.Before(cycleStart) || conf.has(day, a)
-		if !fresh || !slices.Contains(prev.Apps, a) || slices.Contains(prev.AppsPending, a) {
+		if !fresh || !delivered[a] {
 			out = append(out, a)
 		}
 	}

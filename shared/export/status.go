@@ -87,7 +87,7 @@ func (r *Runner) Status(ctx context.Context, days int, lateAfter time.Duration) 
 
 // statusOf adds one day's state.
 func (r *Runner) statusOf(ctx context.Context, day calendar.Day, st *Status) error {
-	m, err := snapshot.ReadManifest(ctx, r.Store, r.Prefix, r.Dataset(), day)
+	m, err := snapshot.ReadProgress(ctx, r.Store, r.Prefix, r.Dataset(), day)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		st.Missing = append(st.Missing, day)
@@ -97,8 +97,9 @@ func (r *Runner) statusOf(ctx context.Context, day calendar.Day, st *Status) err
 		return fmt.Errorf("status %s %s: %w", r.Dataset(), day, err)
 	}
 	var pending []string
+	delivered := m.Delivered()
 	for _, a := range r.Apps {
-		if !slices.Contains(m.Apps, a) || slices.Contains(m.AppsPending, a) {
+		if !delivered[a] {
 			pending = append(pending, a)
 		}
 	}

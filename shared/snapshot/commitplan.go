@@ -332,8 +332,9 @@ func (p *commitPlan) carry(in *commitInput, st *commitState, meta *appMeta, pend
 // gone: not replaced by this delivery, valid, and still expected.
 func carryCandidates(in *commitInput, prev *Manifest) []string {
 	var out []string
+	expected := setOf(in.req.ExpectedApps)
 	for _, app := range prev.Apps {
-		if in.scope[app] || ValidApp(app) != nil || len(in.req.ExpectedApps) > 0 && !slices.Contains(in.req.ExpectedApps, app) {
+		if in.scope[app] || ValidApp(app) != nil || len(expected) > 0 && !expected[app] {
 			continue // replaced, invalid, or no longer expected (its files become stale)
 		}
 		out = append(out, app)
@@ -358,14 +359,14 @@ func staleKeys(in *commitInput, listing []ObjectInfo, final []FileEntry) []strin
 	for _, e := range final {
 		keep[e.Key] = true
 	}
-	expected := in.req.ExpectedApps
+	expected := setOf(in.req.ExpectedApps)
 	var stale []string
 	for _, o := range listing {
 		app, ok := appOfDataKey(in.dir, o.Key)
 		if !ok || keep[o.Key] {
 			continue
 		}
-		if in.req.Merge && !in.scope[app] && (len(expected) == 0 || slices.Contains(expected, app)) {
+		if in.req.Merge && !in.scope[app] && (len(expected) == 0 || expected[app]) {
 			continue
 		}
 		stale = append(stale, o.Key)

@@ -1,8 +1,6 @@
 package snapshot
 
 import (
-	"slices"
-
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
@@ -17,8 +15,9 @@ func CrossChecks(manifests map[string]*Manifest) []usage.Check {
 			continue
 		}
 		mine, theirs := m.AppMeasures(), against.AppMeasures()
+		has := setOf(against.Apps)
 		for _, app := range m.Apps {
-			if !slices.Contains(against.Apps, app) {
+			if !has[app] {
 				continue
 			}
 			if c, ok := cc.Compare(app, mine[app], theirs[app]); ok {

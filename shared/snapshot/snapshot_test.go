@@ -130,6 +130,47 @@ func TestManifestRoundTripAndSchemaCheck(t *testing.T) {
 	assert.ErrorIs(t, err, snapshot.ErrBadManifest)
 }
 
+// ReadProgress reads of a stored manifest exactly the progress ReadManifest gives, and nothing
+// of the rest; bad and missing manifests are told apart as ReadManifest tells them.
+func TestReadProgress(t *testing.T) {
+	ctx := t.Context()
+	st, err := file.New(t.TempDir())
+	require.NoError(t, err)
+	fetched := time.Date(2024, 1, 2, 1, 0, 0, 0, time.UTC)
+	m := &snapshot.Manifest{
+		SchemaVersion: snapshot.ManifestSchemaVersion, Dataset: "d", DatasetVersion: "v1", Date: jan1,
+		GeneratedAt: fetched.Add(time.Minute), Status: snapshot.StatusPartial,
+		Apps: []string{"1", "2", "3"}, AppsPending: []string{"3"},
+		Files:      []snapshot.FileEntry{{Key: "d/v1/dt=2024-01-01/app=1/part-00000.jsonl", App: "1", Format: usage.JSONL, Rows: 4}},
+		FetchedAt:  map[string]time.Time{"1": fetched, "2": fetched.Add(time.Second)},
+		RequestIDs: []string{"rid-1"}, Checks: []usage.Check{{Name: "x", App: "1", Status: usage.CheckOK}},
+	}
+	b, err := m.Encode()
+	require.NoError(t, err)
+	key, err := snapshot.ManifestKey("", "d", jan1)
+	require.NoError(t, err)
+	require.NoError(t, st.Put(ctx, key, bytes.NewReader(b), snapshot.PutOptions{}))
+
+	full, err := snapshot.ReadManifest(ctx, st, "", "d", jan1)
+	require.NoError(t, err)
+	got, err := snapshot.ReadProgress(ctx, st, "", "d", jan1)
+	require.NoError(t, err)
+	assert.Equal(t, &snapshot.Manifest{
+		SchemaVersion: full.SchemaVersion, Dataset: full.Dataset, Date: full.Date, GeneratedAt: full.GeneratedAt,
+		Status: full.Status, Apps: full.Apps, AppsPending: full.AppsPending, FetchedAt: full.FetchedAt,
+	}, got)
+	assert.Equal(t, map[string]bool{"1": true, "2": true}, got.Delivered(), "pending apps are not delivered")
+
+	_, err = snapshot.ReadProgress(ctx, st, "", "d", jan1.Add(1))
+	assert.ErrorIs(t, err, fs.ErrNotExist)
+	for _, bad := range []string{`{"schema_version": 2}`, `{"apps": [1]}`, `{`} {
+		require.NoError(t, st.Put(ctx, key, strings.NewReader(bad), snapshot.PutOptions{}))
+		_, err = snapshot.ReadProgress(ctx, st, "", "d", jan1)
+		assert.ErrorIs(t, err, snapshot.ErrBadManifest, bad)
+		assert.ErrorContains(t, err, key)
+	}
+}
+
 func TestCommitReplacesUndecodableManifest(t *testing.T) {
 	st, err := file.New(t.TempDir())
 	require.NoError(t, err)
