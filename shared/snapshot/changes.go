@@ -81,17 +81,7 @@ type ChangeRecord struct {
 // ChangesDir returns the key prefix, ending in a slash, of a dataset's change log:
 // <prefix>/<dataset>/_changes/.
 func ChangesDir(prefix, dataset string) (string, error) {
-	p, err := CleanPrefix(prefix)
-	if err != nil {
-		return "", err
-	}
-	if err := ValidDataset(dataset); err != nil {
-		return "", err
-	}
-	if p != "" {
-		p += "/"
-	}
-	return p + dataset + "/" + ChangesDirName + "/", nil
+	return DatasetKey(prefix, dataset, ChangesDirName+"/")
 }
 
 // ChangeKey returns the key of the day's seq-th restatement in the change log.

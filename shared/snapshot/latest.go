@@ -36,17 +36,7 @@ type Latest struct {
 
 // LatestKey returns the key of a dataset's pointer to its newest complete day.
 func LatestKey(prefix, dataset string) (string, error) {
-	p, err := CleanPrefix(prefix)
-	if err != nil {
-		return "", err
-	}
-	if err := ValidDataset(dataset); err != nil {
-		return "", err
-	}
-	if p != "" {
-		p += "/"
-	}
-	return p + dataset + "/" + LatestName, nil
+	return DatasetKey(prefix, dataset, LatestName)
 }
 
 // ReadLatest reads a dataset's pointer to its newest complete day; nil when there is none yet.

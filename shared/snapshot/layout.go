@@ -68,6 +68,23 @@ func CleanPrefix(prefix string) (string, error) {
 	return p, nil
 }
 
+// DatasetKey returns the key <prefix>/<dataset>/<rest>: where the objects beside a dataset's
+// versions live (its lease, change log, newest-day pointer, table definitions). rest is
+// appended as given (a name, or a folder ending in a slash).
+func DatasetKey(prefix, dataset, rest string) (string, error) {
+	p, err := CleanPrefix(prefix)
+	if err != nil {
+		return "", err
+	}
+	if err := ValidDataset(dataset); err != nil {
+		return "", err
+	}
+	if p != "" {
+		p += "/"
+	}
+	return p + dataset + "/" + rest, nil
+}
+
 // DatasetDir returns the key prefix, ending in a slash, under which every partition of dataset's
 // current version lives: <prefix>/<dataset>/<version>/.
 func DatasetDir(prefix, dataset string) (string, error) {

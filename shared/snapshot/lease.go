@@ -139,17 +139,7 @@ func IsLeaseKey(key string) bool {
 
 // LeaseDir returns the key prefix, ending in a slash, of a dataset's lease: <prefix>/<dataset>/_lease/.
 func LeaseDir(prefix, dataset string) (string, error) {
-	p, err := CleanPrefix(prefix)
-	if err != nil {
-		return "", err
-	}
-	if err := ValidDataset(dataset); err != nil {
-		return "", err
-	}
-	if p != "" {
-		p += "/"
-	}
-	return p + dataset + "/" + LeaseDirName + "/", nil
+	return DatasetKey(prefix, dataset, LeaseDirName+"/")
 }
 
 // ReadLease returns the current generation of a dataset's lease (nil when none was ever taken).

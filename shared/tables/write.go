@@ -23,22 +23,15 @@ const Dir = "_tables"
 // the function's run role may already write (deploy/<function>/cam-policy.json), and outside
 // every version's folder, which the tables read as data.
 func Key(prefix string, d Dialect, f usage.Format, dataset string) (string, error) {
-	p, err := snapshot.CleanPrefix(prefix)
-	if err != nil {
-		return "", err
-	}
-	if err := snapshot.ValidDataset(dataset); err != nil {
-		return "", err
-	}
 	if !slices.Contains(Dialects, d) {
 		return "", fmt.Errorf("%w %q", ErrDialect, clip(string(d)))
 	}
 	if err := f.Valid(); err != nil {
 		return "", err
 	}
-	key := dataset + "/" + Dir + "/" + string(d) + "/" + string(f) + ".sql"
-	if p != "" {
-		key = p + "/" + key
+	key, err := snapshot.DatasetKey(prefix, dataset, Dir+"/"+string(d)+"/"+string(f)+".sql")
+	if err != nil {
+		return "", err
 	}
 	return key, snapshot.ValidKey(key)
 }
