@@ -55,7 +55,6 @@ func coldStart(ctx context.Context, out io.Writer, n int, nodeDir string) error 
 			haveNode = true
 		}
 	}
-	script, _ := filepath.Abs("cmd/bench/testdata/node_coldstart.js")
 	dayStart := date.Start().Unix()
 
 	for i := range n {
@@ -87,19 +86,11 @@ func coldStart(ctx context.Context, out io.Writer, n int, nodeDir string) error 
 			s.times, s.rss = append(s.times, inv.Answer), append(s.rss, inv.PeakRSS)
 		}
 		if haveNode {
-			cmd := exec.CommandContext(ctx, "node", script)
-			cmd.Env = append(os.Environ(), "TCUSAGE_NODE_SDK_DIR="+nodeSDK, "EMULATOR_ADDR="+addr,
-				"EMULATOR_SECRET_ID="+emulator.TestSecretID, "EMULATOR_SECRET_KEY="+emulator.TestSecretKey,
-				"DAY_START="+strconv.FormatInt(dayStart, 10), "APP="+benchApp, "OUT="+filepath.Join(dir, "node.jsonl"))
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			start := time.Now()
-			b, err := cmd.Output()
-			took := time.Since(start)
-			if err != nil || strings.TrimSpace(string(b)) != "ok" {
-				return fmt.Errorf("node handler: %v: %s", err, stderr.String())
+			took, rss, err := nodeColdStart(ctx, nodeSDK, addr, dayStart, filepath.Join(dir, "node.jsonl"))
+			if err != nil {
+				return err
 			}
-			node.times, node.rss = append(node.times, took), append(node.rss, maxRSS(cmd.ProcessState))
+			node.times, node.rss = append(node.times, took), append(node.rss, rss)
 		}
 	}
 
@@ -144,4 +135,23 @@ func startEmulator(ctx context.Context, cfg emulator.Config) (string, error) {
 	case <-time.After(10 * time.Second):
 		return "", fmt.Errorf("start the emulator: not listening after 10 s")
 	}
+}
+
+// nodeColdStart runs the Node.js handler with the official SDK once against the emulator: its
+// time to an answer and its peak RSS.
+func nodeColdStart(ctx context.Context, nodeSDK, addr string, dayStart int64, out string) (time.Duration, int64, error) {
+	script, _ := filepath.Abs("cmd/bench/testdata/node_coldstart.js")
+	cmd := exec.CommandContext(ctx, "node", script)
+	cmd.Env = append(os.Environ(), "TCUSAGE_NODE_SDK_DIR="+nodeSDK, "EMULATOR_ADDR="+addr,
+		"EMULATOR_SECRET_ID="+emulator.TestSecretID, "EMULATOR_SECRET_KEY="+emulator.TestSecretKey,
+		"DAY_START="+strconv.FormatInt(dayStart, 10), "APP="+benchApp, "OUT="+out)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	start := time.Now()
+	b, err := cmd.Output()
+	took := time.Since(start)
+	if err != nil || strings.TrimSpace(string(b)) != "ok" {
+		return 0, 0, fmt.Errorf("node handler: %v: %s", err, stderr.String())
+	}
+	return took, maxRSS(cmd.ProcessState), nil
 }

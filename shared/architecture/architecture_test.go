@@ -3,6 +3,10 @@ package architecture
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -111,4 +115,36 @@ func TestNothingShippedLinksTesting(t *testing.T) {
 			assert.NotContains(t, p.Deps, "testing", "the binary %s links package testing", p.ImportPath)
 		}
 	}
+}
+
+// maxFuncLines bounds every function of the shipped and tooling code (tests excepted): a reader
+// holds one function in their head.
+const maxFuncLines = 100
+
+func TestNoFunctionIsLongerThanAPage(t *testing.T) {
+	fset := token.NewFileSet()
+	var long []string
+	require.NoError(t, filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			return err
+		case d.IsDir() && path != "../.." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "node_modules"):
+			return filepath.SkipDir
+		case d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go"):
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
+		if err != nil {
+			return err
+		}
+		for _, decl := range f.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok && fn.Body != nil {
+				if n := fset.Position(fn.End()).Line - fset.Position(fn.Pos()).Line + 1; n > maxFuncLines {
+					long = append(long, fmt.Sprintf("%s: %s is %d lines", strings.TrimPrefix(path, "../../"), fn.Name.Name, n))
+				}
+			}
+		}
+		return nil
+	}))
+	assert.Empty(t, long, "functions over %d lines: split them", maxFuncLines)
 }
