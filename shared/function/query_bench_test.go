@@ -196,10 +196,19 @@ func BenchmarkSnapshotQuery(b *testing.B) {
 		}
 		rng := url.Values{"from": {last.Add(-365).String()}, "to": {last.String()}}
 		for _, c := range []struct{ name, params string }{
-			{"group=day", "group=day"}, {"group=app", "group=app"}, {"group=app-top=10", "group=app&top=10&by=inbound_minutes"}, {"rows-csv", "format=csv"},
+			{"group=day", "group=day"}, {"group=app", "group=app"}, {"group=app-top=10", "group=app&top=10&by=inbound_minutes"},
 		} {
 			b.Run(c.name, func(b *testing.B) { benchQuery(b, fn, emu, withParams(rng, c.params), "") })
 		}
+		// The year's rows are more than a response may carry: refused from the manifests' sizes.
+		b.Run("rows-csv-refused", func(b *testing.B) {
+			ev := &scfevent.HTTPRequest{Method: "GET", Path: "/", Query: withParams(rng, "format=csv"), Header: map[string][]string{"Authorization": {"Bearer " + httpToken}}}
+			for b.Loop() {
+				if r := fn.Query.Serve(context.Background(), ev); r.StatusCode != 413 {
+					b.Fatalf("rows of a year: %d %.300s, want 413", r.StatusCode, r.Body)
+				}
+			}
+		})
 	})
 }
 
