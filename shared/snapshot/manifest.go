@@ -37,9 +37,10 @@ type Manifest struct {
 	Status         string       `json:"status"`
 	AppsPending    []string     `json:"apps_pending,omitempty"`
 	Apps           []string     `json:"apps"`
-	Files          []FileEntry  `json:"files"`
-	// FetchedAt records when each app's data was fetched from the API.
+	// FetchedAt records when each app's data was fetched from the API. It comes before Files, so
+	// that ReadProgress finds a day's progress in the first part of a large manifest.
 	FetchedAt map[string]time.Time `json:"fetched_at,omitempty"`
+	Files     []FileEntry          `json:"files"`
 	// AppActions names, per app, the API action that produced its data (the source's action can
 	// differ between apps of a day filled over several runs, e.g. after a fallback).
 	AppActions map[string]string `json:"app_actions,omitempty"`
@@ -160,10 +161,12 @@ func ReadManifest(ctx context.Context, store Store, prefix, dataset string, day 
 
 // ReadProgress reads what one partition's manifest (of the dataset's current version) says of
 // its apps' progress: the Manifest with only SchemaVersion, Dataset, Date, GeneratedAt, Status,
-// Apps, AppsPending and FetchedAt set. The rest, most of a manifest of thousands of apps (the
-// files, request IDs, checks), is skipped while decoding, so a timer that finds nothing to do,
-// or a status over months, reads it several times faster. A missing manifest is an error
-// wrapping fs.ErrNotExist.
+// Apps, AppsPending and FetchedAt set. A manifest writes these before its files, so reading
+// stops at "files" (the bulk of a manifest of thousands of apps, with the request IDs and checks
+// after it): a timer that finds nothing to do, or a status over months, reads a small part of
+// each. The part read must decode; the rest is left to the readers that use it (a commit
+// reads the whole manifest again). A manifest written before FetchedAt moved up is read whole.
+// A missing manifest is an error wrapping fs.ErrNotExist.
 func ReadProgress(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (*Manifest, error) {
 	key, err := ManifestKey(prefix, dataset, day)
 	if err != nil {
@@ -174,24 +177,63 @@ func ReadProgress(ctx context.Context, store Store, prefix, dataset string, day 
 		return nil, fmt.Errorf("read manifest: %w", err)
 	}
 	defer rc.Close()
-	var p struct {
-		SchemaVersion int                  `json:"schema_version"`
-		Dataset       string               `json:"dataset"`
-		Date          calendar.Day         `json:"date"`
-		GeneratedAt   time.Time            `json:"generated_at"`
-		Status        string               `json:"status"`
-		AppsPending   []string             `json:"apps_pending"`
-		Apps          []string             `json:"apps"`
-		FetchedAt     map[string]time.Time `json:"fetched_at"`
-	}
-	if err := json.NewDecoder(rc).Decode(&p); err != nil {
+	m, err := decodeProgress(json.NewDecoder(rc))
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w: %v", key, ErrBadManifest, err)
 	}
-	if p.SchemaVersion != ManifestSchemaVersion {
-		return nil, fmt.Errorf("%s: %w: schema_version %d, want %d", key, ErrBadManifest, p.SchemaVersion, ManifestSchemaVersion)
+	if m.SchemaVersion != ManifestSchemaVersion {
+		return nil, fmt.Errorf("%s: %w: schema_version %d, want %d", key, ErrBadManifest, m.SchemaVersion, ManifestSchemaVersion)
 	}
-	return &Manifest{SchemaVersion: p.SchemaVersion, Dataset: p.Dataset, Date: p.Date, GeneratedAt: p.GeneratedAt,
-		Status: p.Status, AppsPending: p.AppsPending, Apps: p.Apps, FetchedAt: p.FetchedAt}, nil
+	return m, nil
+}
+
+// decodeProgress decodes a manifest's progress fields, member by member, until "files" once
+// they are all in (fetched_at before files), or to the end.
+func decodeProgress(dec *json.Decoder) (*Manifest, error) {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object (%v)", err)
+	}
+	m := &Manifest{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := tok.(string)
+		var v any
+		switch name {
+		case "schema_version":
+			v = &m.SchemaVersion
+		case "dataset":
+			v = &m.Dataset
+		case "date":
+			v = &m.Date
+		case "generated_at":
+			v = &m.GeneratedAt
+		case "status":
+			v = &m.Status
+		case "apps_pending":
+			v = &m.AppsPending
+		case "apps":
+			v = &m.Apps
+		case "fetched_at":
+			v = &m.FetchedAt
+		case "files":
+			if m.FetchedAt != nil || len(m.Apps) == 0 {
+				return m, nil // the progress is in; the files are not read
+			}
+			v = new(json.RawMessage) // written before fetched_at moved up: read on
+		default:
+			v = new(json.RawMessage)
+		}
+		if err := dec.Decode(v); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	if _, err := dec.Token(); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // FindManifest reads a day's manifest of the newest version of the dataset that has one (see

@@ -161,9 +161,30 @@ func TestReadProgress(t *testing.T) {
 	}, got)
 	assert.Equal(t, map[string]bool{"1": true, "2": true}, got.Delivered(), "pending apps are not delivered")
 
+	// The progress comes before the files, and reading stops there: a manifest cut inside its
+	// files still tells the progress (a commit reads it whole and finds it undecodable).
+	cut := bytes.Index(b, []byte(`"files"`))
+	require.Positive(t, cut)
+	assert.Less(t, bytes.Index(b, []byte(`"fetched_at"`)), cut, "fetched_at is written before the files")
+	require.NoError(t, st.Put(ctx, key, bytes.NewReader(append(b[:cut:cut], `"files": [{"key": `...)), snapshot.PutOptions{}))
+	got, err = snapshot.ReadProgress(ctx, st, "", "d", jan1)
+	require.NoError(t, err)
+	assert.Equal(t, full.FetchedAt, got.FetchedAt)
+	_, err = snapshot.ReadManifest(ctx, st, "", "d", jan1)
+	assert.ErrorIs(t, err, snapshot.ErrBadManifest)
+
+	// A manifest written with fetched_at after the files (before it moved up) is read to the end.
+	old := `{"schema_version": 1, "dataset": "d", "date": "2024-01-01", "status": "complete", "apps": ["1"],
+		"files": [{"key": "k", "app": "1"}], "fetched_at": {"1": "2024-01-02T01:00:00Z"}, "request_ids": []}`
+	require.NoError(t, st.Put(ctx, key, strings.NewReader(old), snapshot.PutOptions{}))
+	got, err = snapshot.ReadProgress(ctx, st, "", "d", jan1)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]time.Time{"1": fetched}, got.FetchedAt)
+	assert.Equal(t, []string{"1"}, got.Apps)
+
 	_, err = snapshot.ReadProgress(ctx, st, "", "d", jan1.Add(1))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
-	for _, bad := range []string{`{"schema_version": 2}`, `{"apps": [1]}`, `{`} {
+	for _, bad := range []string{`{"schema_version": 2}`, `{"apps": [1]}`, `{`, `[]`, `{"schema_version": 1, "apps": ["1"], "files": [`} {
 		require.NoError(t, st.Put(ctx, key, strings.NewReader(bad), snapshot.PutOptions{}))
 		_, err = snapshot.ReadProgress(ctx, st, "", "d", jan1)
 		assert.ErrorIs(t, err, snapshot.ErrBadManifest, bad)
