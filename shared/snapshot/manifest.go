@@ -194,37 +194,22 @@ func decodeProgress(dec *json.Decoder) (*Manifest, error) {
 		return nil, fmt.Errorf("not a JSON object (%v)", err)
 	}
 	m := &Manifest{}
+	progress := map[string]any{
+		"schema_version": &m.SchemaVersion, "dataset": &m.Dataset, "date": &m.Date, "generated_at": &m.GeneratedAt,
+		"status": &m.Status, "apps_pending": &m.AppsPending, "apps": &m.Apps, "fetched_at": &m.FetchedAt,
+	}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
 			return nil, err
 		}
 		name, _ := tok.(string)
-		var v any
-		switch name {
-		case "schema_version":
-			v = &m.SchemaVersion
-		case "dataset":
-			v = &m.Dataset
-		case "date":
-			v = &m.Date
-		case "generated_at":
-			v = &m.GeneratedAt
-		case "status":
-			v = &m.Status
-		case "apps_pending":
-			v = &m.AppsPending
-		case "apps":
-			v = &m.Apps
-		case "fetched_at":
-			v = &m.FetchedAt
-		case "files":
-			if m.FetchedAt != nil || len(m.Apps) == 0 {
-				return m, nil // the progress is in; the files are not read
-			}
-			v = new(json.RawMessage) // written before fetched_at moved up: read on
-		default:
-			v = new(json.RawMessage)
+		if name == "files" && (m.FetchedAt != nil || len(m.Apps) == 0) {
+			return m, nil // the progress is in; the files are not read
+		}
+		v, ok := progress[name]
+		if !ok {
+			v = new(json.RawMessage) // another member (or the files of a manifest written before fetched_at moved up)
 		}
 		if err := dec.Decode(v); err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
