@@ -27,6 +27,7 @@ import (
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/credential"
 	"github.com/tcusage/tcusage/shared/function"
+	"github.com/tcusage/tcusage/shared/tcloud"
 )
 
 // Status is the outcome of one check.
@@ -157,7 +158,7 @@ func Run(ctx context.Context, opt Options) *Report {
 		opt.Home, _ = os.UserHomeDir()
 	}
 	if opt.Sleep == nil {
-		opt.Sleep = sleep
+		opt.Sleep = tcloud.Sleep
 	}
 	r := &Report{}
 	if !checkCredentials(r, opt) {
@@ -204,19 +205,4 @@ func checkCredentials(r *Report, opt Options) bool {
 // yesterday is the last complete China day by the business clock.
 func yesterday(opt Options) calendar.Day {
 	return calendar.Of(opt.Now(), calendar.Zone).Add(-1)
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -3,7 +3,6 @@ package export
 import (
 	"context"
 	"errors"
-	"io"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -16,6 +15,7 @@ import (
 	"github.com/tcusage/tcusage/shared/calendar"
 	"github.com/tcusage/tcusage/shared/plan"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/snapshot/snapshottest"
 	"github.com/tcusage/tcusage/shared/source"
 	"github.com/tcusage/tcusage/shared/tcapi"
 	"github.com/tcusage/tcusage/shared/usage"
@@ -66,40 +66,6 @@ func (f *figures) Fetch(_ context.Context, _ source.Caller, q source.Query) (sou
 	return source.Result{Rows: 1, Columns: cols, RequestIDs: []string{"req-" + q.App + "-" + strconv.FormatInt(f.calls.Load(), 10)}, Action: tcapi.DescribeTelCallInfo}, w.Close()
 }
 
-// writeCounter counts the writes (Put, Delete) made through a store, leases apart.
-type writeCounter struct {
-	snapshot.Store
-	mu   sync.Mutex
-	keys []string
-}
-
-func (w *writeCounter) Put(ctx context.Context, key string, body io.ReadSeeker, o snapshot.PutOptions) error {
-	w.note(key)
-	return w.Store.Put(ctx, key, body, o)
-}
-
-func (w *writeCounter) Delete(ctx context.Context, key string) error {
-	w.note(key)
-	return w.Store.Delete(ctx, key)
-}
-
-func (w *writeCounter) note(key string) {
-	if snapshot.IsLeaseKey(key) {
-		return
-	}
-	w.mu.Lock()
-	w.keys = append(w.keys, key)
-	w.mu.Unlock()
-}
-
-func (w *writeCounter) written() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.keys
-	w.keys = nil
-	return out
-}
-
 // clock is a business clock tests move by whole cycles.
 type clock struct {
 	mu sync.Mutex
@@ -109,10 +75,10 @@ type clock struct {
 func (c *clock) now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-func restateRunner(t *testing.T, src *figures, apps []string) (*Runner, *writeCounter, *clock) {
+func restateRunner(t *testing.T, src *figures, apps []string) (*Runner, *snapshottest.Writes, *clock) {
 	t.Helper()
 	r := newTestRunner(t, src, apps)
-	wc := &writeCounter{Store: r.Store}
+	wc := &snapshottest.Writes{Store: r.Store}
 	clk := &clock{t: may9.Add(1).Start().Add(10 * time.Hour)}
 	r.Store, r.Now, r.Formats = wc, clk.now, []usage.Format{usage.CSV, usage.JSONL}
 	r.Publishers = []Publisher{LatestPointer{Store: wc, Dataset: r.Dataset()}}
@@ -130,7 +96,7 @@ func TestRestatementsWriteOnlyWhatChanged(t *testing.T) {
 	w := plan.Window{Days: []calendar.Day{may9, may8}, Apps: apps}
 	_, err := r.Run(ctx, w, Options{})
 	require.NoError(t, err)
-	require.NotEmpty(t, wc.written())
+	require.NotEmpty(t, wc.Take())
 	first, err := snapshot.ReadManifest(ctx, r.Store, "", "telcall", may8)
 	require.NoError(t, err)
 	assert.Equal(t, map[string]float64{"outbound_minutes": 1, "inbound_minutes": 2, "voip_minutes": 2, "asr_offline_minutes": 2,
@@ -144,7 +110,7 @@ func TestRestatementsWriteOnlyWhatChanged(t *testing.T) {
 	sum, err := r.Run(ctx, w, Options{})
 	require.NoError(t, err)
 	assert.Equal(t, calls+4, src.calls.Load(), "every app-day fetched again")
-	assert.Empty(t, wc.written(), "no object written but the lease")
+	assert.Empty(t, wc.Take(), "no object written but the lease")
 	again, err := snapshot.ReadManifest(ctx, r.Store, "", "telcall", may8)
 	require.NoError(t, err)
 	assert.Equal(t, first, again)

@@ -2,9 +2,7 @@ package function_test
 
 import (
 	"context"
-	"io"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,42 +14,10 @@ import (
 	"github.com/tcusage/tcusage/shared/emulator"
 	"github.com/tcusage/tcusage/shared/function"
 	"github.com/tcusage/tcusage/shared/snapshot"
+	"github.com/tcusage/tcusage/shared/snapshot/snapshottest"
 	"github.com/tcusage/tcusage/shared/tables"
 	"github.com/tcusage/tcusage/shared/usage"
 )
-
-// writes is a store that records the keys written (Put, Delete), leases apart.
-type writes struct {
-	snapshot.Store
-	mu   sync.Mutex
-	keys []string
-}
-
-func (w *writes) Put(ctx context.Context, key string, body io.ReadSeeker, o snapshot.PutOptions) error {
-	w.note(key)
-	return w.Store.Put(ctx, key, body, o)
-}
-
-func (w *writes) Delete(ctx context.Context, key string) error {
-	w.note(key)
-	return w.Store.Delete(ctx, key)
-}
-
-func (w *writes) note(key string) {
-	if !snapshot.IsLeaseKey(key) {
-		w.mu.Lock()
-		w.keys = append(w.keys, key)
-		w.mu.Unlock()
-	}
-}
-
-func (w *writes) take() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	out := w.keys
-	w.keys = nil
-	return out
-}
 
 // A day first fetched while the API still answered it in part (the emulator's clock in the middle
 // of that day) and restated once its figures are final: the manifest and the change log say which
@@ -62,7 +28,7 @@ func TestRestatementOfASettlingDayIsRecorded(t *testing.T) {
 	midday := time.Date(2024, 5, 9, 13, 2, 0, 0, emulator.Beijing())
 	emuAt.Store(int64(midday.Sub(clock())))
 	e := newTestEnv(t, emulator.Config{Now: func() time.Time { return clock().Add(time.Duration(emuAt.Load())) }})
-	w := &writes{}
+	w := &snapshottest.Writes{}
 	fn, err := function.New(function.TRTC, func(k string) string { return e.vars[k] }, function.Options{
 		Home: t.TempDir(), Now: clock, TempDir: t.TempDir(),
 		WrapStore: func(s snapshot.Store) snapshot.Store { w.Store = s; return w },
@@ -79,7 +45,7 @@ func TestRestatementOfASettlingDayIsRecorded(t *testing.T) {
 			assert.Regexp(t, `–24:00$`, c.Detail, "the afternoon had not happened yet")
 		}
 	}
-	written := w.take()
+	written := w.Take()
 	defs, err := tables.Key("", tables.DuckDB, usage.CSV, "trtcusage")
 	require.NoError(t, err)
 	assert.Contains(t, written, defs, "the table definitions are written beside the data")
@@ -132,10 +98,10 @@ func TestRestatementOfASettlingDayIsRecorded(t *testing.T) {
 	assert.True(t, latest.GeneratedAt.Equal(m.GeneratedAt), "the pointer follows the restated delivery")
 
 	// Restated again with the same final figures: nothing is written.
-	w.take()
+	w.Take()
 	_, err = invoke(t, fn, timerEvent(`{"date":"2024-05-09","force":true}`))
 	require.NoError(t, err)
-	assert.Empty(t, w.take(), "an unchanged restatement writes no object")
+	assert.Empty(t, w.Take(), "an unchanged restatement writes no object")
 	assert.Equal(t, m, manifest(t, e.dir, "trtcusage", "2024-05-09"))
 }
 

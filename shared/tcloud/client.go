@@ -136,7 +136,7 @@ func New(cfg Config) (*Client, error) {
 		c.now = time.Now
 	}
 	if c.sleep == nil {
-		c.sleep = sleepCtx
+		c.sleep = Sleep
 	}
 	base := cfg.Transport
 	if base == nil {
@@ -148,8 +148,9 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx is done (its error then): the client's pause between attempts and
+// pacing slots, and the default Config.Sleep.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
