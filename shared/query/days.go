@@ -219,10 +219,10 @@ func manifestSums(s usage.Schema, version string, e snapshot.FileEntry) []int64 
 		if !s.IsMeasure(name) {
 			continue
 		}
-		i := slices.Index(measures, name)
+		i := slices.Index(measures, name) // -1: a further column of an open schema (decimal)
+		types, err := s.ColumnTypes([]string{name})
 		v, ok := e.Measures[c]
-		if i < 0 || !ok || s.Columns[slices.IndexFunc(s.Columns, func(col usage.Column) bool { return col.Name == name })].Type != usage.TypeInt64 ||
-			v != math.Trunc(v) || math.Abs(v) >= maxExactSum {
+		if i < 0 || err != nil || types[0] != usage.TypeInt64 || !ok || v != math.Trunc(v) || math.Abs(v) >= maxExactSum {
 			return nil
 		}
 		out[i] = int64(v)

@@ -189,15 +189,7 @@ func (h *Handler) readGroups(ctx context.Context, q Query, parts []*part, ms *me
 		case GroupApp:
 			sum.app = p.app
 		}
-		if p.stored != nil && p.stored.sums != nil {
-			// The manifest's exact sums of the file: no read of the file (see manifestSums).
-			sum.addSums(p.stored.rows, p.stored.sums)
-			mu.Lock()
-			defer mu.Unlock()
-			merge(groups, sum)
-			return nil
-		}
-		err := h.scanPart(ctx, p, ms, func(idx []int, vals []usage.Value) error { return sum.add(idx, vals) })
+		err := h.sumPart(ctx, p, ms, sum)
 		switch {
 		case tampered(err):
 			tl.add(p.day, err)
@@ -207,7 +199,12 @@ func (h *Handler) readGroups(ctx context.Context, q Query, parts []*part, ms *me
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		merge(groups, sum)
+		k := groupKey{date: sum.date, app: sum.app}
+		if have, ok := groups[k]; ok {
+			have.plus(sum)
+		} else {
+			groups[k] = sum
+		}
 		return nil
 	})
 	if err != nil {
@@ -220,14 +217,14 @@ func (h *Handler) readGroups(ctx context.Context, q Query, parts []*part, ms *me
 	return rank(q, ms, out), nil
 }
 
-// merge adds sum to its group in groups.
-func merge(groups map[groupKey]*groupRow, sum *groupRow) {
-	k := groupKey{date: sum.date, app: sum.app}
-	if have, ok := groups[k]; ok {
-		have.plus(sum)
-	} else {
-		groups[k] = sum
+// sumPart adds a part's rows to sum: the manifest's exact sums of a stored file when it has them
+// (see manifestSums; the file is not read), else the rows as scanned (scanPart's errors).
+func (h *Handler) sumPart(ctx context.Context, p *part, ms *measureSet, sum *groupRow) error {
+	if p.stored != nil && p.stored.sums != nil {
+		sum.addSums(p.stored.rows, p.stored.sums)
+		return nil
 	}
+	return h.scanPart(ctx, p, ms, func(idx []int, vals []usage.Value) error { return sum.add(idx, vals) })
 }
 
 type groupKey struct {
