@@ -129,6 +129,8 @@ type Lease struct {
 	rec  LeaseRecord
 	prev *LeaseRecord
 	lost bool
+
+	pruning sync.WaitGroup // the renewals' prunes, which the release waits for
 }
 
 // IsLeaseKey reports whether key is a lease generation (…/<dataset>/_lease/…): coordination
@@ -325,7 +327,14 @@ func (l *Lease) next(ctx context.Context, release bool, nextCall map[string]time
 		return err
 	}
 	l.rec = rec
-	go l.prune(context.WithoutCancel(ctx), rec.Generation-1)
+	if release {
+		// The holder is done: prune now, and let no renewal's prune outlive the release (a
+		// command that returns must leave the store as it stands, not delete a generation later).
+		l.pruning.Wait()
+		l.prune(context.WithoutCancel(ctx), rec.Generation-1)
+		return nil
+	}
+	l.pruning.Go(func() { l.prune(context.WithoutCancel(ctx), rec.Generation-1) })
 	return nil
 }
 

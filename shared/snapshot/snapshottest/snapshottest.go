@@ -861,6 +861,13 @@ func testLease(t *testing.T, e Env) {
 	confirmed := map[string]snapshot.Confirmation{"2024-05-08": {At: clk.now().UTC().Truncate(time.Second), Apps: []string{"1400000001"}}}
 	a.Confirm(confirmed)
 	require.NoError(t, a.Release(ctx, nil))
+	dir, err := snapshot.LeaseDir(e.Prefix, ds)
+	require.NoError(t, err)
+	objs, err := e.Store.List(ctx, dir)
+	require.NoError(t, err)
+	released := a.Record().Generation
+	assert.Equal(t, []string{fmt.Sprintf("%s%020d.json", dir, released-1), fmt.Sprintf("%s%020d.json", dir, released)}, keysOf(objs),
+		"a release returns with all but the last two generations pruned: no prune outlives it to change the store later")
 	b, err := snapshot.AcquireLease(ctx, e.Store, e.Prefix, ds, "backfill B", cfg)
 	require.NoError(t, err, "released, the lease is free at once")
 	assert.Equal(t, confirmed, b.Record().Confirmed, "the confirmations are handed over")
@@ -877,9 +884,7 @@ func testLease(t *testing.T, e Env) {
 	assert.Equal(t, "timer C", rec.Holder)
 	assert.Equal(t, c.Record().Generation, rec.Generation)
 	assert.Equal(t, confirmed, rec.Confirmed, "a holder killed before its release still handed them on")
-	dir, err := snapshot.LeaseDir(e.Prefix, ds)
-	require.NoError(t, err)
-	objs, err := e.Store.List(ctx, dir)
+	objs, err = e.Store.List(ctx, dir)
 	require.NoError(t, err)
 	assert.LessOrEqual(t, len(objs), 2, "older generations are pruned: %v", keysOf(objs))
 	other, err := snapshot.ReadLease(ctx, e.Store, e.Prefix, "telcall")
