@@ -132,6 +132,7 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix stri
 	if err != nil {
 		return nil, err
 	}
+	l.stamp(today)
 	past, err := l.summaries(ctx, dateRange(date.Add(-1), o.TrendDays-1))
 	if err != nil {
 		return nil, err

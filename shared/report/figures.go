@@ -75,7 +75,10 @@ type DatasetFigures struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	// Fingerprint identifies the data files the figures come from (keys, rows and SHA-256 of
 	// every file the manifest lists).
-	Fingerprint string       `json:"fingerprint"`
+	Fingerprint string `json:"fingerprint"`
+	// ManifestTag is the store's entity tag of that manifest (snapshot.ManifestTag; empty on a
+	// store without tags): while it is unchanged, the manifest is too.
+	ManifestTag string       `json:"manifest_tag,omitempty"`
 	Apps        []AppFigures `json:"apps"`
 	// ESS holds essbill figures per app, sub-customer and package type.
 	ESS []ESSGroup `json:"ess,omitempty"`

@@ -25,28 +25,48 @@ type loader struct {
 
 	mu       sync.Mutex
 	computed map[string]*Summary
+	tags     map[string]string // "<date>/<dataset>": the manifest's tag, taken before reading it
 }
 
 func newLoader(store snapshot.Store, prefix string, workers int) *loader {
-	return &loader{store: store, prefix: prefix, workers: workers, computed: map[string]*Summary{}}
+	return &loader{store: store, prefix: prefix, workers: workers, computed: map[string]*Summary{}, tags: map[string]string{}}
 }
 
 // manifests reads the day's manifest of every dataset, of its newest version that has one (a day
 // delivered before a dataset's version changed keeps its older one); datasets without one are
-// absent.
+// absent. It remembers each manifest's tag, taken before the manifest is read (so that a manifest
+// replaced meanwhile leaves a tag that no longer matches, never the other way round): stamp
+// records them in the figures.
 func (l *loader) manifests(ctx context.Context, date calendar.Day) (map[string]*snapshot.Manifest, error) {
 	out := map[string]*snapshot.Manifest{}
 	for _, ds := range Datasets() {
-		m, err := snapshot.FindManifest(ctx, l.store, l.prefix, ds, date)
+		tag, err := snapshot.ManifestTag(ctx, l.store, l.prefix, ds, date)
+		if err == nil {
+			var m *snapshot.Manifest
+			if m, err = snapshot.FindManifest(ctx, l.store, l.prefix, ds, date); err == nil {
+				out[ds] = m
+				l.mu.Lock()
+				l.tags[date.String()+"/"+ds] = tag
+				l.mu.Unlock()
+			}
+		}
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("report %s: %w", date, err)
 		}
-		out[ds] = m
 	}
 	return out, nil
+}
+
+// stamp records in each dataset's figures of s the tag of the manifest they were read from.
+func (l *loader) stamp(s *Summary) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range s.Datasets {
+		s.Datasets[i].ManifestTag = l.tags[s.Date+"/"+s.Datasets[i].Dataset]
+	}
 }
 
 // stored reads a day's summary.json; a missing or unreadable one is nil (it is only a cache).
@@ -96,6 +116,7 @@ func (l *loader) summary(ctx context.Context, date calendar.Day) (*Summary, erro
 		}
 		recomputed = true
 	}
+	l.stamp(s)
 	if recomputed {
 		l.mu.Lock()
 		l.computed[date.String()] = s

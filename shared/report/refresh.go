@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"time"
@@ -248,12 +249,15 @@ func (o Options) behind(ctx context.Context, store snapshot.Store, prefix string
 }
 
 // current reports whether date's stored page shows the day's current manifests: its summary
-// was stored with the page (Rendered) from the same files, statuses and pending apps of every
-// dataset.
+// was stored with the page (Rendered) from the very same manifests (same tags), or else from the
+// same files, statuses and pending apps of every dataset.
 func (l *loader) current(ctx context.Context, date calendar.Day) (bool, error) {
 	s := l.stored(ctx, date)
 	if s == nil || !s.Rendered {
 		return false, nil
+	}
+	if same, err := l.sameTags(ctx, date, s); same || err != nil {
+		return same, err
 	}
 	ms, err := l.manifests(ctx, date)
 	if err != nil {
@@ -267,6 +271,27 @@ func (l *loader) current(ctx context.Context, date calendar.Day) (bool, error) {
 		case m == nil || f == nil:
 			return false, nil
 		case f.Fingerprint != fingerprint(m) || f.Status != m.Status || !slices.Equal(f.AppsPending, m.AppsPending):
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// sameTags reports whether every dataset's manifest of date is the one s was built from, by its
+// tag (one HEAD each, no manifest read: a manifest of tens of thousands of apps is megabytes).
+// False when any differs, or the store has no tags.
+func (l *loader) sameTags(ctx context.Context, date calendar.Day, s *Summary) (bool, error) {
+	for _, ds := range Datasets() {
+		f := s.Dataset(ds)
+		tag, err := snapshot.ManifestTag(ctx, l.store, l.prefix, ds, date)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && f == nil:
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return false, nil
+		case err != nil:
+			return false, fmt.Errorf("report %s: %w", date, err)
+		case f == nil || tag == "" || f.ManifestTag != tag:
 			return false, nil
 		}
 	}

@@ -144,6 +144,57 @@ func TestRefreshSkipsCurrentPagesAndCatchesUp(t *testing.T) {
 	}
 }
 
+// On a store with entity tags (COS), a page is known current from one HEAD per manifest: no
+// manifest is read. A manifest that changed has another tag, and the page is rendered again.
+func TestCurrentPagesAreToldByTheManifestTags(t *testing.T) {
+	st := fixture(t)
+	st.tagged = true
+	publishAll(t, st, fixDate)
+	ctx := context.Background()
+	manifestReads := func() int {
+		n := 0
+		for _, ds := range Datasets() {
+			for _, v := range snapshot.Versions(ds) {
+				k, _ := snapshot.ManifestKeyAt(fixPrefix, ds, v, day(fixDate))
+				n += st.gets[k]
+			}
+		}
+		return n
+	}
+	reads, heads := manifestReads(), st.heads
+	p, err := Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Rendered) != 0 || !slices.Equal(dates(p.Skipped), []string{fixDate}) {
+		t.Errorf("a current page: rendered %v, skipped %v", p.Rendered, p.Skipped)
+	}
+	if got := manifestReads() - reads; got != 0 || st.heads == heads {
+		t.Errorf("a current page: %d manifest reads and %d HEADs, want none and some", got, st.heads-heads)
+	}
+
+	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
+		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 40),
+	}}})
+	p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow) // telcall, unchanged
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(dates(p.Rendered), []string{fixDate}) {
+		t.Fatalf("a page whose ESS manifest changed: rendered %v", p.Rendered)
+	}
+	if got := valueOf(p.Day.Summary.Dataset(ESSBill), "", MetricNet); got != 40 {
+		t.Errorf("the page shows %v net ESS units, the restated day has 40", got)
+	}
+	reads = manifestReads()
+	if p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow); err != nil || len(p.Rendered) != 0 {
+		t.Errorf("caught up: rendered %v again (%v)", p.Rendered, err)
+	}
+	if got := manifestReads() - reads; got != 0 {
+		t.Errorf("caught up: %d manifest reads, want none", got)
+	}
+}
+
 // A page new to the store renders the day before again, so that it links forward to it.
 func TestRefreshLinksTheDayBeforeToANewDay(t *testing.T) {
 	st := fixture(t)

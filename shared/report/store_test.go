@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -20,12 +21,26 @@ import (
 	"github.com/tcusage/tcusage/shared/usage"
 )
 
-// memStore is an in-memory snapshot.Store that records content types and counts reads.
+// memStore is an in-memory snapshot.Store that records content types and counts reads. With
+// tagged set, it gives entity tags as COS does for an object put whole (the body's MD5), and
+// counts HEADs.
 type memStore struct {
-	mu    sync.Mutex
-	objs  map[string][]byte
-	types map[string]string
-	gets  map[string]int
+	mu     sync.Mutex
+	objs   map[string][]byte
+	types  map[string]string
+	gets   map[string]int
+	heads  int
+	tagged bool
+}
+
+// info describes the object under key; s.mu is held.
+func (s *memStore) info(key string) snapshot.ObjectInfo {
+	o := snapshot.ObjectInfo{Key: key, Size: int64(len(s.objs[key]))}
+	if s.tagged {
+		sum := md5.Sum(s.objs[key])
+		o.ETag = hex.EncodeToString(sum[:])
+	}
+	return o
 }
 
 func newMemStore() *memStore {
@@ -66,20 +81,20 @@ func (s *memStore) Get(_ context.Context, key string) (io.ReadCloser, error) {
 func (s *memStore) Head(_ context.Context, key string) (snapshot.ObjectInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	b, ok := s.objs[key]
-	if !ok {
+	if _, ok := s.objs[key]; !ok {
 		return snapshot.ObjectInfo{}, fmt.Errorf("head %s: %w", key, fs.ErrNotExist)
 	}
-	return snapshot.ObjectInfo{Key: key, Size: int64(len(b))}, nil
+	s.heads++
+	return s.info(key), nil
 }
 
 func (s *memStore) List(_ context.Context, prefix string) ([]snapshot.ObjectInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []snapshot.ObjectInfo
-	for k, b := range s.objs {
+	for k := range s.objs {
 		if strings.HasPrefix(k, prefix) {
-			out = append(out, snapshot.ObjectInfo{Key: k, Size: int64(len(b))})
+			out = append(out, s.info(k))
 		}
 	}
 	slices.SortFunc(out, func(a, b snapshot.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })

@@ -240,6 +240,31 @@ func FindManifest(ctx context.Context, store Store, prefix, dataset string, day 
 	return nil, err
 }
 
+// ManifestTag returns the entity tag of the manifest FindManifest would read: the store's ETag
+// of the object, which any change of the manifest changes. A reader that recorded the tag of the
+// manifest it used (taken before reading it) knows, when the tag is the same, that it used the
+// current one, from one HEAD and without reading it. The tag is empty on a store that has none
+// (the file store): compare the manifests then. When no version has one, the error wraps
+// fs.ErrNotExist.
+func ManifestTag(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (string, error) {
+	var err error
+	for _, v := range Versions(dataset) {
+		var key string
+		if key, err = ManifestKeyAt(prefix, dataset, v, day); err != nil {
+			return "", err
+		}
+		o, herr := store.Head(ctx, key)
+		if herr == nil {
+			return o.ETag, nil
+		}
+		if !errors.Is(herr, fs.ErrNotExist) {
+			return "", fmt.Errorf("manifest tag: %w", herr)
+		}
+		err = herr
+	}
+	return "", err
+}
+
 func readManifestKey(ctx context.Context, store Store, key string) (*Manifest, error) {
 	rc, err := store.Get(ctx, key)
 	if err != nil {

@@ -45,6 +45,7 @@ func env(t *testing.T, up *costest.Upstream) snapshottest.Env {
 	srv := costest.New(t, costest.Options{Upstream: up, Token: "session-token-" + rand.Text()})
 	return snapshottest.Env{
 		Store:  newStore(t, srv, creds(srv)),
+		Tagged: true,
 		Prefix: uniquePrefix(),
 		Wire: func() []snapshottest.WireRequest {
 			var out []snapshottest.WireRequest

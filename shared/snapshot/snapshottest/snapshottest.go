@@ -46,6 +46,9 @@ type Env struct {
 	// BadCredentials returns a store on the same data with a wrong secret; nil when the backend
 	// has no credentials.
 	BadCredentials func() snapshot.Store
+	// Tagged is true when the backend gives entity tags (ObjectInfo.ETag), which readers use to
+	// tell an object unchanged without reading it (snapshot.ManifestTag).
+	Tagged bool
 }
 
 // Run runs the suite; newEnv is called once per subtest.
@@ -117,6 +120,7 @@ func testStoreBasics(t *testing.T, e Env) {
 
 	put(t, st, k, "replaced body")
 	assert.Equal(t, "replaced body", get(t, st, k))
+	checkTags(t, e, k, info)
 
 	// Size and MD5 left for the store to find.
 	k0 := key(e, "basics/empty")
@@ -154,6 +158,24 @@ func testStoreBasics(t *testing.T, e Env) {
 	assert.ErrorIs(t, err, fs.ErrNotExist)
 
 	checkWireMD5(t, e)
+}
+
+// checkTags asserts that a tagged store's tag changed with the object under k (before: its
+// Head before the change), and that Head and List give the same tag; an untagged store gives none.
+func checkTags(t *testing.T, e Env, k string, before snapshot.ObjectInfo) {
+	t.Helper()
+	after, err := e.Store.Head(t.Context(), k)
+	require.NoError(t, err)
+	objs, err := e.Store.List(t.Context(), k)
+	require.NoError(t, err)
+	require.Len(t, objs, 1)
+	if !e.Tagged {
+		assert.Empty(t, before.ETag+after.ETag+objs[0].ETag, "an untagged store gives no tags")
+		return
+	}
+	assert.NotEmpty(t, before.ETag)
+	assert.NotEqual(t, before.ETag, after.ETag, "another body, another tag")
+	assert.Equal(t, after.ETag, objs[0].ETag, "Head and List give the same tag")
 }
 
 // checkWireMD5 asserts every PUT that reached the server carried a well-formed Content-MD5.
