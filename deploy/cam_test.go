@@ -81,17 +81,18 @@ func (r roleSpec) objectResource() string { return objectPrefix(r.dataset) }
 // objectGrants are the object resources the role may name, each with the object actions it may
 // be granted there: everything on its own dataset; writing and reading the reports (every
 // function renders the day's report after its commits) but deleting only the generations of the
-// reports' lease; and reading the other datasets, whose manifests and files the report shows.
+// reports' lease; and reading the other datasets, whose manifests and files the report shows
+// (HEAD too: a page is current while the manifests' entity tags are those it was rendered from).
 func (r roleSpec) objectGrants() map[string][]string {
-	get := "name/cos:GetObject"
+	get, head := "name/cos:GetObject", "name/cos:HeadObject"
 	g := map[string][]string{
 		r.objectResource():         objectActions,
-		objectPrefix(reportsDir):   {"name/cos:PutObject", get, "name/cos:HeadObject"},
+		objectPrefix(reportsDir):   {"name/cos:PutObject", get, head},
 		objectPrefix(reportsLease): {"name/cos:DeleteObject"},
 	}
 	for _, o := range roles {
 		if o.dataset != r.dataset {
-			g[o.objectResource()] = []string{get}
+			g[o.objectResource()] = []string{get, head}
 		}
 	}
 	return g
@@ -438,7 +439,7 @@ func TestCAMPoliciesRenderToWhatTheyNeed(t *testing.T) {
 				assert.True(t, rp.mayList(listed), "%s may not list %s", r.function, listed)
 			}
 
-			// The other datasets: read their manifests and files, nothing more.
+			// The other datasets: read their manifests and files (and their tags), nothing more.
 			for _, other := range roles {
 				if other.dataset == r.dataset {
 					continue
@@ -447,7 +448,8 @@ func TestCAMPoliciesRenderToWhatTheyNeed(t *testing.T) {
 				require.NoError(t, err)
 				for _, key := range []string{part + "_manifest.json", part + "app=1400000001/part-00000.parquet"} {
 					assert.True(t, rp.allows(get, key), "%s may not read %s", r.function, key)
-					for _, a := range []string{put, head, del} {
+					assert.True(t, rp.allows(head, key), "%s may not HEAD %s", r.function, key)
+					for _, a := range []string{put, del} {
 						assert.False(t, rp.allows(a, key), "%s may %s %s", r.function, a, key)
 					}
 				}

@@ -145,3 +145,31 @@ func BenchmarkBuildDayRooms(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkIdleCheck: what an idle invocation's report step costs, deciding that a day's page is
+// current, when the day's CCC manifest lists 10,000 apps: by the manifests' entity tags (COS), or
+// by reading and decoding the manifests (a store without tags).
+func BenchmarkIdleCheck(b *testing.B) {
+	const apps = 10000
+	rows := make(map[string][]string, apps)
+	for i := range apps {
+		app := strconv.Itoa(1400000000 + i)
+		rows[app] = []string{telRow(fixDate, app, 100, 50, 10, 5, 0, 7)}
+	}
+	for _, tagged := range []bool{true, false} {
+		b.Run(fmt.Sprintf("tags=%v", tagged), func(b *testing.B) {
+			st := newMemStore()
+			st.tagged = tagged
+			putDay(b, st, fixPrefix, TelCall, fixDate, dayData{rows: rows})
+			publishAll(b, st, fixDate)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				p, err := Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow)
+				if err != nil || len(p.Skipped) != 1 {
+					b.Fatalf("the page should be current: %v, %+v", err, p)
+				}
+			}
+		})
+	}
+}

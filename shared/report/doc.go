@@ -28,7 +28,10 @@
 // with old figures, and a 30-day trend does not re-read 30 days of room usage on every run.
 // detail.json holds, per dataset and with the same fingerprint, what only the day's own page
 // shows (the TRTC curves, the top rooms), so that rendering a day again reads only the files of
-// the datasets that changed.
+// the datasets that changed. The summary's head (the members before its figures) says whether the
+// day's page was rendered from it and, on a store with entity tags (COS), the tags of the
+// manifests it was read from: a run that commits nothing new tells the page is current from that
+// head and one HEAD per manifest, without reading a manifest.
 //
 // # Pages
 //

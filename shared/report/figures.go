@@ -44,14 +44,21 @@ var headline = map[string]string{TRTC: MetricSeconds, Rooms: MetricSeconds, TelC
 
 // Summary holds one day's figures per dataset and app: what trend charts, month pages and the
 // index need. It is stored as summary.json beside the day's report.
+//
+// Its members up to Datasets are its head, which a check that the day's page is current reads
+// alone (readHead): they come first in the encoding, the figures of thousands of apps after.
 type Summary struct {
-	SchemaVersion int              `json:"schema_version"`
-	Date          string           `json:"date"`
-	Datasets      []DatasetFigures `json:"datasets"`
+	SchemaVersion int    `json:"schema_version"`
+	Date          string `json:"date"`
 	// Rendered is true when the day's page was built from these very figures. A summary stored
 	// while another day was rendered (for its trend or month) is not: the day's own page may
 	// still show what it showed before, and is rendered again at the day's next commit.
 	Rendered bool `json:"rendered,omitempty"`
+	// Manifests holds, per dataset in Datasets, the store's entity tag of the manifest its
+	// figures were read from (snapshot.ManifestTag; none on a store without tags): while the
+	// tags are unchanged, so are the manifests.
+	Manifests map[string]string `json:"manifests,omitempty"`
+	Datasets  []DatasetFigures  `json:"datasets"`
 }
 
 // Dataset returns the figures of one dataset, or nil when the day has no manifest for it.
@@ -75,10 +82,7 @@ type DatasetFigures struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	// Fingerprint identifies the data files the figures come from (keys, rows and SHA-256 of
 	// every file the manifest lists).
-	Fingerprint string `json:"fingerprint"`
-	// ManifestTag is the store's entity tag of that manifest (snapshot.ManifestTag; empty on a
-	// store without tags): while it is unchanged, the manifest is too.
-	ManifestTag string       `json:"manifest_tag,omitempty"`
+	Fingerprint string       `json:"fingerprint"`
 	Apps        []AppFigures `json:"apps"`
 	// ESS holds essbill figures per app, sub-customer and package type.
 	ESS []ESSGroup `json:"ess,omitempty"`

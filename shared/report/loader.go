@@ -40,32 +40,35 @@ func newLoader(store snapshot.Store, prefix string, workers int) *loader {
 func (l *loader) manifests(ctx context.Context, date calendar.Day) (map[string]*snapshot.Manifest, error) {
 	out := map[string]*snapshot.Manifest{}
 	for _, ds := range Datasets() {
-		tag, err := snapshot.ManifestTag(ctx, l.store, l.prefix, ds, date)
-		if err == nil {
-			var m *snapshot.Manifest
-			if m, err = snapshot.FindManifest(ctx, l.store, l.prefix, ds, date); err == nil {
-				out[ds] = m
-				l.mu.Lock()
-				l.tags[date.String()+"/"+ds] = tag
-				l.mu.Unlock()
-			}
-		}
+		// No tag when the HEAD fails (none yet, or a role that may not): the read decides.
+		tag, _ := snapshot.ManifestTag(ctx, l.store, l.prefix, ds, date)
+		m, err := snapshot.FindManifest(ctx, l.store, l.prefix, ds, date)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
 			return nil, fmt.Errorf("report %s: %w", date, err)
 		}
+		out[ds] = m
+		l.mu.Lock()
+		l.tags[date.String()+"/"+ds] = tag
+		l.mu.Unlock()
 	}
 	return out, nil
 }
 
-// stamp records in each dataset's figures of s the tag of the manifest they were read from.
+// stamp records in s the tags of the manifests its datasets' figures were read from.
 func (l *loader) stamp(s *Summary) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i := range s.Datasets {
-		s.Datasets[i].ManifestTag = l.tags[s.Date+"/"+s.Datasets[i].Dataset]
+	s.Manifests = nil
+	for _, f := range s.Datasets {
+		if tag := l.tags[s.Date+"/"+f.Dataset]; tag != "" {
+			if s.Manifests == nil {
+				s.Manifests = map[string]string{}
+			}
+			s.Manifests[f.Dataset] = tag
+		}
 	}
 }
 
@@ -84,6 +87,52 @@ func (l *loader) stored(ctx context.Context, date calendar.Day) *Summary {
 		return nil
 	}
 	return &s
+}
+
+// storedHead reads the head of a day's summary.json (see Summary): its members before the
+// figures, which are not read. Nil when there is none or it does not decode.
+func (l *loader) storedHead(ctx context.Context, date calendar.Day) *Summary {
+	key, err := SummaryKey(l.prefix, date)
+	if err != nil {
+		return nil
+	}
+	rc, err := l.store.Get(ctx, key)
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	s, err := readHead(json.NewDecoder(rc))
+	if err != nil || s.SchemaVersion != SummaryVersion || s.Date != date.String() {
+		return nil
+	}
+	return s
+}
+
+// readHead decodes a summary's members until "datasets".
+func readHead(dec *json.Decoder) (*Summary, error) {
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("summary: not a JSON object (%v)", err)
+	}
+	s := &Summary{}
+	head := map[string]any{"schema_version": &s.SchemaVersion, "date": &s.Date, "rendered": &s.Rendered, "manifests": &s.Manifests}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		name, _ := tok.(string)
+		if name == "datasets" {
+			return s, nil
+		}
+		v, ok := head[name]
+		if !ok {
+			v = new(json.RawMessage)
+		}
+		if err := dec.Decode(v); err != nil {
+			return nil, fmt.Errorf("summary: %s: %w", name, err)
+		}
+	}
+	return s, nil
 }
 
 // summary returns a day's figures for every dataset with a manifest, from the stored summary

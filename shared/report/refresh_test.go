@@ -1,7 +1,9 @@
 package report
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,7 +21,7 @@ import (
 
 // publishAll renders the fixture's days one after the other, oldest first, as the functions
 // would after each day's first delivery.
-func publishAll(t *testing.T, st snapshot.Store, dates ...string) {
+func publishAll(t testing.TB, st snapshot.Store, dates ...string) {
 	t.Helper()
 	for _, d := range dates {
 		if _, err := Publish(context.Background(), st, fixPrefix, day(d), fixNow); err != nil {
@@ -192,6 +194,70 @@ func TestCurrentPagesAreToldByTheManifestTags(t *testing.T) {
 	}
 	if got := manifestReads() - reads; got != 0 {
 		t.Errorf("caught up: %d manifest reads, want none", got)
+	}
+
+	// A role that may not HEAD the manifests: the page is told current by reading them.
+	st.headDenied = true
+	reads = manifestReads()
+	if p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow); err != nil {
+		t.Fatalf("HEAD denied: %v", err)
+	}
+	if len(p.Rendered) != 0 {
+		t.Errorf("HEAD denied: rendered %v, want the page told current", p.Rendered)
+	}
+	if manifestReads() == reads {
+		t.Error("HEAD denied: the manifests were not read")
+	}
+	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
+		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 41),
+	}}})
+	if p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate), Changed: true}}, fixNow); err != nil || !slices.Equal(dates(p.Rendered), []string{fixDate}) {
+		t.Fatalf("HEAD denied: a changed day was not rendered (%v)", err)
+	}
+	if got := valueOf(p.Day.Summary.Dataset(ESSBill), "", MetricNet); got != 41 {
+		t.Errorf("HEAD denied: the page shows %v net ESS units, the restated day has 41", got)
+	}
+}
+
+// A summary.json stored before its head held the manifests' tags (the figures first, "rendered"
+// last) still tells a current page from one that is behind, by the manifests themselves.
+func TestSummariesWithoutTagsAreReadWhole(t *testing.T) {
+	st := fixture(t)
+	st.tagged = true
+	publishAll(t, st, fixDate)
+	key, err := SummaryKey(fixPrefix, day(fixDate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Summary
+	if err := json.Unmarshal([]byte(st.object(t, key)), &s); err != nil || !s.Rendered || len(s.Manifests) != 4 {
+		t.Fatalf("the stored summary: rendered %v, tags %v (%v)", s.Rendered, s.Manifests, err)
+	}
+	old, err := json.Marshal(struct {
+		SchemaVersion int              `json:"schema_version"`
+		Date          string           `json:"date"`
+		Datasets      []DatasetFigures `json:"datasets"`
+		Rendered      bool             `json:"rendered"`
+	}{s.SchemaVersion, s.Date, s.Datasets, true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Put(context.Background(), key, bytes.NewReader(old), snapshot.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err := Refresh(context.Background(), st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow)
+	if err != nil || len(p.Rendered) != 0 {
+		t.Errorf("a current page with an older summary: rendered %v (%v)", p.Rendered, err)
+	}
+	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
+		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 40),
+	}}})
+	if err := st.Put(context.Background(), key, bytes.NewReader(old), snapshot.PutOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p, err = Refresh(context.Background(), st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow)
+	if err != nil || !slices.Equal(dates(p.Rendered), []string{fixDate}) {
+		t.Errorf("a page behind its manifests, with an older summary: rendered %v (%v)", p.Rendered, err)
 	}
 }
 

@@ -31,20 +31,26 @@ type memStore struct {
 	gets   map[string]int
 	heads  int
 	tagged bool
+	tags   map[string]string // computed when put, as COS does
+	// headDenied refuses HEADs outside the reports, as a run role without HeadObject there.
+	headDenied bool
 }
 
 // info describes the object under key; s.mu is held.
 func (s *memStore) info(key string) snapshot.ObjectInfo {
 	o := snapshot.ObjectInfo{Key: key, Size: int64(len(s.objs[key]))}
 	if s.tagged {
-		sum := md5.Sum(s.objs[key])
-		o.ETag = hex.EncodeToString(sum[:])
+		if _, ok := s.tags[key]; !ok {
+			sum := md5.Sum(s.objs[key])
+			s.tags[key] = hex.EncodeToString(sum[:])
+		}
+		o.ETag = s.tags[key]
 	}
 	return o
 }
 
 func newMemStore() *memStore {
-	return &memStore{objs: map[string][]byte{}, types: map[string]string{}, gets: map[string]int{}}
+	return &memStore{objs: map[string][]byte{}, types: map[string]string{}, gets: map[string]int{}, tags: map[string]string{}}
 }
 
 func (s *memStore) Put(_ context.Context, key string, body io.ReadSeeker, o snapshot.PutOptions) error {
@@ -64,6 +70,7 @@ func (s *memStore) Put(_ context.Context, key string, body io.ReadSeeker, o snap
 		return fmt.Errorf("put %s: %w", key, fs.ErrExist)
 	}
 	s.objs[key], s.types[key] = b, o.ContentType
+	delete(s.tags, key)
 	return nil
 }
 
@@ -81,6 +88,9 @@ func (s *memStore) Get(_ context.Context, key string) (io.ReadCloser, error) {
 func (s *memStore) Head(_ context.Context, key string) (snapshot.ObjectInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.headDenied && !strings.Contains(key, "/"+ReportsDir+"/") {
+		return snapshot.ObjectInfo{}, fmt.Errorf("head %s: 403 AccessDenied", key)
+	}
 	if _, ok := s.objs[key]; !ok {
 		return snapshot.ObjectInfo{}, fmt.Errorf("head %s: %w", key, fs.ErrNotExist)
 	}
@@ -105,6 +115,7 @@ func (s *memStore) Delete(_ context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.objs, key)
+	delete(s.tags, key)
 	return nil
 }
 
@@ -150,7 +161,7 @@ type dayData struct {
 }
 
 // putDay writes a partition and its manifest the way the commit protocol leaves them.
-func putDay(t *testing.T, st snapshot.Store, prefix, dataset, date string, d dayData) {
+func putDay(t testing.TB, st snapshot.Store, prefix, dataset, date string, d dayData) {
 	t.Helper()
 	ctx := context.Background()
 	m := &snapshot.Manifest{
