@@ -123,7 +123,7 @@ func (o Options) BuildDay(ctx context.Context, store snapshot.Store, prefix stri
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	l := newLoader(store, prefix, o.Workers)
-	ms, err := l.manifests(ctx, date)
+	ms, err := l.pageManifests(ctx, date)
 	if err != nil {
 		return nil, err
 	}

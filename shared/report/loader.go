@@ -34,14 +34,27 @@ func newLoader(store snapshot.Store, prefix string, workers int) *loader {
 
 // manifests reads the day's manifest of every dataset, of its newest version that has one (a day
 // delivered before a dataset's version changed keeps its older one); datasets without one are
-// absent. It remembers each manifest's tag, taken before the manifest is read (so that a manifest
-// replaced meanwhile leaves a tag that no longer matches, never the other way round): stamp
-// records them in the figures.
+// absent.
 func (l *loader) manifests(ctx context.Context, date calendar.Day) (map[string]*snapshot.Manifest, error) {
+	return l.read(ctx, date, false)
+}
+
+// pageManifests is manifests for the day a page is rendered of: it also remembers each
+// manifest's tag, taken before the manifest is read (so that a manifest replaced meanwhile
+// leaves a tag that no longer matches, never the other way round), which stamp records in the
+// page's summary.
+func (l *loader) pageManifests(ctx context.Context, date calendar.Day) (map[string]*snapshot.Manifest, error) {
+	return l.read(ctx, date, true)
+}
+
+func (l *loader) read(ctx context.Context, date calendar.Day, tags bool) (map[string]*snapshot.Manifest, error) {
 	out := map[string]*snapshot.Manifest{}
 	for _, ds := range Datasets() {
-		// No tag when the HEAD fails (none yet, or a role that may not): the read decides.
-		tag, _ := snapshot.ManifestTag(ctx, l.store, l.prefix, ds, date)
+		var tag string
+		if tags {
+			// No tag when the HEAD fails (none yet, or a role that may not): the read decides.
+			tag, _ = snapshot.ManifestTag(ctx, l.store, l.prefix, ds, date)
+		}
 		m, err := snapshot.FindManifest(ctx, l.store, l.prefix, ds, date)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -50,9 +63,11 @@ func (l *loader) manifests(ctx context.Context, date calendar.Day) (map[string]*
 			return nil, fmt.Errorf("report %s: %w", date, err)
 		}
 		out[ds] = m
-		l.mu.Lock()
-		l.tags[date.String()+"/"+ds] = tag
-		l.mu.Unlock()
+		if tag != "" {
+			l.mu.Lock()
+			l.tags[date.String()+"/"+ds] = tag
+			l.mu.Unlock()
+		}
 	}
 	return out, nil
 }
@@ -165,7 +180,6 @@ func (l *loader) summary(ctx context.Context, date calendar.Day) (*Summary, erro
 		}
 		recomputed = true
 	}
-	l.stamp(s)
 	if recomputed {
 		l.mu.Lock()
 		l.computed[date.String()] = s
