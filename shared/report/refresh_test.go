@@ -102,6 +102,30 @@ func tileBase(t *testing.T, page, dataset string) string {
 	return m[1]
 }
 
+// restateESS restates fixDate's ESS day to one row of net units.
+func restateESS(t *testing.T, st snapshot.Store, net int) {
+	t.Helper()
+	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
+		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, net),
+	}}})
+}
+
+// requireRenders refreshes fixDate for c and requires that its page was rendered again and shows
+// net ESS units.
+func requireRenders(t *testing.T, st snapshot.Store, c Commit, net float64, what string) {
+	t.Helper()
+	p, err := Refresh(context.Background(), st, fixPrefix, []Commit{c}, fixNow)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	if !slices.Equal(dates(p.Rendered), []string{fixDate}) {
+		t.Fatalf("%s: rendered %v", what, p.Rendered)
+	}
+	if got := valueOf(p.Day.Summary.Dataset(ESSBill), "", MetricNet); got != net {
+		t.Errorf("%s: the page shows %v net ESS units, the restated day has %v", what, got, net)
+	}
+}
+
 // An unchanged commit whose page is current renders nothing, takes no lease and reads no data;
 // once another dataset's day changed without its page being rendered (its refresh failed), the
 // next unchanged commit of any dataset renders it.
@@ -126,20 +150,9 @@ func TestRefreshSkipsCurrentPagesAndCatchesUp(t *testing.T) {
 		t.Errorf("a current page: %d data reads, %d lease objects; want none", st.gets[dataKey]-reads, leases()-leaseObjs)
 	}
 
-	// ESS restates the day, and its refresh never happens.
-	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
-		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 40),
-	}}})
-	p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow) // telcall, unchanged
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(dates(p.Rendered), []string{fixDate}) {
-		t.Fatalf("a page behind its manifests: rendered %v", p.Rendered)
-	}
-	if got := valueOf(p.Day.Summary.Dataset(ESSBill), "", MetricNet); got != 40 {
-		t.Errorf("the page shows %v net ESS units, the restated day has 40", got)
-	}
+	// ESS restates the day, and its refresh never happens; telcall's unchanged commit catches up.
+	restateESS(t, st, 40)
+	requireRenders(t, st, Commit{Day: day(fixDate)}, 40, "a page behind its manifests")
 	p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow)
 	if err != nil || len(p.Rendered) != 0 {
 		t.Errorf("caught up: rendered %v again (%v)", p.Rendered, err)
@@ -175,19 +188,8 @@ func TestCurrentPagesAreToldByTheManifestTags(t *testing.T) {
 		t.Errorf("a current page: %d manifest reads and %d HEADs, want none and some", got, st.heads-heads)
 	}
 
-	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
-		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 40),
-	}}})
-	p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow) // telcall, unchanged
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(dates(p.Rendered), []string{fixDate}) {
-		t.Fatalf("a page whose ESS manifest changed: rendered %v", p.Rendered)
-	}
-	if got := valueOf(p.Day.Summary.Dataset(ESSBill), "", MetricNet); got != 40 {
-		t.Errorf("the page shows %v net ESS units, the restated day has 40", got)
-	}
+	restateESS(t, st, 40)
+	requireRenders(t, st, Commit{Day: day(fixDate)}, 40, "a page whose ESS manifest changed")
 	reads = manifestReads()
 	if p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow); err != nil || len(p.Rendered) != 0 {
 		t.Errorf("caught up: rendered %v again (%v)", p.Rendered, err)
@@ -208,15 +210,8 @@ func TestCurrentPagesAreToldByTheManifestTags(t *testing.T) {
 	if manifestReads() == reads {
 		t.Error("HEAD denied: the manifests were not read")
 	}
-	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
-		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 41),
-	}}})
-	if p, err = Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate), Changed: true}}, fixNow); err != nil || !slices.Equal(dates(p.Rendered), []string{fixDate}) {
-		t.Fatalf("HEAD denied: a changed day was not rendered (%v)", err)
-	}
-	if got := valueOf(p.Day.Summary.Dataset(ESSBill), "", MetricNet); got != 41 {
-		t.Errorf("HEAD denied: the page shows %v net ESS units, the restated day has 41", got)
-	}
+	restateESS(t, st, 41)
+	requireRenders(t, st, Commit{Day: day(fixDate), Changed: true}, 41, "HEAD denied, a changed day")
 }
 
 // A summary.json stored before its head held the manifests' tags (the figures first, "rendered"
@@ -249,16 +244,11 @@ func TestSummariesWithoutTagsAreReadWhole(t *testing.T) {
 	if err != nil || len(p.Rendered) != 0 {
 		t.Errorf("a current page with an older summary: rendered %v (%v)", p.Rendered, err)
 	}
-	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
-		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 40),
-	}}})
+	restateESS(t, st, 40)
 	if err := st.Put(context.Background(), key, bytes.NewReader(old), snapshot.PutOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	p, err = Refresh(context.Background(), st, fixPrefix, []Commit{{Day: day(fixDate)}}, fixNow)
-	if err != nil || !slices.Equal(dates(p.Rendered), []string{fixDate}) {
-		t.Errorf("a page behind its manifests, with an older summary: rendered %v (%v)", p.Rendered, err)
-	}
+	requireRenders(t, st, Commit{Day: day(fixDate)}, 40, "a page behind its manifests, with an older summary")
 }
 
 // A page new to the store renders the day before again, so that it links forward to it.
@@ -441,9 +431,7 @@ func TestRenderAgainReadsOnlyWhatChanged(t *testing.T) {
 		t.Error("the page drawn from the stored summary and detail differs from the page drawn from the files")
 	}
 
-	putDay(t, st, fixPrefix, ESSBill, fixDate, dayData{rows: map[string][]string{"ess_app": {
-		essRow(fixDate, "org_a", "SignFace", "签署意愿(人脸识别)", 1, 40),
-	}}})
+	restateESS(t, st, 40)
 	before = reads()
 	p, err := Refresh(ctx, st, fixPrefix, []Commit{{Day: day(fixDate), Changed: true}}, fixNow)
 	if err != nil {
