@@ -82,14 +82,7 @@ func storedRows(t *testing.T, fn *function.Function, from, to string, apps []str
 				}
 				b, err := snapshot.ReadObject(context.Background(), store, e.Key)
 				require.NoError(t, err)
-				for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
-					if line == "" {
-						continue
-					}
-					dec := json.NewDecoder(strings.NewReader(line))
-					dec.UseNumber()
-					var row map[string]any
-					require.NoError(t, dec.Decode(&row))
+				for _, row := range jsonLines(t, b) {
 					row["_app"] = app
 					row["_date"] = d.String()
 					out = append(out, row)
@@ -817,12 +810,10 @@ func renamed(cols []string, names map[string]string) []string {
 	return out
 }
 
-// jsonlRows reads a JSON Lines file as rows of the given columns.
-func jsonlRows(t *testing.T, path string, cols []string) []usage.Row {
+// jsonLines decodes a JSON Lines body into one object a line, numbers kept as written.
+func jsonLines(t *testing.T, b []byte) []map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(path)
-	require.NoError(t, err)
-	var out []usage.Row
+	var out []map[string]any
 	for line := range strings.SplitSeq(strings.TrimSpace(string(b)), "\n") {
 		if line == "" {
 			continue
@@ -831,6 +822,18 @@ func jsonlRows(t *testing.T, path string, cols []string) []usage.Row {
 		dec.UseNumber()
 		var m map[string]any
 		require.NoError(t, dec.Decode(&m))
+		out = append(out, m)
+	}
+	return out
+}
+
+// jsonlRows reads a JSON Lines file as rows of the given columns.
+func jsonlRows(t *testing.T, path string, cols []string) []usage.Row {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var out []usage.Row
+	for _, m := range jsonLines(t, b) {
 		row := make(usage.Row, len(cols))
 		for i, c := range cols {
 			switch v := m[c].(type) {

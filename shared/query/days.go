@@ -248,32 +248,24 @@ type dayManifest struct {
 // snapshot.FindManifest does; none is an error wrapping fs.ErrNotExist, an undecodable one
 // snapshot.ErrBadManifest.
 func findManifest(ctx context.Context, store snapshot.Store, prefix, dataset string, day calendar.Day) (*dayManifest, error) {
-	err := fs.ErrNotExist
-	for _, v := range snapshot.Versions(dataset) {
-		key, kerr := snapshot.ManifestKeyAt(prefix, dataset, v, day)
-		if kerr != nil {
-			return nil, kerr
+	return snapshot.NewestManifest(prefix, dataset, day, func(key string) (*dayManifest, error) {
+		rc, err := store.Get(ctx, key)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
 		}
-		rc, gerr := store.Get(ctx, key)
-		if errors.Is(gerr, fs.ErrNotExist) {
-			err = gerr
-			continue
+		if err != nil {
+			return nil, fmt.Errorf("read manifest: %w", err)
 		}
-		if gerr != nil {
-			return nil, fmt.Errorf("read manifest: %w", gerr)
-		}
+		defer rc.Close()
 		var m dayManifest
-		derr := json.NewDecoder(rc).Decode(&m)
-		rc.Close()
-		switch {
-		case derr != nil:
-			return nil, fmt.Errorf("%s: %w: %v", key, snapshot.ErrBadManifest, derr)
+		switch err := json.NewDecoder(rc).Decode(&m); {
+		case err != nil:
+			return nil, fmt.Errorf("%s: %w: %v", key, snapshot.ErrBadManifest, err)
 		case m.SchemaVersion != snapshot.ManifestSchemaVersion:
 			return nil, fmt.Errorf("%s: %w: schema_version %d, want %d", key, snapshot.ErrBadManifest, m.SchemaVersion, snapshot.ManifestSchemaVersion)
 		}
 		return &m, nil
-	}
-	return nil, err
+	})
 }
 
 // liveDays returns the days fetched live.

@@ -93,19 +93,12 @@ func DatasetDir(prefix, dataset string) (string, error) {
 
 // DatasetDirAt is DatasetDir for a given version (v1, v2, ...).
 func DatasetDirAt(prefix, dataset, version string) (string, error) {
-	p, err := CleanPrefix(prefix)
+	dir, err := DatasetKey(prefix, dataset, version+"/")
 	if err != nil {
-		return "", err
-	}
-	if err := ValidDataset(dataset); err != nil {
 		return "", err
 	}
 	if !versionRE.MatchString(version) {
 		return "", fmt.Errorf("%w: version %q (want v1, v2, ...)", ErrInvalidKey, version)
-	}
-	dir := dataset + "/" + version + "/"
-	if p != "" {
-		dir = p + "/" + dir
 	}
 	return dir, nil
 }

@@ -225,19 +225,30 @@ func decodeProgress(dec *json.Decoder) (*Manifest, error) {
 // Versions): what a reader of the day should read. Its DatasetVersion tells which it is. When no
 // version has one, the error wraps fs.ErrNotExist.
 func FindManifest(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (*Manifest, error) {
-	var err error
+	return NewestManifest(prefix, dataset, day, func(key string) (*Manifest, error) {
+		return readManifestKey(ctx, store, key)
+	})
+}
+
+// NewestManifest calls read with the day's manifest key of each version of dataset, newest first
+// (see Versions), until one finds a manifest (returns an error not wrapping fs.ErrNotExist), and
+// returns what it returned; when none does, the last error. It is how every reader finds the
+// manifest a day's readers should read, whatever it reads of it.
+func NewestManifest[T any](prefix, dataset string, day calendar.Day, read func(key string) (T, error)) (T, error) {
+	var zero T
+	err := fs.ErrNotExist
 	for _, v := range Versions(dataset) {
 		var key string
 		if key, err = ManifestKeyAt(prefix, dataset, v, day); err != nil {
-			return nil, err
+			return zero, err
 		}
-		m, rerr := readManifestKey(ctx, store, key)
+		out, rerr := read(key)
 		if !errors.Is(rerr, fs.ErrNotExist) {
-			return m, rerr
+			return out, rerr
 		}
 		err = rerr
 	}
-	return nil, err
+	return zero, err
 }
 
 // ManifestTag returns the entity tag of the manifest FindManifest would read: the store's ETag
@@ -247,22 +258,13 @@ func FindManifest(ctx context.Context, store Store, prefix, dataset string, day 
 // (the file store): compare the manifests then. When no version has one, the error wraps
 // fs.ErrNotExist.
 func ManifestTag(ctx context.Context, store Store, prefix, dataset string, day calendar.Day) (string, error) {
-	var err error
-	for _, v := range Versions(dataset) {
-		var key string
-		if key, err = ManifestKeyAt(prefix, dataset, v, day); err != nil {
-			return "", err
+	return NewestManifest(prefix, dataset, day, func(key string) (string, error) {
+		o, err := store.Head(ctx, key)
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("manifest tag: %w", err)
 		}
-		o, herr := store.Head(ctx, key)
-		if herr == nil {
-			return o.ETag, nil
-		}
-		if !errors.Is(herr, fs.ErrNotExist) {
-			return "", fmt.Errorf("manifest tag: %w", herr)
-		}
-		err = herr
-	}
-	return "", err
+		return o.ETag, err
+	})
 }
 
 func readManifestKey(ctx context.Context, store Store, key string) (*Manifest, error) {
